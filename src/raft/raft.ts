@@ -1,0 +1,1078 @@
+/**
+ * One member of a Raft group, as a pure state machine.
+ *
+ * Inputs: tick(), step(message), propose(), proposeConfigChange(),
+ * readIndex(), transferLeadership(), snapshotTaken(). Output: ready(), a
+ * batch of things to persist, send and apply, acknowledged by advance().
+ * Nothing here touches a disk, a socket or a clock, so every behaviour can be
+ * replayed exactly from its inputs.
+ *
+ * Every reaction to a message lives in step() and the handlers it calls,
+ * grouped by who receives the message: anyone, a follower, a candidate, the leader.
+ */
+import type { ProposeResult, RaftError, RequestResult } from './errors.js';
+import { RaftLog } from './log.js';
+import {
+  allMembers,
+  applyChange,
+  invalidChangeReason,
+  isMember,
+  isVoter,
+  quorumMatch,
+  quorumSize,
+} from './membership.js';
+import type {
+  AppendEntries,
+  AppendResponse,
+  Heartbeat,
+  HeartbeatResponse,
+  InstallSnapshot,
+  Message,
+  ReadIndexRequest,
+  ReadIndexResponse,
+  RequestVote,
+  SnapshotResponse,
+  VoteResponse,
+} from './messages.js';
+import type { RaftOptions, ResolvedOptions, RestoredState } from './options.js';
+import { resolveOptions } from './options.js';
+import { Progress } from './progress.js';
+import { ReadOnlyQueue } from './read-only.js';
+import type { Ready, SnapshotChunkReceived, SnapshotChunkToSend } from './ready.js';
+import type {
+  ConfigChange,
+  Entry,
+  HardState,
+  LogIndex,
+  Membership,
+  NodeId,
+  ReadState,
+  Role,
+  SnapshotMeta,
+  SoftState,
+  Term,
+} from './types.js';
+import { entrySizeBytes } from './types.js';
+
+type CampaignKind = 'preVote' | 'election' | 'transfer';
+
+/** Reads waiting for the leader to commit its first entry; beyond this, reads are refused. */
+const READS_PENDING_MAX = 4096;
+
+/** A snapshot transfer being received from the leader, chunk by chunk. */
+interface IncomingSnapshot {
+  readonly snapshot: SnapshotMeta;
+  nextOffset: number;
+}
+
+export class RaftCore {
+  readonly id: NodeId;
+  private readonly options: ResolvedOptions;
+  private readonly log: RaftLog;
+
+  private currentTerm: Term;
+  private vote: NodeId | null;
+  private currentRole: Role = 'follower';
+  private currentLeader: NodeId | null = null;
+
+  /** Config entries in the log after the snapshot, with the membership each one produces. */
+  private configLog: { index: LogIndex; term: Term; membership: Membership }[] = [];
+  /** Membership as of the commit index: the one in force on this member. */
+  private activeMembership: Membership;
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTicks = 0;
+  private votes = new Map<NodeId, boolean>();
+
+  // Leader state.
+  private progress = new Map<NodeId, Progress>();
+  private transferTarget: NodeId | null = null;
+  private uncommittedBytes = 0;
+  private readOnly: ReadOnlyQueue;
+  private readsBeforeFirstCommit: { context: string; requester: NodeId }[] = [];
+  private heartbeatRound = 0;
+  private leaderTicks = 0;
+  private roundSentAt = new Map<number, number>();
+  private leaseConfirmedAt = new Map<NodeId, number>();
+  private appendsPending = false;
+  private readHeartbeatPending = false;
+
+  // Follower state.
+  private incomingSnapshot: IncomingSnapshot | null = null;
+
+  // The Ready under construction.
+  private outbox: Message[] = [];
+  private chunksToSend: SnapshotChunkToSend[] = [];
+  private chunksReceived: SnapshotChunkReceived[] = [];
+  private snapshotToInstall: SnapshotMeta | null = null;
+  private readStates: ReadState[] = [];
+  private lastSoftState: SoftState;
+  private lastHardState: HardState;
+  private readyOutstanding = false;
+
+  constructor(options: RaftOptions, restored: RestoredState) {
+    this.options = resolveOptions(options);
+    this.id = options.id;
+    this.log = new RaftLog(restored.snapshot, restored.entries, restored.hardState.commit, restored.bootstrap);
+    this.currentTerm = restored.hardState.term;
+    this.vote = restored.hardState.votedFor;
+    this.readOnly = new ReadOnlyQueue(READS_PENDING_MAX);
+    for (const entry of restored.entries) this.trackConfigEntry(entry);
+    this.activeMembership = this.membershipAt(this.log.committed);
+    this.lastSoftState = this.softState();
+    this.lastHardState = this.hardState();
+    this.resetElectionTimer();
+  }
+
+  // ---------------------------------------------------------------- inspection
+
+  get term(): Term {
+    return this.currentTerm;
+  }
+  get role(): Role {
+    return this.currentRole;
+  }
+  get leader(): NodeId | null {
+    return this.currentLeader;
+  }
+  get votedFor(): NodeId | null {
+    return this.vote;
+  }
+  get commitIndex(): LogIndex {
+    return this.log.committed;
+  }
+  get appliedIndex(): LogIndex {
+    return this.log.applied;
+  }
+  get firstIndex(): LogIndex {
+    return this.log.firstIndex();
+  }
+  get lastIndex(): LogIndex {
+    return this.log.lastIndex();
+  }
+  get stableIndex(): LogIndex {
+    return this.log.stable;
+  }
+  get snapshot(): SnapshotMeta {
+    return this.log.snapshot;
+  }
+  get membership(): Membership {
+    return this.activeMembership;
+  }
+  get leadershipTransferTarget(): NodeId | null {
+    return this.transferTarget;
+  }
+  entryAt(index: LogIndex): Entry | undefined {
+    return this.log.entryAt(index);
+  }
+  termAt(index: LogIndex): Term | null {
+    return this.log.termAt(index);
+  }
+  /** The leader's view of a follower's log; undefined on non-leaders. */
+  progressOf(id: NodeId): { match: LogIndex; next: LogIndex; state: string } | undefined {
+    const pr = this.progress.get(id);
+    return pr === undefined ? undefined : { match: pr.match, next: pr.next, state: pr.state };
+  }
+  softState(): SoftState {
+    return { role: this.currentRole, leader: this.currentLeader, term: this.currentTerm };
+  }
+  hardState(): HardState {
+    return { term: this.currentTerm, votedFor: this.vote, commit: this.log.committed };
+  }
+
+  // -------------------------------------------------------------------- inputs
+
+  /** Advances the logical clock by one tick. */
+  tick(): void {
+    if (this.currentRole === 'leader') this.tickLeader();
+    else this.tickElection();
+  }
+
+  /** Starts an election now, as if the election timer had fired. */
+  campaign(): void {
+    if (this.currentRole !== 'leader' && this.isPromotable()) {
+      this.startCampaign(this.options.preVote ? 'preVote' : 'election');
+    }
+  }
+
+  propose(data: Uint8Array): ProposeResult {
+    const refusal = this.refuseProposal(entrySizeBytes({ kind: 'command', term: 0, index: 0, data }));
+    if (refusal !== null) return { ok: false, error: refusal };
+    return this.appendAsLeader({ kind: 'command', term: this.currentTerm, index: this.log.lastIndex() + 1, data });
+  }
+
+  proposeConfigChange(change: ConfigChange): ProposeResult {
+    const refusal = this.refuseProposal(0) ?? this.refuseConfigChange(change);
+    if (refusal !== null) return { ok: false, error: refusal };
+    return this.appendAsLeader({ kind: 'config', term: this.currentTerm, index: this.log.lastIndex() + 1, change });
+  }
+
+  /**
+   * Asks for a linearizable read. When it is safe, a ReadState with the same
+   * context appears in a later Ready: serve the read once `index` is applied.
+   */
+  readIndex(context: string): RequestResult {
+    if (this.currentRole === 'leader') {
+      const error = this.leaderRead(context, this.id);
+      return error === null ? { ok: true } : { ok: false, error };
+    }
+    if (this.currentLeader === null) return { ok: false, error: { code: 'notLeader', leader: null } };
+    this.send({ type: 'readIndexRequest', term: this.currentTerm, from: this.id, to: this.currentLeader, context });
+    return { ok: true };
+  }
+
+  /** Hands leadership to `target` once its log is caught up; proposals are refused meanwhile. */
+  transferLeadership(target: NodeId): RequestResult {
+    if (this.currentRole !== 'leader') return { ok: false, error: { code: 'notLeader', leader: this.currentLeader } };
+    if (target === this.id) return { ok: true };
+    if (!isVoter(this.activeMembership, target)) {
+      return { ok: false, error: { code: 'invalidConfigChange', reason: `node ${target} is not a voter` } };
+    }
+    this.transferTarget = target;
+    this.electionElapsed = 0;
+    const pr = this.progress.get(target)!;
+    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(target);
+    else this.sendAppend(target, true);
+    return { ok: true };
+  }
+
+  /**
+   * The application has a snapshot of its state machine at `index` (applied
+   * already), `sizeBytes` long. The log before it is dropped; followers that
+   * need it from now on get this snapshot.
+   */
+  snapshotTaken(index: LogIndex, sizeBytes: number): SnapshotMeta {
+    if (index > this.log.applied) throw new Error(`raft: snapshot at ${index} beyond applied ${this.log.applied}`);
+    if (index <= this.log.snapshot.index) return this.log.snapshot;
+    const snapshot: SnapshotMeta = {
+      index,
+      term: this.log.termAt(index)!,
+      membership: this.membershipAt(index),
+      sizeBytes,
+    };
+    this.log.compact(snapshot);
+    this.configLog = this.configLog.filter((config) => config.index > index);
+    for (const [id, pr] of this.progress) {
+      if (pr.state === 'snapshot') this.startSnapshotTransfer(id, pr);
+    }
+    return snapshot;
+  }
+
+  step(m: Message): void {
+    if (m.to !== this.id) throw new Error(`raft ${this.id}: got a message for ${m.to}`);
+    if (m.term > this.currentTerm) {
+      if (m.type === 'requestVote' && !m.leadershipTransfer && this.inLeaderLease()) {
+        // A leader was heard from within the election timeout: this candidate
+        // is out of touch, and must not depose a working leader (§4.2.3).
+        return;
+      }
+      // Pre-votes and granted answers to ours are about term+1 and must not move anybody's term.
+      const isPreVoteTraffic =
+        (m.type === 'requestVote' && m.preVote) || (m.type === 'voteResponse' && m.preVote && m.granted);
+      if (!isPreVoteTraffic) {
+        const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'installSnapshot';
+        this.becomeFollower(m.term, fromLeader ? m.from : null);
+      }
+    } else if (m.term < this.currentTerm) {
+      this.answerStale(m);
+      return;
+    }
+
+    switch (m.type) {
+      case 'requestVote':
+        return this.handleVoteRequest(m);
+      case 'voteResponse':
+        return this.handleVoteResponse(m);
+      case 'append':
+      case 'heartbeat':
+      case 'installSnapshot':
+        return this.handleLeaderTraffic(m);
+      case 'appendResponse':
+        return this.handleAppendResponse(m);
+      case 'heartbeatResponse':
+        return this.handleHeartbeatResponse(m);
+      case 'snapshotResponse':
+        return this.handleSnapshotResponse(m);
+      case 'timeoutNow':
+        if (this.currentRole !== 'leader' && this.isPromotable()) this.startCampaign('transfer');
+        return;
+      case 'readIndexRequest':
+        return this.handleReadIndexRequest(m);
+      case 'readIndexResponse':
+        return this.handleReadIndexResponse(m);
+    }
+  }
+
+  // ------------------------------------------------------------- ready/advance
+
+  hasReady(): boolean {
+    if (this.readyOutstanding) return false;
+    this.flushLeaderBroadcasts();
+    const soft = this.lastSoftState;
+    const hard = this.lastHardState;
+    return (
+      soft.role !== this.currentRole ||
+      soft.leader !== this.currentLeader ||
+      soft.term !== this.currentTerm ||
+      hard.term !== this.currentTerm ||
+      hard.votedFor !== this.vote ||
+      hard.commit !== this.log.committed ||
+      this.log.stable < this.log.lastIndex() ||
+      this.outbox.length > 0 ||
+      this.chunksToSend.length > 0 ||
+      this.chunksReceived.length > 0 ||
+      this.snapshotToInstall !== null ||
+      this.readStates.length > 0 ||
+      this.log.committed > this.log.applied
+    );
+  }
+
+  /** Takes the pending batch. The caller must handle it (see ready.ts) and call advance() before the next one. */
+  ready(): Ready {
+    if (this.readyOutstanding) throw new Error('raft: ready() called again before advance()');
+    this.flushLeaderBroadcasts();
+    const soft = this.softState();
+    const hard = this.hardState();
+    const softChanged =
+      soft.role !== this.lastSoftState.role ||
+      soft.leader !== this.lastSoftState.leader ||
+      soft.term !== this.lastSoftState.term;
+    const hardChanged =
+      hard.term !== this.lastHardState.term ||
+      hard.votedFor !== this.lastHardState.votedFor ||
+      hard.commit !== this.lastHardState.commit;
+    const ready: Ready = {
+      softState: softChanged ? soft : null,
+      hardState: hardChanged ? hard : null,
+      snapshotChunksReceived: this.chunksReceived,
+      snapshot: this.snapshotToInstall,
+      entries: this.log.unstableEntries(),
+      messages: this.outbox,
+      snapshotChunksToSend: this.chunksToSend,
+      committedEntries: this.log.nextToApply(this.options.applyBytesMax),
+      readStates: this.readStates,
+    };
+    this.lastSoftState = soft;
+    this.lastHardState = hard;
+    this.outbox = [];
+    this.chunksToSend = [];
+    this.chunksReceived = [];
+    this.snapshotToInstall = null;
+    this.readStates = [];
+    this.readyOutstanding = true;
+    return ready;
+  }
+
+  /** The batch from ready() is persisted, sent and applied. */
+  advance(ready: Ready): void {
+    if (!this.readyOutstanding) throw new Error('raft: advance() without ready()');
+    this.readyOutstanding = false;
+    const lastEntry = ready.entries[ready.entries.length - 1];
+    if (lastEntry !== undefined) this.log.stableTo(lastEntry.index, lastEntry.term);
+    const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
+    if (lastApplied !== undefined) this.log.applied = Math.max(this.log.applied, lastApplied.index);
+    if (this.currentRole === 'leader' && this.maybeCommit()) this.appendsPending = true;
+  }
+
+  // ---------------------------------------------------------- any role: votes
+
+  private handleVoteRequest(m: RequestVote): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === null && this.currentLeader === null) ||
+      (m.preVote && m.term > this.currentTerm);
+    const granted = canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm);
+    this.send({
+      type: 'voteResponse',
+      term: granted && m.preVote ? m.term : this.currentTerm,
+      from: this.id,
+      to: m.from,
+      preVote: m.preVote,
+      granted,
+    });
+    if (granted && !m.preVote) {
+      this.vote = m.from;
+      this.electionElapsed = 0;
+    }
+  }
+
+  private handleVoteResponse(m: VoteResponse): void {
+    const expectedRole: Role = m.preVote ? 'preCandidate' : 'candidate';
+    if (this.currentRole !== expectedRole || !isVoter(this.activeMembership, m.from)) return;
+    this.votes.set(m.from, m.granted);
+    let granted = 0;
+    for (const [voter, yes] of this.votes) if (yes && isVoter(this.activeMembership, voter)) granted++;
+    const rejected = this.votes.size - granted;
+    const quorum = quorumSize(this.activeMembership);
+    if (granted >= quorum) {
+      if (m.preVote) this.startCampaign('election');
+      else this.becomeLeader();
+    } else if (rejected > this.activeMembership.voters.length - quorum) {
+      this.becomeFollower(this.currentTerm, null);
+    }
+  }
+
+  /** A message from an older term: tell its sender the news where that unblocks it, else drop it. */
+  private answerStale(m: Message): void {
+    if (m.type === 'append' || m.type === 'heartbeat') {
+      // An old leader that we ignore would never learn it was deposed; with
+      // check-quorum or pre-vote we may have refused the votes that would tell it.
+      this.send({
+        type: 'appendResponse',
+        term: this.currentTerm,
+        from: this.id,
+        to: m.from,
+        success: false,
+        matchIndex: 0,
+        rejectedIndex: 0,
+        hintIndex: 0,
+        hintTerm: 0,
+      });
+    } else if (m.type === 'requestVote' && m.preVote) {
+      this.send({
+        type: 'voteResponse',
+        term: this.currentTerm,
+        from: this.id,
+        to: m.from,
+        preVote: true,
+        granted: false,
+      });
+    }
+  }
+
+  // ------------------------------------------------------- follower: the log
+
+  private handleLeaderTraffic(m: AppendEntries | Heartbeat | InstallSnapshot): void {
+    if (this.currentRole === 'leader') {
+      throw new Error(`raft ${this.id}: two leaders in term ${this.currentTerm} (${this.id} and ${m.from})`);
+    }
+    if (this.currentRole !== 'follower' || this.currentLeader !== m.from) this.becomeFollower(m.term, m.from);
+    this.electionElapsed = 0;
+    switch (m.type) {
+      case 'append':
+        return this.handleAppend(m);
+      case 'heartbeat':
+        return this.handleHeartbeat(m);
+      case 'installSnapshot':
+        return this.handleSnapshotChunk(m);
+    }
+  }
+
+  private handleAppend(m: AppendEntries): void {
+    const reply = { type: 'appendResponse', term: this.currentTerm, from: this.id, to: m.from } as const;
+    if (m.prevIndex < this.log.committed) {
+      // Everything up to our commit index is already equal to the leader's log.
+      this.send({
+        ...reply,
+        success: true,
+        matchIndex: this.log.committed,
+        rejectedIndex: 0,
+        hintIndex: 0,
+        hintTerm: 0,
+      });
+      return;
+    }
+    const matched = this.log.appendFromLeader(m.prevIndex, m.prevTerm, m.entries);
+    if (matched === null) {
+      const hintIndex = this.log.lastIndexWithTermAtMost(m.prevIndex, m.prevTerm);
+      const hintTerm = this.log.termAt(hintIndex) ?? 0;
+      this.send({ ...reply, success: false, matchIndex: 0, rejectedIndex: m.prevIndex, hintIndex, hintTerm });
+      return;
+    }
+    this.syncConfigLogAfterAppend(m.entries);
+    this.commitTo(Math.min(m.commit, matched));
+    this.send({ ...reply, success: true, matchIndex: matched, rejectedIndex: 0, hintIndex: 0, hintTerm: 0 });
+  }
+
+  private handleHeartbeat(m: Heartbeat): void {
+    // The leader sends min(our match, its commit), so this never commits an entry we do not share.
+    this.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    this.send({
+      type: 'heartbeatResponse',
+      term: this.currentTerm,
+      from: this.id,
+      to: m.from,
+      readContext: m.readContext,
+      round: m.round,
+    });
+  }
+
+  private handleSnapshotChunk(m: InstallSnapshot): void {
+    const reply = {
+      type: 'snapshotResponse',
+      term: this.currentTerm,
+      from: this.id,
+      to: m.from,
+      snapshotIndex: m.snapshot.index,
+    } as const;
+    if (m.snapshot.index <= this.log.committed) {
+      this.incomingSnapshot = null;
+      this.send({ ...reply, nextOffset: m.snapshot.sizeBytes, installed: true });
+      return;
+    }
+    const incoming = this.incomingSnapshot;
+    const sameTransfer =
+      incoming !== null && incoming.snapshot.index === m.snapshot.index && incoming.snapshot.term === m.snapshot.term;
+    if (m.offset === 0 && !(sameTransfer && incoming.nextOffset === 0)) {
+      this.incomingSnapshot = { snapshot: m.snapshot, nextOffset: 0 };
+    } else if (!sameTransfer || m.offset !== incoming.nextOffset) {
+      this.send({ ...reply, nextOffset: sameTransfer ? incoming.nextOffset : 0, installed: false });
+      return;
+    }
+    const transfer = this.incomingSnapshot!;
+    this.chunksReceived.push({ snapshot: m.snapshot, offset: m.offset, data: m.data });
+    transfer.nextOffset += m.data.byteLength;
+    if (transfer.nextOffset < m.snapshot.sizeBytes) {
+      this.send({ ...reply, nextOffset: transfer.nextOffset, installed: false });
+      return;
+    }
+    this.incomingSnapshot = null;
+    this.installSnapshot(m.snapshot);
+    this.send({ ...reply, nextOffset: transfer.nextOffset, installed: true });
+  }
+
+  private installSnapshot(snapshot: SnapshotMeta): void {
+    if (this.log.matchTerm(snapshot.index, snapshot.term)) {
+      // We hold the entry the snapshot ends at, hence the whole prefix: just commit it.
+      this.commitTo(snapshot.index);
+      return;
+    }
+    this.log.restore(snapshot);
+    this.configLog = [];
+    this.snapshotToInstall = snapshot;
+    this.setMembership(snapshot.membership);
+  }
+
+  private handleReadIndexResponse(m: ReadIndexResponse): void {
+    if (m.index !== null) this.readStates.push({ context: m.context, index: m.index });
+  }
+
+  // -------------------------------------------------------------- elections
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.randomizedElectionTicks && this.isPromotable()) {
+      this.startCampaign(this.options.preVote ? 'preVote' : 'election');
+    }
+  }
+
+  private isPromotable(): boolean {
+    return isVoter(this.activeMembership, this.id) && this.incomingSnapshot === null;
+  }
+
+  /** Has this follower heard from a live leader within the election timeout? */
+  private inLeaderLease(): boolean {
+    return this.options.checkQuorum && this.currentLeader !== null && this.electionElapsed < this.options.electionTicks;
+  }
+
+  private startCampaign(kind: CampaignKind): void {
+    let voteTerm: Term;
+    if (kind === 'preVote') {
+      this.currentRole = 'preCandidate';
+      voteTerm = this.currentTerm + 1;
+    } else {
+      this.leaveLeadership();
+      this.currentRole = 'candidate';
+      this.currentTerm += 1;
+      this.vote = this.id;
+      voteTerm = this.currentTerm;
+    }
+    this.currentLeader = null;
+    this.votes = new Map([[this.id, true]]);
+    this.resetElectionTimer();
+    if (quorumSize(this.activeMembership) <= 1) {
+      if (kind === 'preVote') this.startCampaign('election');
+      else this.becomeLeader();
+      return;
+    }
+    for (const voter of this.activeMembership.voters) {
+      if (voter === this.id) continue;
+      this.send({
+        type: 'requestVote',
+        term: voteTerm,
+        from: this.id,
+        to: voter,
+        preVote: kind === 'preVote',
+        lastIndex: this.log.lastIndex(),
+        lastTerm: this.log.lastTerm(),
+        leadershipTransfer: kind === 'transfer',
+      });
+    }
+  }
+
+  private becomeFollower(term: Term, leader: NodeId | null): void {
+    if (term > this.currentTerm) {
+      this.currentTerm = term;
+      this.vote = null;
+    }
+    this.leaveLeadership();
+    this.currentRole = 'follower';
+    this.currentLeader = leader;
+    this.resetElectionTimer();
+  }
+
+  private becomeLeader(): void {
+    if (this.currentRole !== 'candidate') throw new Error(`raft ${this.id}: becomeLeader from ${this.currentRole}`);
+    this.currentRole = 'leader';
+    this.currentLeader = this.id;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.leaderTicks = 0;
+    this.uncommittedBytes = 0;
+    this.progress = new Map();
+    for (const id of allMembers(this.activeMembership)) this.addProgress(id);
+    // The first entry of a new cluster records its founders, so that nodes added later learn them from the log.
+    const index = this.log.lastIndex() + 1;
+    const firstEntry: Entry =
+      index === 1
+        ? {
+            kind: 'config',
+            term: this.currentTerm,
+            index,
+            change: { type: 'bootstrap', membership: this.activeMembership },
+          }
+        : { kind: 'noop', term: this.currentTerm, index };
+    this.appendAsLeader(firstEntry);
+  }
+
+  /** Drops everything that only a leader keeps. */
+  private leaveLeadership(): void {
+    this.progress.clear();
+    this.transferTarget = null;
+    this.uncommittedBytes = 0;
+    this.readOnly.clear();
+    this.readsBeforeFirstCommit = [];
+    this.roundSentAt.clear();
+    this.leaseConfirmedAt.clear();
+    this.appendsPending = false;
+    this.readHeartbeatPending = false;
+  }
+
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    const spread = this.options.electionTicks;
+    this.randomizedElectionTicks = spread + Math.floor(this.options.random() * spread);
+  }
+
+  // ------------------------------------------------------ leader: replication
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    this.leaderTicks++;
+    if (this.electionElapsed >= this.options.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.options.checkQuorum && !this.quorumRecentlyActive()) {
+        this.becomeFollower(this.currentTerm, null);
+        return;
+      }
+      for (const pr of this.progress.values()) pr.recentActive = false;
+      this.transferTarget = null;
+    }
+    for (const [id, pr] of this.progress) {
+      if (pr.state === 'snapshot' && ++pr.snapshotIdleTicks >= this.options.electionTicks)
+        this.sendSnapshotChunk(id, pr);
+    }
+    if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat(this.readOnly.lastContext());
+    }
+  }
+
+  private quorumRecentlyActive(): boolean {
+    let active = 0;
+    for (const voter of this.activeMembership.voters) {
+      if (voter === this.id || this.progress.get(voter)?.recentActive) active++;
+    }
+    return active >= quorumSize(this.activeMembership);
+  }
+
+  private refuseProposal(sizeBytes: number): RaftError | null {
+    if (this.currentRole !== 'leader') return { code: 'notLeader', leader: this.currentLeader };
+    if (this.transferTarget !== null) return { code: 'transferInProgress', target: this.transferTarget };
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + sizeBytes > this.options.uncommittedBytesMax) {
+      return { code: 'tooManyUncommitted', uncommittedBytes: this.uncommittedBytes };
+    }
+    return null;
+  }
+
+  private refuseConfigChange(change: ConfigChange): RaftError | null {
+    // One change at a time, and only after this leader committed an entry of
+    // its own term: the fix for the single-server change bug (Ongaro, raft-dev 2015).
+    if (this.lastConfigIndex() > this.log.committed || this.log.termAt(this.log.committed) !== this.currentTerm) {
+      return { code: 'configChangePending' };
+    }
+    const reason = invalidChangeReason(this.activeMembership, change);
+    if (reason !== null) return { code: 'invalidConfigChange', reason };
+    if (change.type === 'promoteLearner') {
+      const match = this.progress.get(change.node)?.match ?? 0;
+      const last = this.log.lastIndex();
+      if (last - match > this.options.learnerCatchUpEntries) {
+        return { code: 'learnerNotCaughtUp', node: change.node, match, last };
+      }
+    }
+    return null;
+  }
+
+  private appendAsLeader(entry: Entry): ProposeResult {
+    this.log.append([entry]);
+    this.trackConfigEntry(entry);
+    this.uncommittedBytes += entrySizeBytes(entry);
+    // Sent at the next ready(): every proposal of one event-loop turn shares a message.
+    // (A lone voter commits in advance(), once its own disk has the entry.)
+    this.appendsPending = true;
+    return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  private flushLeaderBroadcasts(): void {
+    if (this.currentRole !== 'leader') return;
+    if (this.appendsPending) {
+      this.appendsPending = false;
+      for (const id of this.progress.keys()) this.sendAppends(id);
+    }
+    if (this.readHeartbeatPending) {
+      this.readHeartbeatPending = false;
+      this.broadcastHeartbeat(this.readOnly.lastContext());
+    }
+  }
+
+  /** Sends as much as the follower's window allows. */
+  private sendAppends(to: NodeId): void {
+    while (this.sendAppend(to, false)) {
+      /* keep filling the window */
+    }
+  }
+
+  /** Sends one append (or starts a snapshot); returns whether a message went out. */
+  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.progress.get(to);
+    if (pr === undefined || pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.termAt(prevIndex);
+    if (prevTerm === null) {
+      this.startSnapshotTransfer(to, pr);
+      return false;
+    }
+    const entries =
+      pr.next <= this.log.lastIndex()
+        ? this.log.slice(pr.next, this.log.lastIndex(), this.options.messageBytesMax)
+        : [];
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.send({
+      type: 'append',
+      term: this.currentTerm,
+      from: this.id,
+      to,
+      prevIndex,
+      prevTerm,
+      entries,
+      commit: this.log.committed,
+    });
+    const last = entries[entries.length - 1];
+    if (pr.state === 'replicate' && last !== undefined) {
+      pr.next = last.index + 1;
+      let bytes = 0;
+      for (const entry of entries) bytes += entrySizeBytes(entry);
+      pr.inflights.add(last.index, bytes);
+    } else if (pr.state === 'probe') {
+      pr.probeSent = true;
+    }
+    return true;
+  }
+
+  private handleAppendResponse(m: AppendResponse): void {
+    if (this.currentRole !== 'leader') return;
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (!m.success) {
+      const guess = this.log.lastIndexWithTermAtMost(m.hintIndex, m.hintTerm) + 1;
+      if (pr.rejectedAt(m.rejectedIndex, guess)) this.sendAppend(m.from, true);
+      return;
+    }
+    const news = pr.acknowledge(m.matchIndex);
+    // A probe that succeeds tells where the logs meet, even when it brings no new entries.
+    const probeAnswered = pr.state === 'probe' && m.matchIndex === pr.match;
+    if (!news && !probeAnswered) return;
+    switch (pr.state) {
+      case 'probe':
+        pr.becomeReplicate();
+        break;
+      case 'snapshot':
+        if (pr.snapshot !== null && pr.match >= pr.snapshot.index) pr.becomeProbe();
+        break;
+      case 'replicate':
+        pr.inflights.freeUpTo(pr.match);
+        break;
+    }
+    if (this.maybeCommit()) {
+      // Tell everyone the new commit index now, rather than at the next heartbeat.
+      for (const id of this.progress.keys()) if (!this.sendAppend(id, false)) this.sendAppend(id, true);
+    } else {
+      this.sendAppends(m.from);
+    }
+    if (m.from === this.transferTarget && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponse): void {
+    if (this.currentRole !== 'leader') return;
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    const sentAt = this.roundSentAt.get(m.round);
+    if (sentAt !== undefined)
+      this.leaseConfirmedAt.set(m.from, Math.max(sentAt, this.leaseConfirmedAt.get(m.from) ?? 0));
+    if (pr.match < this.log.lastIndex()) {
+      // A response without progress may mean appends were lost: make room and probe again.
+      if (pr.state === 'replicate' && pr.inflights.isFull()) pr.inflights.freeOldest();
+      if (pr.state === 'probe') pr.probeSent = false;
+      this.sendAppend(m.from, true);
+    }
+    if (m.readContext !== null) this.confirmRead(m.readContext, m.from);
+  }
+
+  /** Commits the highest index a quorum holds, if it is of this term (§5.4.2). */
+  private maybeCommit(): boolean {
+    const candidate = quorumMatch(this.activeMembership, (id) =>
+      id === this.id ? this.log.stable : (this.progress.get(id)?.match ?? 0),
+    );
+    if (candidate <= this.log.committed || this.log.termAt(candidate) !== this.currentTerm) return false;
+    this.commitTo(candidate);
+    return true;
+  }
+
+  private broadcastHeartbeat(readContext: string | null): void {
+    this.heartbeatRound++;
+    this.roundSentAt.set(this.heartbeatRound, this.leaderTicks);
+    this.roundSentAt.delete(this.heartbeatRound - 4 * this.options.electionTicks);
+    for (const [id, pr] of this.progress) {
+      this.send({
+        type: 'heartbeat',
+        term: this.currentTerm,
+        from: this.id,
+        to: id,
+        commit: Math.min(pr.match, this.log.committed),
+        readContext,
+        round: this.heartbeatRound,
+      });
+    }
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send({ type: 'timeoutNow', term: this.currentTerm, from: this.id, to });
+  }
+
+  private addProgress(id: NodeId): void {
+    if (id === this.id || this.progress.has(id)) return;
+    const pr = new Progress(this.log.lastIndex() + 1, this.options.inflightMessagesMax, this.options.inflightBytesMax);
+    pr.recentActive = true;
+    this.progress.set(id, pr);
+  }
+
+  // --------------------------------------------------------- leader: snapshots
+
+  private startSnapshotTransfer(to: NodeId, pr: Progress): void {
+    pr.becomeSnapshot(this.log.snapshot);
+    this.sendSnapshotChunk(to, pr);
+  }
+
+  private sendSnapshotChunk(to: NodeId, pr: Progress): void {
+    pr.snapshotIdleTicks = 0;
+    this.chunksToSend.push({
+      to,
+      from: this.id,
+      term: this.currentTerm,
+      snapshot: pr.snapshot!,
+      offset: pr.snapshotOffset,
+      sizeBytesMax: this.options.snapshotChunkBytes,
+    });
+  }
+
+  private handleSnapshotResponse(m: SnapshotResponse): void {
+    if (this.currentRole !== 'leader') return;
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (pr.state !== 'snapshot' || pr.snapshot === null || m.snapshotIndex !== pr.snapshot.index) return;
+    if (m.installed) {
+      pr.acknowledge(pr.snapshot.index);
+      pr.becomeProbe();
+      this.sendAppend(m.from, true);
+      return;
+    }
+    if (m.nextOffset === pr.snapshotOffset) return; // a duplicate answer
+    pr.snapshotOffset = m.nextOffset;
+    this.sendSnapshotChunk(m.from, pr);
+  }
+
+  // ------------------------------------------------------------ leader: reads
+
+  private leaderRead(context: string, requester: NodeId): RaftError | null {
+    if (this.transferTarget !== null) return { code: 'transferInProgress', target: this.transferTarget };
+    if (this.log.termAt(this.log.committed) !== this.currentTerm) {
+      // Until an entry of this term commits, our commit index may lag the true one.
+      if (this.readsBeforeFirstCommit.length >= READS_PENDING_MAX) return { code: 'tooManyPendingReads' };
+      this.readsBeforeFirstCommit.push({ context, requester });
+      return null;
+    }
+    if (this.activeMembership.voters.length === 1) {
+      this.answerRead(context, this.log.committed, requester);
+      return null;
+    }
+    if (this.options.readMode === 'lease' && this.leaseValid()) {
+      this.answerRead(context, this.log.committed, requester);
+      return null;
+    }
+    if (this.readOnly.has(context)) return { code: 'duplicateReadContext', context };
+    if (this.readOnly.isFull()) return { code: 'tooManyPendingReads' };
+    this.readOnly.add(context, this.log.committed, requester, this.id);
+    this.readHeartbeatPending = true;
+    return null;
+  }
+
+  private handleReadIndexRequest(m: ReadIndexRequest): void {
+    const error: RaftError | null =
+      this.currentRole === 'leader'
+        ? this.leaderRead(m.context, m.from)
+        : { code: 'notLeader', leader: this.currentLeader };
+    if (error !== null) {
+      this.send({
+        type: 'readIndexResponse',
+        term: this.currentTerm,
+        from: this.id,
+        to: m.from,
+        context: m.context,
+        index: null,
+      });
+    }
+  }
+
+  private confirmRead(context: string, from: NodeId): void {
+    if (!isVoter(this.activeMembership, from)) return;
+    const acks = this.readOnly.acknowledge(context, from);
+    if (countVoters(acks, this.activeMembership) < quorumSize(this.activeMembership)) return;
+    for (const read of this.readOnly.releaseThrough(context)) this.answerRead(read.context, read.index, read.requester);
+  }
+
+  private answerRead(context: string, index: LogIndex, requester: NodeId): void {
+    if (requester === this.id) {
+      this.readStates.push({ context, index });
+    } else {
+      this.send({ type: 'readIndexResponse', term: this.currentTerm, from: this.id, to: requester, context, index });
+    }
+  }
+
+  /** The lease holds while a quorum confirmed a heartbeat round sent less than an election timeout ago. */
+  private leaseValid(): boolean {
+    const horizon = this.leaderTicks - this.options.electionTicks + 1;
+    let fresh = 0;
+    for (const voter of this.activeMembership.voters) {
+      if (voter === this.id || (this.leaseConfirmedAt.get(voter) ?? -Infinity) > horizon) fresh++;
+    }
+    return fresh >= quorumSize(this.activeMembership);
+  }
+
+  // ------------------------------------------------------ commit and membership
+
+  private commitTo(index: LogIndex): void {
+    if (index <= this.log.committed) return;
+    const before = this.log.committed;
+    if (this.currentRole === 'leader') {
+      for (let i = before + 1; i <= index; i++) {
+        const entry = this.log.entryAt(i);
+        if (entry !== undefined && entry.term === this.currentTerm) this.uncommittedBytes -= entrySizeBytes(entry);
+      }
+      this.uncommittedBytes = Math.max(0, this.uncommittedBytes);
+    }
+    this.log.committed = index;
+    const membership = this.membershipAt(index);
+    if (membership !== this.activeMembership) this.setMembership(membership);
+    if (this.currentRole === 'leader' && this.log.termAt(index) === this.currentTerm) {
+      const waiting = this.readsBeforeFirstCommit;
+      this.readsBeforeFirstCommit = [];
+      for (const read of waiting) {
+        const error = this.leaderRead(read.context, read.requester);
+        if (error !== null && read.requester !== this.id) {
+          this.send({
+            type: 'readIndexResponse',
+            term: this.currentTerm,
+            from: this.id,
+            to: read.requester,
+            context: read.context,
+            index: null,
+          });
+        }
+      }
+    }
+  }
+
+  private setMembership(membership: Membership): void {
+    this.activeMembership = membership;
+    if (this.currentRole !== 'leader') return;
+    for (const id of allMembers(membership)) this.addProgress(id);
+    for (const id of [...this.progress.keys()]) if (!isMember(membership, id)) this.progress.delete(id);
+    if (this.transferTarget !== null && !isVoter(membership, this.transferTarget)) this.transferTarget = null;
+    if (!isVoter(membership, this.id)) {
+      this.handOffAfterRemoval();
+      return;
+    }
+    // Fewer voters may make a quorum of what is already replicated.
+    if (this.maybeCommit()) this.appendsPending = true;
+  }
+
+  /** This leader was removed: nudge the most caught-up voter to take over, then step down. */
+  private handOffAfterRemoval(): void {
+    let successor: NodeId | null = null;
+    let best = -1;
+    for (const voter of this.activeMembership.voters) {
+      const match = this.progress.get(voter)?.match ?? -1;
+      if (match > best) {
+        best = match;
+        successor = voter;
+      }
+    }
+    if (successor !== null && best === this.log.lastIndex()) this.sendTimeoutNow(successor);
+    this.becomeFollower(this.currentTerm, null);
+  }
+
+  private trackConfigEntry(entry: Entry): void {
+    if (entry.kind !== 'config') return;
+    this.configLog = this.configLog.filter((config) => config.index < entry.index);
+    const before = this.membershipAt(entry.index - 1);
+    this.configLog.push({ index: entry.index, term: entry.term, membership: applyChange(before, entry.change) });
+  }
+
+  /** An append may have cut config entries off the log and brought new ones. */
+  private syncConfigLogAfterAppend(entries: readonly Entry[]): void {
+    this.configLog = this.configLog.filter((config) => this.log.termAt(config.index) === config.term);
+    for (const entry of entries) {
+      const known = this.configLog.some((config) => config.index === entry.index);
+      if (entry.kind === 'config' && !known && this.log.termAt(entry.index) === entry.term)
+        this.trackConfigEntry(entry);
+    }
+  }
+
+  private lastConfigIndex(): LogIndex {
+    return this.configLog[this.configLog.length - 1]?.index ?? 0;
+  }
+
+  private membershipAt(index: LogIndex): Membership {
+    let membership = this.log.snapshot.membership;
+    for (const config of this.configLog) {
+      if (config.index > index) break;
+      membership = config.membership;
+    }
+    return membership;
+  }
+
+  private send(m: Message): void {
+    this.outbox.push(m);
+  }
+}
+
+function countVoters(ids: ReadonlySet<NodeId>, membership: Membership): number {
+  let count = 0;
+  for (const id of ids) if (isVoter(membership, id)) count++;
+  return count;
+}

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Message } from '../../../src/raft/index.js';
+import { command, core, deliverAll, drain, founding } from '../../support/core-harness.js';
+
+describe('rules of the core, step by step', () => {
+  it('a leader does not commit an entry of an earlier term by counting replicas (Figure 8)', () => {
+    const voters = [1, 2, 3];
+    // Node 1 holds entry 2 from term 2 that never committed; the others lack it.
+    const n1 = core(1, voters, 2, [founding(voters), command(2, 2, 'old')], { messageBytesMax: 1 });
+    const n2 = core(2, voters, 2, [founding(voters)], { messageBytesMax: 1 });
+    const members = new Map([
+      [1, n1],
+      [2, n2],
+    ]);
+    n1.campaign();
+    // Lose every copy of the new leader's noop (entry 3) once node 2 holds entry 2.
+    deliverAll(
+      members,
+      drain(n1),
+      (m) => m.type === 'append' && n2.lastIndex >= 2 && m.entries.some((e) => e.index === 3),
+    );
+    assert.equal(n1.role, 'leader');
+    assert.equal(n1.term, 3);
+    assert.equal(n2.lastIndex, 2, 'node 2 should hold the old entry, but not the new noop');
+    assert.equal(n1.commitIndex, 0, 'entry 2 of term 2 was committed by counting replicas');
+    // Once the entry of term 3 is replicated, both commit.
+    for (let tick = 0; tick < 3; tick++) n1.tick();
+    deliverAll(members, drain(n1));
+    assert.equal(n1.commitIndex, 3);
+  });
+
+  it('a follower commits no further than what it knows matches the leader', () => {
+    const voters = [1, 2, 3];
+    const follower = core(2, voters, 1, [founding(voters), command(2, 1, 'stale')]);
+    const append: Message = {
+      type: 'append',
+      term: 3,
+      from: 1,
+      to: 2,
+      prevIndex: 1,
+      prevTerm: 1,
+      entries: [],
+      commit: 5,
+    };
+    follower.step(append);
+    assert.equal(follower.commitIndex, 1, 'committed an entry not known to match the leader');
+    const [response] = drain(follower);
+    assert.ok(response?.type === 'appendResponse' && response.success && response.matchIndex === 1);
+  });
+
+  it('a follower rejects a mismatch with a hint that skips the whole conflicting term', () => {
+    const voters = [1, 2, 3];
+    const entries = [founding(voters)];
+    for (let index = 2; index <= 20; index++) entries.push(command(index, 2, `x${index}`));
+    const follower = core(2, voters, 2, entries);
+    follower.step({ type: 'append', term: 4, from: 1, to: 2, prevIndex: 20, prevTerm: 3, entries: [], commit: 1 });
+    const [response] = drain(follower);
+    assert.ok(response?.type === 'appendResponse' && !response.success);
+    assert.equal(response.hintIndex, 20, 'entries of term 2 may still match below term 3');
+    follower.step({ type: 'append', term: 4, from: 1, to: 2, prevIndex: 20, prevTerm: 1, entries: [], commit: 1 });
+    const [second] = drain(follower);
+    assert.ok(second?.type === 'appendResponse' && !second.success);
+    assert.equal(second.hintIndex, 1, 'every entry of term 2 is after the last entry of term <= 1');
+  });
+
+  it('a vote is granted once per term, only to an up-to-date candidate, and only after it is persisted', () => {
+    const voters = [1, 2, 3];
+    const voter = core(3, voters, 1, [founding(voters), command(2, 1, 'a')]);
+    const ask = (from: number, lastIndex: number, lastTerm: number): Message => ({
+      type: 'requestVote',
+      term: 2,
+      from,
+      to: 3,
+      preVote: false,
+      lastIndex,
+      lastTerm,
+      leadershipTransfer: false,
+    });
+    voter.step(ask(1, 1, 1));
+    voter.step(ask(2, 2, 1));
+    voter.step(ask(1, 2, 1));
+    const ready = voter.ready();
+    assert.equal(ready.hardState?.votedFor, 2, 'the vote must be in the hard state to persist');
+    const answers = ready.messages.map((m) => (m.type === 'voteResponse' ? [m.to, m.granted] : null));
+    assert.deepEqual(answers, [
+      [1, false],
+      [2, true],
+      [1, false],
+    ]);
+  });
+
+  it("pre-votes do not change anyone's term", () => {
+    const voters = [1, 2, 3];
+    const a = core(1, voters, 5, [founding(voters)]);
+    const b = core(2, voters, 5, [founding(voters)]);
+    a.campaign();
+    const requests = drain(a);
+    assert.ok(requests.every((m) => m.type === 'requestVote' && m.preVote && m.term === 6));
+    assert.equal(a.term, 5);
+    b.step(requests.find((m) => m.to === 2)!);
+    assert.equal(b.term, 5);
+    const [answer] = drain(b);
+    assert.ok(answer?.type === 'voteResponse' && answer.granted && answer.term === 6);
+    a.step(answer);
+    assert.equal(a.role, 'candidate');
+    assert.equal(a.term, 6);
+  });
+});
