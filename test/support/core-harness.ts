@@ -33,12 +33,22 @@ export function core(
   );
 }
 
-/** Takes a Ready from `member`, acknowledges it as persisted, and returns its messages. */
+const readsServed = new WeakMap<RaftCore, string[]>();
+
+/** The read states `member` has handed out so far, as "context@index". */
+export function readsOf(member: RaftCore): string[] {
+  return readsServed.get(member) ?? [];
+}
+
+/** Takes every Ready from `member`, acknowledges it as persisted, and returns its messages. */
 export function drain(member: RaftCore): Message[] {
   const out: Message[] = [];
   while (member.hasReady()) {
     const ready = member.ready();
     out.push(...ready.messages);
+    if (ready.readStates.length > 0) {
+      readsServed.set(member, [...readsOf(member), ...ready.readStates.map((r) => `${r.context}@${r.index}`)]);
+    }
     member.advance(ready);
   }
   return out;

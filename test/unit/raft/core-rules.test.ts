@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Message } from '../../../src/raft/index.js';
-import { command, core, deliverAll, drain, founding } from '../../support/core-harness.js';
+import { command, core, deliverAll, drain, founding, readsOf } from '../../support/core-harness.js';
 
 describe('rules of the core, step by step', () => {
   it('a leader does not commit an entry of an earlier term by counting replicas (Figure 8)', () => {
@@ -105,5 +105,92 @@ describe('rules of the core, step by step', () => {
     a.step(answer);
     assert.equal(a.role, 'candidate');
     assert.equal(a.term, 6);
+  });
+});
+
+describe('flow control', () => {
+  /** Elects node 1 among three and brings both followers to the replicate state. */
+  function electedLeader(options: Parameters<typeof core>[4]) {
+    const voters = [1, 2, 3];
+    const members = new Map(voters.map((id) => [id, core(id, voters, 1, [founding(voters)], options)]));
+    const leader = members.get(1)!;
+    leader.campaign();
+    deliverAll(members, drain(leader));
+    assert.equal(leader.role, 'leader');
+    return { leader, members };
+  }
+
+  function appendsTo(messages: Message[], to: number): Message[] {
+    return messages.filter((m) => m.type === 'append' && m.to === to && m.entries.length > 0);
+  }
+
+  it('a silent follower gets at most inflightMessagesMax appends', () => {
+    const { leader } = electedLeader({ inflightMessagesMax: 4, messageBytesMax: 1 });
+    let sent = 0;
+    for (let k = 0; k < 50; k++) {
+      leader.propose(new Uint8Array(10));
+      sent += appendsTo(drain(leader), 3).length;
+    }
+    assert.equal(sent, 4);
+  });
+
+  it('a silent follower gets at most about inflightBytesMax of entries', () => {
+    const { leader } = electedLeader({ inflightMessagesMax: 1000, inflightBytesMax: 4096, messageBytesMax: 1 });
+    let bytes = 0;
+    for (let k = 0; k < 50; k++) {
+      leader.propose(new Uint8Array(1000));
+      for (const m of appendsTo(drain(leader), 3)) if (m.type === 'append') bytes += m.entries.length * 1024;
+    }
+    assert.ok(bytes >= 4096 && bytes <= 4096 + 1024, `sent ${bytes} bytes to a silent follower`);
+  });
+
+  it('proposals of one turn share one message per follower', () => {
+    const { leader } = electedLeader({});
+    for (let k = 0; k < 10; k++) leader.propose(new Uint8Array(8));
+    const appends = appendsTo(drain(leader), 2);
+    assert.equal(appends.length, 1);
+    assert.equal(appends[0]?.type === 'append' ? appends[0].entries.length : 0, 10);
+  });
+});
+
+describe('reads at the edges', () => {
+  it('a new leader holds reads until an entry of its own term commits', () => {
+    const voters = [1, 2, 3];
+    const n1 = core(1, voters, 1, [founding(voters), command(2, 1, 'a')]);
+    const n2 = core(2, voters, 1, [founding(voters), command(2, 1, 'a')]);
+    n1.campaign();
+    const toFollower: Message[] = [];
+    deliverAll(
+      new Map([
+        [1, n1],
+        [2, n2],
+      ]),
+      drain(n1),
+      (m) => {
+        if (m.type === 'append' && m.to === 2) toFollower.push(m);
+        return m.type === 'append';
+      },
+    );
+    assert.equal(n1.role, 'leader');
+    assert.ok(n1.readIndex('early').ok);
+    drain(n1);
+    assert.deepEqual(readsOf(n1), [], 'a read was served before the noop committed');
+    deliverAll(
+      new Map([
+        [1, n1],
+        [2, n2],
+      ]),
+      toFollower,
+    );
+    assert.deepEqual(readsOf(n1), ['early@3']);
+  });
+
+  it('a member that is not the leader answers a forwarded read with a refusal', () => {
+    const voters = [1, 2, 3];
+    const n3 = core(3, voters, 2, [founding(voters)]);
+    n3.step({ type: 'readIndexRequest', term: 2, from: 2, to: 3, context: 'r1' });
+    const [answer] = drain(n3);
+    assert.ok(answer?.type === 'readIndexResponse' && answer.index === null);
+    assert.equal(n3.readIndex('mine').ok, false, 'no leader known: the read must be refused');
   });
 });
