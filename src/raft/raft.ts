@@ -936,16 +936,11 @@ export class RaftCore {
       this.currentRole === 'leader'
         ? this.leaderRead(m.context, m.from)
         : { code: 'notLeader', leader: this.currentLeader };
-    if (error !== null) {
-      this.send({
-        type: 'readIndexResponse',
-        term: this.currentTerm,
-        from: this.id,
-        to: m.from,
-        context: m.context,
-        index: null,
-      });
-    }
+    if (error !== null) this.refuseForwardedRead(m.from, m.context);
+  }
+
+  private refuseForwardedRead(to: NodeId, context: string): void {
+    this.send({ type: 'readIndexResponse', term: this.currentTerm, from: this.id, to, context, index: null });
   }
 
   private confirmRead(context: string, from: NodeId): void {
@@ -993,16 +988,7 @@ export class RaftCore {
       this.readsBeforeFirstCommit = [];
       for (const read of waiting) {
         const error = this.leaderRead(read.context, read.requester);
-        if (error !== null && read.requester !== this.id) {
-          this.send({
-            type: 'readIndexResponse',
-            term: this.currentTerm,
-            from: this.id,
-            to: read.requester,
-            context: read.context,
-            index: null,
-          });
-        }
+        if (error !== null && read.requester !== this.id) this.refuseForwardedRead(read.requester, read.context);
       }
     }
   }
