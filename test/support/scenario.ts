@@ -6,7 +6,7 @@ import { it } from 'node:test';
 import { withSeed } from '../../src/sim/cluster.js';
 
 /** Seeds each scenario runs under in `npm test`; SEED=n runs only n. */
-export const DEFAULT_SEEDS = [1, 2, 3];
+export const DEFAULT_SEEDS = [1, 2, 3, 4, 5];
 
 export function seeds(defaults: readonly number[] = DEFAULT_SEEDS): number[] {
   const fromEnv = process.env['SEED'];
