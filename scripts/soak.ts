@@ -27,6 +27,15 @@ const SCENARIOS: readonly SoakScenario[] = [
     run: (seed) => figure8(new SimCluster({ seed, nodes: 5, raft: { messageBytesMax: 1 } }), 1000, false),
   },
   { name: 'reliable churn', run: (seed) => churn(new SimCluster({ seed, nodes: 5 }), false) },
+  {
+    name: 'unreliable churn, snapshots, lease reads',
+    run: (seed) =>
+      churn(new SimCluster({ seed, nodes: 5, snapshotEveryEntries: 10, raft: { readMode: 'lease' } }), true),
+  },
+  {
+    name: 'figure 8 unreliable, snapshots',
+    run: (seed) => figure8(new SimCluster({ seed, nodes: 5, reliable: false, snapshotEveryEntries: 10 }), 1000, true),
+  },
 ];
 
 function argument(name: string): number | null {

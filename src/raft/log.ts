@@ -1,13 +1,15 @@
 /**
- * The replicated log as one member sees it: a snapshot boundary, the entries
- * after it, and three positions that only move forward (except `stable`,
- * which a conflicting append can pull back):
+ * The replicated log as one member sees it: the latest snapshot, the entries
+ * kept in memory, and three positions that only move forward (except
+ * `stable`, which a conflicting append can pull back):
  *
- *   snapshot.index <= applied <= committed <= last
+ *   offset <= snapshot.index <= applied <= committed <= last
  *   stable: entries up to here are durable on this member's disk.
  *
- * The core holds entries in memory from the snapshot on; the application
- * bounds that memory by taking snapshots, after which the prefix is dropped.
+ * Entries after `offset` are in memory. A snapshot lets the prefix go, but a
+ * tail of entries before the snapshot may be kept (`compact(.., keepEntries)`)
+ * so that a follower slightly behind catches up from the log instead of
+ * needing the whole snapshot.
  */
 import type { Entry, LogIndex, Membership, SnapshotMeta, Term } from './types.js';
 import { entrySizeBytes } from './types.js';
@@ -15,6 +17,9 @@ import { entrySizeBytes } from './types.js';
 export class RaftLog {
   private entries: Entry[];
   private snapshotMeta: SnapshotMeta;
+  /** The index just before the first entry held, and its term. */
+  private offset: LogIndex;
+  private offsetTerm: Term;
   committed: LogIndex;
   applied: LogIndex;
   stable: LogIndex;
@@ -22,12 +27,13 @@ export class RaftLog {
   /** `snapshot` null means a fresh log whose "snapshot" is the empty state before index 1. */
   constructor(snapshot: SnapshotMeta | null, entries: readonly Entry[], commit: LogIndex, bootstrap: Membership) {
     this.snapshotMeta = snapshot ?? { index: 0, term: 0, membership: bootstrap, sizeBytes: 0 };
-    this.entries = [...entries];
+    this.offset = this.snapshotMeta.index;
+    this.offsetTerm = this.snapshotMeta.term;
+    // Entries the snapshot covers were kept only for followers' sake: a restart lets them go.
+    this.entries = entries.filter((entry) => entry.index > this.snapshotMeta.index);
     this.entries.forEach((entry, k) => {
-      if (entry.index !== this.snapshotMeta.index + 1 + k) {
-        throw new Error(
-          `raft log: restored entry ${k} has index ${entry.index}, expected ${this.snapshotMeta.index + 1 + k}`,
-        );
+      if (entry.index !== this.offset + 1 + k) {
+        throw new Error(`raft log: restored entry ${k} has index ${entry.index}, expected ${this.offset + 1 + k}`);
       }
     });
     this.stable = this.lastIndex();
@@ -40,11 +46,11 @@ export class RaftLog {
   }
 
   firstIndex(): LogIndex {
-    return this.snapshotMeta.index + 1;
+    return this.offset + 1;
   }
 
   lastIndex(): LogIndex {
-    return this.snapshotMeta.index + this.entries.length;
+    return this.offset + this.entries.length;
   }
 
   lastTerm(): Term {
@@ -53,13 +59,14 @@ export class RaftLog {
 
   /** The term of the entry at `index`; null when it is compacted away or not there yet. */
   termAt(index: LogIndex): Term | null {
+    if (index === this.offset) return this.offsetTerm;
     if (index === this.snapshotMeta.index) return this.snapshotMeta.term;
     return this.entryAt(index)?.term ?? null;
   }
 
   entryAt(index: LogIndex): Entry | undefined {
-    if (index <= this.snapshotMeta.index) return undefined;
-    return this.entries[index - this.snapshotMeta.index - 1];
+    if (index <= this.offset) return undefined;
+    return this.entries[index - this.offset - 1];
   }
 
   matchTerm(index: LogIndex, term: Term): boolean {
@@ -68,7 +75,7 @@ export class RaftLog {
 
   /** Entries from `from` up to and including `to`, at most `bytesMax` of them but always at least one. */
   slice(from: LogIndex, to: LogIndex, bytesMax: number): Entry[] {
-    if (from <= this.snapshotMeta.index) throw new Error(`raft log: slice from compacted index ${from}`);
+    if (from <= this.offset) throw new Error(`raft log: slice from compacted index ${from}`);
     const out: Entry[] = [];
     let bytes = 0;
     for (let index = from; index <= Math.min(to, this.lastIndex()); index++) {
@@ -93,11 +100,11 @@ export class RaftLog {
    */
   lastIndexWithTermAtMost(index: LogIndex, term: Term): LogIndex {
     let probe = Math.min(index, this.lastIndex());
-    while (probe > this.snapshotMeta.index) {
+    while (probe > this.offset) {
       if (this.termAt(probe)! <= term) return probe;
       probe--;
     }
-    return this.snapshotMeta.index;
+    return this.offset;
   }
 
   /** Appends at the end of the log; entries[0] may overwrite an uncommitted suffix. */
@@ -110,7 +117,7 @@ export class RaftLog {
     if (first.index > this.lastIndex() + 1) {
       throw new Error(`raft log: gap appending ${first.index} after ${this.lastIndex()}`);
     }
-    this.entries.length = first.index - this.snapshotMeta.index - 1;
+    this.entries.length = first.index - this.offset - 1;
     this.stable = Math.min(this.stable, first.index - 1);
     for (const entry of newEntries) this.entries.push(entry);
   }
@@ -121,15 +128,15 @@ export class RaftLog {
    * leader, or null when (prevIndex, prevTerm) does not match.
    */
   appendFromLeader(prevIndex: LogIndex, prevTerm: Term, entries: readonly Entry[]): LogIndex | null {
-    if (prevIndex < this.snapshotMeta.index) {
-      // The prefix is inside our snapshot, hence committed and equal: skip it.
-      const skip = this.snapshotMeta.index - prevIndex;
-      if (skip > entries.length) return this.snapshotMeta.index;
+    if (prevIndex < this.offset) {
+      // The prefix is compacted away, hence committed and equal to the leader's: skip it.
+      const skip = this.offset - prevIndex;
+      if (skip > entries.length) return this.offset;
       const boundary = entries[skip - 1];
-      if (boundary !== undefined && boundary.term !== this.snapshotMeta.term) {
-        throw new Error(`raft log: leader disagrees with snapshot at ${this.snapshotMeta.index}`);
+      if (boundary !== undefined && boundary.term !== this.offsetTerm) {
+        throw new Error(`raft log: leader disagrees with the compacted log at ${this.offset}`);
       }
-      return this.appendFromLeader(this.snapshotMeta.index, this.snapshotMeta.term, entries.slice(skip));
+      return this.appendFromLeader(this.offset, this.offsetTerm, entries.slice(skip));
     }
     if (!this.matchTerm(prevIndex, prevTerm)) return null;
     let k = 0;
@@ -145,7 +152,10 @@ export class RaftLog {
   }
 
   unstableEntries(): Entry[] {
-    return this.entries.slice(this.stable - this.snapshotMeta.index);
+    if (this.stable < this.offset) {
+      throw new Error(`raft log: durable index ${this.stable} is behind the compacted log at ${this.offset}`);
+    }
+    return this.entries.slice(this.stable - this.offset);
   }
 
   /** The entries up to (index, term) are durable, if that entry is still the one written. */
@@ -153,19 +163,30 @@ export class RaftLog {
     if (this.matchTerm(index, term) && index > this.stable) this.stable = index;
   }
 
-  /** Drops entries covered by a snapshot the application has taken (index <= applied). */
-  compact(snapshot: SnapshotMeta): void {
+  /**
+   * Records a snapshot the application has taken (index <= applied) and drops
+   * the entries it covers, except the last `keepEntries` of them.
+   */
+  compact(snapshot: SnapshotMeta, keepEntries = 0): void {
     if (snapshot.index > this.applied) {
       throw new Error(`raft log: compacting to ${snapshot.index} beyond applied ${this.applied}`);
     }
     if (snapshot.index <= this.snapshotMeta.index) return;
-    this.entries = this.entries.slice(snapshot.index - this.snapshotMeta.index);
     this.snapshotMeta = snapshot;
+    // Everything the snapshot covers is durable in it.
+    this.stable = Math.max(this.stable, snapshot.index);
+    const newOffset = Math.max(this.offset, snapshot.index - keepEntries);
+    if (newOffset === this.offset) return;
+    this.offsetTerm = this.termAt(newOffset)!;
+    this.entries = this.entries.slice(newOffset - this.offset);
+    this.offset = newOffset;
   }
 
   /** Replaces the whole log with a snapshot received from the leader. */
   restore(snapshot: SnapshotMeta): void {
     this.snapshotMeta = snapshot;
+    this.offset = snapshot.index;
+    this.offsetTerm = snapshot.term;
     this.entries = [];
     this.committed = snapshot.index;
     this.applied = snapshot.index;

@@ -33,6 +33,11 @@ export interface RaftOptions {
   readonly applyBytesMax?: number;
   /** A learner is caught up, and may be promoted, when it lags the leader by at most this many entries. */
   readonly learnerCatchUpEntries?: number;
+  /**
+   * Entries kept in the log behind each new snapshot, so that a follower a
+   * little behind catches up from the log rather than by a whole snapshot.
+   */
+  readonly snapshotCatchUpEntries?: number;
 }
 
 export type ResolvedOptions = Required<RaftOptions>;
@@ -51,6 +56,7 @@ export function resolveOptions(options: RaftOptions): ResolvedOptions {
     snapshotChunkBytes: 1 << 20,
     applyBytesMax: 16 << 20,
     learnerCatchUpEntries: 16,
+    snapshotCatchUpEntries: 5000,
     ...options,
   };
   if (resolved.heartbeatTicks < 1 || resolved.electionTicks <= resolved.heartbeatTicks) {

@@ -82,12 +82,20 @@ export class RaftCore {
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
+  private ticksSinceStart = 0;
   private randomizedElectionTicks = 0;
   private votes = new Map<NodeId, boolean>();
 
   // Leader state.
   private progress = new Map<NodeId, Progress>();
   private transferTarget: NodeId | null = null;
+  private transferElapsed = 0;
+  /**
+   * Once this leader has told a member to campaign, that member may win at any
+   * time (a TimeoutNow can be delayed without bound, and its votes ignore
+   * leases): the lease can no longer be trusted for the rest of the term.
+   */
+  private leaseRevoked = false;
   private uncommittedBytes = 0;
   private readOnly: ReadOnlyQueue;
   private readsBeforeFirstCommit: { context: string; requester: NodeId }[] = [];
@@ -163,6 +171,19 @@ export class RaftCore {
   get leadershipTransferTarget(): NodeId | null {
     return this.transferTarget;
   }
+  /**
+   * Indexes of older snapshots that transfers to followers still read from.
+   * The application must keep these (as well as the latest) until they no longer appear here.
+   */
+  snapshotsInTransfer(): LogIndex[] {
+    const indexes = new Set<LogIndex>();
+    for (const pr of this.progress.values()) {
+      if (pr.state === 'snapshot' && pr.snapshot !== null && pr.snapshot.index !== this.log.snapshot.index) {
+        indexes.add(pr.snapshot.index);
+      }
+    }
+    return [...indexes];
+  }
   entryAt(index: LogIndex): Entry | undefined {
     return this.log.entryAt(index);
   }
@@ -185,6 +206,7 @@ export class RaftCore {
 
   /** Advances the logical clock by one tick. */
   tick(): void {
+    if (this.ticksSinceStart < this.options.electionTicks) this.ticksSinceStart++;
     if (this.currentRole === 'leader') this.tickLeader();
     else this.tickElection();
   }
@@ -230,7 +252,7 @@ export class RaftCore {
       return { ok: false, error: { code: 'invalidConfigChange', reason: `node ${target} is not a voter` } };
     }
     this.transferTarget = target;
-    this.electionElapsed = 0;
+    this.transferElapsed = 0;
     const pr = this.progress.get(target)!;
     if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(target);
     else this.sendAppend(target, true);
@@ -251,11 +273,10 @@ export class RaftCore {
       membership: this.membershipAt(index),
       sizeBytes,
     };
-    this.log.compact(snapshot);
+    this.log.compact(snapshot, this.options.snapshotCatchUpEntries);
     this.configLog = this.configLog.filter((config) => config.index > index);
-    for (const [id, pr] of this.progress) {
-      if (pr.state === 'snapshot') this.startSnapshotTransfer(id, pr);
-    }
+    // Transfers under way go on with the snapshot they started with: restarting
+    // them at every new snapshot would starve a follower while writes keep coming.
     return snapshot;
   }
 
@@ -368,8 +389,15 @@ export class RaftCore {
   advance(ready: Ready): void {
     if (!this.readyOutstanding) throw new Error('raft: advance() without ready()');
     this.readyOutstanding = false;
-    const lastEntry = ready.entries[ready.entries.length - 1];
-    if (lastEntry !== undefined) this.log.stableTo(lastEntry.index, lastEntry.term);
+    // A conflicting append may have replaced the Ready's tail meanwhile; what was
+    // written and still matches is durable all the same.
+    for (let k = ready.entries.length - 1; k >= 0; k--) {
+      const entry = ready.entries[k]!;
+      if (this.log.matchTerm(entry.index, entry.term)) {
+        this.log.stableTo(entry.index, entry.term);
+        break;
+      }
+    }
     const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
     if (lastApplied !== undefined) this.log.applied = Math.max(this.log.applied, lastApplied.index);
     if (this.currentRole === 'leader' && this.maybeCommit()) this.appendsPending = true;
@@ -514,9 +542,10 @@ export class RaftCore {
     const incoming = this.incomingSnapshot;
     const sameTransfer =
       incoming !== null && incoming.snapshot.index === m.snapshot.index && incoming.snapshot.term === m.snapshot.term;
-    if (m.offset === 0 && !(sameTransfer && incoming.nextOffset === 0)) {
+    if (m.offset === 0 && !sameTransfer) {
       this.incomingSnapshot = { snapshot: m.snapshot, nextOffset: 0 };
     } else if (!sameTransfer || m.offset !== incoming.nextOffset) {
+      // Out of order, a duplicate, or a transfer we know nothing of: say where we are.
       this.send({ ...reply, nextOffset: sameTransfer ? incoming.nextOffset : 0, installed: false });
       return;
     }
@@ -558,12 +587,20 @@ export class RaftCore {
   }
 
   private isPromotable(): boolean {
-    return isVoter(this.activeMembership, this.id) && this.incomingSnapshot === null;
+    // A snapshot being received does not stop a campaign: the log stays intact until it is installed.
+    return isVoter(this.activeMembership, this.id);
   }
 
-  /** Has this follower heard from a live leader within the election timeout? */
+  /**
+   * Has this member heard from a live leader within the election timeout?
+   * A member that just (re)started counts as having heard from one: it may
+   * have acknowledged a leader's heartbeat just before it went down, and that
+   * leader's lease counts on the promise.
+   */
   private inLeaderLease(): boolean {
-    return this.options.checkQuorum && this.currentLeader !== null && this.electionElapsed < this.options.electionTicks;
+    if (!this.options.checkQuorum) return false;
+    if (this.ticksSinceStart < this.options.electionTicks) return true;
+    return this.currentLeader !== null && this.electionElapsed < this.options.electionTicks;
   }
 
   private startCampaign(kind: CampaignKind): void {
@@ -606,6 +643,8 @@ export class RaftCore {
       this.currentTerm = term;
       this.vote = null;
     }
+    // A transfer from another leader will not resume where it stopped.
+    if (leader !== this.currentLeader || leader === null) this.incomingSnapshot = null;
     this.leaveLeadership();
     this.currentRole = 'follower';
     this.currentLeader = leader;
@@ -619,6 +658,7 @@ export class RaftCore {
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.leaderTicks = 0;
+    this.leaseRevoked = false;
     this.uncommittedBytes = 0;
     this.progress = new Map();
     for (const id of allMembers(this.activeMembership)) this.addProgress(id);
@@ -668,11 +708,14 @@ export class RaftCore {
         return;
       }
       for (const pr of this.progress.values()) pr.recentActive = false;
+    }
+    if (this.transferTarget !== null && ++this.transferElapsed >= this.options.electionTicks) {
       this.transferTarget = null;
     }
+    // A chunk or its answer was lost: send it again after two heartbeats without news.
+    const resendTicks = 2 * this.options.heartbeatTicks;
     for (const [id, pr] of this.progress) {
-      if (pr.state === 'snapshot' && ++pr.snapshotIdleTicks >= this.options.electionTicks)
-        this.sendSnapshotChunk(id, pr);
+      if (pr.state === 'snapshot' && ++pr.snapshotIdleTicks >= resendTicks) this.sendSnapshotChunk(id, pr);
     }
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
@@ -860,6 +903,7 @@ export class RaftCore {
   }
 
   private sendTimeoutNow(to: NodeId): void {
+    this.leaseRevoked = true;
     this.send({ type: 'timeoutNow', term: this.currentTerm, from: this.id, to });
   }
 
@@ -920,7 +964,7 @@ export class RaftCore {
       this.answerRead(context, this.log.committed, requester);
       return null;
     }
-    if (this.options.readMode === 'lease' && this.leaseValid()) {
+    if (this.options.readMode === 'lease' && !this.leaseRevoked && this.leaseValid()) {
       this.answerRead(context, this.log.committed, requester);
       return null;
     }
@@ -981,6 +1025,8 @@ export class RaftCore {
       this.uncommittedBytes = Math.max(0, this.uncommittedBytes);
     }
     this.log.committed = index;
+    // Appends got us past the snapshot being received: it is of no use any more.
+    if (this.incomingSnapshot !== null && index >= this.incomingSnapshot.snapshot.index) this.incomingSnapshot = null;
     const membership = this.membershipAt(index);
     if (membership !== this.activeMembership) this.setMembership(membership);
     if (this.currentRole === 'leader' && this.log.termAt(index) === this.currentTerm) {

@@ -59,6 +59,8 @@ const DEFAULT_RAFT: Omit<RaftOptions, 'id' | 'random'> = {
   electionTicks: 10,
   heartbeatTicks: 3,
   snapshotChunkBytes: 256,
+  // Small, so that the snapshot tests keep the log short and really send snapshots.
+  snapshotCatchUpEntries: 5,
 };
 
 export class SimCluster {

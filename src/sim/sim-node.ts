@@ -16,7 +16,7 @@ export interface SimDisk {
   hardState: HardState;
   snapshot: SnapshotMeta | null;
   snapshotData: Uint8Array | null;
-  /** Durable entries after the snapshot, contiguous. */
+  /** Durable entries, contiguous; they may begin before the snapshot's index (a kept tail). */
   entries: Entry[];
 }
 
@@ -54,6 +54,8 @@ export class SimNode {
   private generation = 0;
   private persisting = false;
   private staging: { key: string; chunks: Uint8Array[]; bytes: number } | null = null;
+  /** Snapshots older than the latest that transfers to followers still read from. */
+  private readonly olderSnapshots = new Map<number, Uint8Array>();
   snapshotsTaken = 0;
   snapshotsInstalled = 0;
 
@@ -90,6 +92,7 @@ export class SimNode {
   /** Loses everything not on disk. */
   crash(): void {
     this.core = null;
+    this.olderSnapshots.clear();
     this.generation++;
     this.persisting = false;
     this.staging = null;
@@ -118,6 +121,7 @@ export class SimNode {
       this.sendAndApply(ready);
       core.advance(ready);
       this.maybeTakeSnapshot(core);
+      this.forgetUnusedSnapshots(core);
       this.host.observe(this);
       this.pump();
     });
@@ -136,12 +140,12 @@ export class SimNode {
     if (ready.snapshot !== null) this.installSnapshot(ready.snapshot);
     const first = ready.entries[0];
     if (first !== undefined) {
-      const base = this.disk.snapshot?.index ?? 0;
-      const keep = first.index - base - 1;
-      if (keep < 0 || keep > this.disk.entries.length) {
-        throw new Error(`sim node ${this.id}: entries from ${first.index} do not fit a disk log after ${base}`);
+      const kept = this.disk.entries.filter((entry) => entry.index < first.index);
+      const before = kept[kept.length - 1]?.index ?? this.disk.snapshot?.index ?? 0;
+      if (before < first.index - 1) {
+        throw new Error(`sim node ${this.id}: entries from ${first.index} leave a gap after ${before} on disk`);
       }
-      this.disk.entries = [...this.disk.entries.slice(0, keep), ...ready.entries];
+      this.disk.entries = [...kept, ...ready.entries];
     }
     if (ready.hardState !== null) this.disk.hardState = ready.hardState;
   }
@@ -164,11 +168,10 @@ export class SimNode {
   private sendAndApply(ready: Ready): void {
     for (const message of ready.messages) this.host.send(message);
     for (const chunk of ready.snapshotChunksToSend) {
-      const snapshot = this.disk.snapshot;
-      // A newer snapshot replaced this one; the core restarts the transfer with it.
-      if (snapshot === null || snapshot.index !== chunk.snapshot.index || this.disk.snapshotData === null) continue;
-      const data = this.disk.snapshotData.subarray(chunk.offset, chunk.offset + chunk.sizeBytesMax);
-      this.host.send(snapshotChunkMessage(chunk, data));
+      const source = this.snapshotBytes(chunk.snapshot.index);
+      if (source === null)
+        throw new Error(`sim node ${this.id}: asked for chunks of snapshot ${chunk.snapshot.index}, which is gone`);
+      this.host.send(snapshotChunkMessage(chunk, source.subarray(chunk.offset, chunk.offset + chunk.sizeBytesMax)));
     }
     for (const entry of ready.committedEntries) {
       if (entry.index <= this.machine.lastApplied) continue; // covered by an installed snapshot
@@ -184,13 +187,27 @@ export class SimNode {
     const applied = this.machine.lastApplied;
     if (applied - core.snapshot.index < every || applied > core.appliedIndex) return;
     const data = this.machine.snapshot();
+    if (this.disk.snapshot !== null && this.disk.snapshotData !== null) {
+      this.olderSnapshots.set(this.disk.snapshot.index, this.disk.snapshotData);
+    }
     const snapshot = core.snapshotTaken(applied, data.byteLength);
-    const dropped = snapshot.index - (this.disk.snapshot?.index ?? 0);
-    this.disk.entries = this.disk.entries.slice(Math.max(0, dropped));
+    this.disk.entries = this.disk.entries.filter((entry) => entry.index >= core.firstIndex);
     this.disk.snapshot = snapshot;
     this.disk.snapshotData = data;
     this.snapshotsTaken++;
     this.host.snapshot(this, snapshot, false);
+    this.forgetUnusedSnapshots(core);
+  }
+
+  /** The bytes of the latest snapshot, or of an older one a transfer still reads. */
+  private snapshotBytes(index: number): Uint8Array | null {
+    if (this.disk.snapshot?.index === index) return this.disk.snapshotData;
+    return this.olderSnapshots.get(index) ?? null;
+  }
+
+  private forgetUnusedSnapshots(core: RaftCore): void {
+    const inUse = new Set(core.snapshotsInTransfer());
+    for (const index of this.olderSnapshots.keys()) if (!inUse.has(index)) this.olderSnapshots.delete(index);
   }
 
   /** Bytes this member has on disk: the snapshot and the log. */
