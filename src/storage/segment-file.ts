@@ -1,0 +1,122 @@
+/**
+ * One segment file of the disk log: its name, and reading its records back.
+ *
+ * A segment is named by the index of its first record and a sequence number,
+ * `00000000000000000001-000001.log`. The sequence orders the files (indices
+ * alone cannot: an overwrite or a reset starts a newer file at a lower
+ * index); the index helps a person find an entry. Records are framed as in
+ * record.ts and hold one entry each (entry-codec.ts). Files are only ever
+ * appended to; a record whose index is at or below an earlier one replaces
+ * the log from that index on, when the records are replayed in order.
+ */
+import type { Entry, LogIndex } from '../raft/types.js';
+import { decodeEntry, ENTRY_HEADER_BYTES } from './entry-codec.js';
+import { RECORD_HEADER_BYTES, readRecordAt } from './record.js';
+
+export interface SegmentName {
+  readonly firstIndex: LogIndex;
+  readonly sequence: number;
+}
+
+const INDEX_DIGITS = 20;
+const SEQUENCE_DIGITS_MIN = 6;
+const NAME_PATTERN = /^(\d{20})-(\d{6,})\.log$/;
+
+export function segmentFileName(name: SegmentName): string {
+  const index = String(name.firstIndex).padStart(INDEX_DIGITS, '0');
+  return `${index}-${String(name.sequence).padStart(SEQUENCE_DIGITS_MIN, '0')}.log`;
+}
+
+/** The parts of a segment file's name, or null when `fileName` is not one. */
+export function parseSegmentFileName(fileName: string): SegmentName | null {
+  const match = NAME_PATTERN.exec(fileName);
+  if (match === null) return null;
+  const firstIndex = Number(match[1]);
+  const sequence = Number(match[2]);
+  if (!Number.isSafeInteger(firstIndex) || !Number.isSafeInteger(sequence)) return null;
+  return { firstIndex, sequence };
+}
+
+export interface ScannedEntry {
+  readonly entry: Entry;
+  readonly offsetBytes: number;
+}
+
+/** Where a scan stopped before the end of the file, and why. */
+export type SegmentDamage =
+  /**
+   * A record whose header or checksum is bad. A crash in the middle of a
+   * write leaves exactly this at the end of the last segment; anywhere else
+   * it is corruption.
+   */
+  | {
+      readonly kind: 'unreadable';
+      readonly offsetBytes: number;
+      readonly problem: string;
+      /** Where the first intact record after the damage starts, if one does: proof that this is no torn tail. */
+      readonly intactRecordAfterBytes: number | null;
+    }
+  /** A record that passes its checksum but is no entry: no crash explains that. */
+  | { readonly kind: 'undecodable'; readonly offsetBytes: number; readonly problem: string };
+
+export interface SegmentScan {
+  /** Every entry before the damage (or the end), in file order. */
+  readonly entries: ScannedEntry[];
+  /** Bytes from the start of the file up to the damage (or the end). */
+  readonly intactBytes: number;
+  readonly damage: SegmentDamage | null;
+}
+
+/**
+ * Reads the records of a whole segment file. The file is in memory whole, so
+ * a segment costs up to its size in memory while it is read: segments are
+ * bounded by the store's segmentBytesMax plus one write batch.
+ */
+export function scanSegment(bytes: Buffer): SegmentScan {
+  const entries: ScannedEntry[] = [];
+  let offsetBytes = 0;
+  while (offsetBytes < bytes.byteLength) {
+    const record = readRecordAt(bytes, offsetBytes);
+    if (!record.ok) {
+      const intactRecordAfterBytes = findIntactRecord(bytes, offsetBytes + 1);
+      const damage = { kind: 'unreadable', offsetBytes, problem: record.problem, intactRecordAfterBytes } as const;
+      return { entries, intactBytes: offsetBytes, damage };
+    }
+    let entry: Entry;
+    try {
+      entry = decodeEntry(record.payload);
+    } catch (error) {
+      const problem = `the record passes its checksum but holds no entry: ${(error as Error).message}`;
+      return { entries, intactBytes: offsetBytes, damage: { kind: 'undecodable', offsetBytes, problem } };
+    }
+    entries.push({ entry, offsetBytes });
+    offsetBytes = record.endOffsetBytes;
+  }
+  return { entries, intactBytes: offsetBytes, damage: null };
+}
+
+/**
+ * The first offset at or after `fromBytes` where an intact entry record
+ * starts, or null. Tries every byte offset, because the damaged length
+ * cannot say where the next record begins. Cheap in practice: most offsets
+ * fail on the length (zero, or past the end of the file) before any checksum
+ * is computed, and a torn tail is at most one write batch long.
+ */
+function findIntactRecord(bytes: Buffer, fromBytes: number): number | null {
+  const minimumRecordBytes = RECORD_HEADER_BYTES + ENTRY_HEADER_BYTES;
+  for (let offsetBytes = fromBytes; offsetBytes + minimumRecordBytes <= bytes.byteLength; offsetBytes++) {
+    const payloadBytes = bytes.readUInt32BE(offsetBytes);
+    if (payloadBytes < ENTRY_HEADER_BYTES || offsetBytes + RECORD_HEADER_BYTES + payloadBytes > bytes.byteLength) {
+      continue;
+    }
+    const record = readRecordAt(bytes, offsetBytes);
+    if (!record.ok) continue;
+    try {
+      decodeEntry(record.payload);
+      return offsetBytes;
+    } catch {
+      // Random bytes that happen to pass a checksum; keep looking.
+    }
+  }
+  return null;
+}

@@ -1,0 +1,481 @@
+/**
+ * The Raft log on disk: append-only segment files in one directory, plus the
+ * `log-meta` file that says where the log starts (log-meta.ts).
+ *
+ * Writes. Every operation joins one queue and runs in call order. Appends
+ * that queue up while a write and its fdatasync are in flight go out
+ * together as the next single write and fdatasync (group commit), so a
+ * thousand concurrent appends cost a handful of fsyncs, not a thousand. An
+ * append resolves only after the fdatasync that covers it. A new segment is
+ * started when the next batch would take the current one past
+ * segmentBytesMax (a batch is never split, so a segment may exceed it by
+ * one batch), and the directory is fsynced before anything is written to
+ * the new file, so that the file itself survives a crash.
+ *
+ * Overwrites are appended too: a record whose index is at or below an
+ * earlier one replaces the log from there on when records are replayed.
+ *
+ * Compaction deletes whole segments, oldest first, once every record in them
+ * is at or below the compaction point; the meta file records the point (and
+ * which files are dead) before any file is deleted, so load() never returns
+ * a compacted entry again and a crash never resurrects one.
+ *
+ * Recovery, in the first load(): segments are read in order, one whole file
+ * at a time (so memory peaks at one segment plus the entries loaded). A bad
+ * record at the end of the last segment, with no intact record anywhere
+ * after it, is what a crash in the middle of a write leaves: the file is cut
+ * there, fsynced, and reported in `tornTail`. A bad record anywhere else is
+ * damage no crash explains, and load() rejects with a LogCorruptionError
+ * that names the file and offset. (A crash can in principle persist the
+ * sectors of one write out of order, leaving an intact record after a torn
+ * one inside the last unacknowledged batch; that too is reported as
+ * corruption, the safe side of the choice.)
+ */
+import path from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, unlink } from 'node:fs/promises';
+import type { Entry, LogIndex } from '../raft/types.js';
+import { syncDirectory, writeFully } from './durable-io.js';
+import { encodeEntryRecord } from './entry-codec.js';
+import { LogCorruptionError, StoreFailedError } from './errors.js';
+import { LogBounds } from './log-bounds.js';
+import type { LogMeta } from './log-meta.js';
+import { readLogMeta, writeLogMeta } from './log-meta.js';
+import type { LoadedLog, LogStore } from './log-store.js';
+import type { SegmentScan } from './segment-file.js';
+import { parseSegmentFileName, scanSegment, segmentFileName } from './segment-file.js';
+
+export interface SegmentedLogStoreOptions {
+  /** Start a new segment file once the next write would take the current one past this size. */
+  readonly segmentBytesMax?: number;
+  /** Bytes of queued appends gathered into one write and fdatasync. One append always goes, however large. */
+  readonly writeBatchBytesMax?: number;
+}
+
+export const SEGMENT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+export const WRITE_BATCH_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
+
+/** The end of a segment that recovery cut off: the write a crash interrupted. */
+export interface TornTail {
+  readonly path: string;
+  readonly offsetBytes: number;
+  readonly bytesDropped: number;
+  readonly problem: string;
+}
+
+interface Segment {
+  readonly sequence: number;
+  readonly firstIndex: LogIndex;
+  readonly path: string;
+  sizeBytes: number;
+  /** The highest index of any record in the file (0 for none): compaction may delete it once that is covered. */
+  indexMax: LogIndex;
+}
+
+interface Completion<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface AppendOperation {
+  readonly type: 'append';
+  readonly records: readonly Buffer[];
+  readonly sizeBytes: number;
+  readonly indexFirst: LogIndex;
+  readonly indexLast: LogIndex;
+  readonly done: Completion<void>;
+}
+
+type Operation =
+  | AppendOperation
+  | { readonly type: 'compact'; readonly index: LogIndex; readonly done: Completion<void> }
+  | { readonly type: 'reset'; readonly index: LogIndex; readonly done: Completion<void> }
+  | { readonly type: 'load'; readonly done: Completion<LoadedLog> }
+  | { readonly type: 'close'; readonly done: Completion<void> };
+
+export class SegmentedLogStore implements LogStore {
+  private readonly segmentBytesMax: number;
+  private readonly writeBatchBytesMax: number;
+  /**
+   * Operations not yet run. Not bounded here: the caller bounds what it has
+   * in flight (the Raft core caps uncommitted bytes and Ready batches).
+   */
+  private readonly queue: Operation[] = [];
+  private draining = false;
+  /** What the log will be once every queued operation ran; null until the first load() succeeded. */
+  private bounds: LogBounds | null = null;
+  /** The file appends go to: always the last of `segments`, once loaded. */
+  private activeHandle: FileHandle | null = null;
+  private failure: Error | null = null;
+  private closing = false;
+  private syncs = 0;
+  private tornTailCut: TornTail | null = null;
+
+  private constructor(
+    readonly directory: string,
+    private meta: LogMeta,
+    /** Live segments, oldest first. */
+    private segments: Segment[],
+    private nextSequence: number,
+    options: SegmentedLogStoreOptions,
+  ) {
+    this.segmentBytesMax = options.segmentBytesMax ?? SEGMENT_BYTES_MAX_DEFAULT;
+    this.writeBatchBytesMax = options.writeBatchBytesMax ?? WRITE_BATCH_BYTES_MAX_DEFAULT;
+    if (!(this.segmentBytesMax > 0) || !(this.writeBatchBytesMax > 0)) {
+      throw new Error('segmented log store: segmentBytesMax and writeBatchBytesMax must be positive');
+    }
+  }
+
+  /**
+   * Opens the log in `directory`, creating it if needed, and deletes segment
+   * files that an interrupted compaction or reset left behind. Call load()
+   * next. Only one store may have a directory open at a time.
+   */
+  static async open(directory: string, options: SegmentedLogStoreOptions = {}): Promise<SegmentedLogStore> {
+    await makeDirectoryDurably(directory);
+    const meta = await readLogMeta(directory);
+    const found: Segment[] = [];
+    for (const fileName of await readdir(directory)) {
+      const name = parseSegmentFileName(fileName);
+      if (name !== null) found.push({ ...name, path: path.join(directory, fileName), sizeBytes: 0, indexMax: 0 });
+    }
+    found.sort((a, b) => a.sequence - b.sequence);
+    found.forEach((segment, position) => {
+      const previous = found[position - 1];
+      if (previous !== undefined && previous.sequence === segment.sequence) {
+        throw new LogCorruptionError(segment.path, 0, `it has the same sequence number as ${previous.path}`);
+      }
+    });
+    const dead = found.filter((segment) => segment.sequence < meta.firstLiveSequence);
+    for (const segment of dead) await unlink(segment.path);
+    if (dead.length > 0) await syncDirectory(directory);
+    const lastSequence = found[found.length - 1]?.sequence ?? 0;
+    const nextSequence = Math.max(meta.firstLiveSequence, lastSequence + 1);
+    const live = found.filter((segment) => segment.sequence >= meta.firstLiveSequence);
+    return new SegmentedLogStore(directory, meta, live, nextSequence, options);
+  }
+
+  /** fdatasync calls on segment files so far: group commit keeps this far below the number of appends. */
+  get syncCount(): number {
+    return this.syncs;
+  }
+
+  /** What the first load() cut off the end of the log, if anything: worth a line in the node's log. */
+  get tornTail(): TornTail | null {
+    return this.tornTailCut;
+  }
+
+  /** The segment files in use, oldest first. */
+  get segmentPaths(): string[] {
+    return this.segments.map((segment) => segment.path);
+  }
+
+  load(): Promise<LoadedLog> {
+    return this.enqueue<LoadedLog>((done) => ({ type: 'load', done }));
+  }
+
+  append(entries: readonly Entry[]): Promise<void> {
+    const first = entries[0];
+    const last = entries[entries.length - 1];
+    return this.enqueue<void>((done) => {
+      const bounds = this.writableBounds();
+      bounds.checkAppend(entries);
+      if (first === undefined || last === undefined) return null;
+      // Encoding now copies the caller's buffers, so reusing them after the call cannot change what is written.
+      const records = entries.map(encodeEntryRecord);
+      const sizeBytes = records.reduce((total, record) => total + record.byteLength, 0);
+      bounds.appended(entries);
+      return { type: 'append', records, sizeBytes, indexFirst: first.index, indexLast: last.index, done };
+    });
+  }
+
+  compact(index: LogIndex): Promise<void> {
+    return this.enqueue<void>((done) => {
+      const bounds = this.writableBounds();
+      if (!bounds.compacts(index)) return null;
+      bounds.compacted(index);
+      return { type: 'compact', index, done };
+    });
+  }
+
+  reset(snapshotIndex: LogIndex): Promise<void> {
+    return this.enqueue<void>((done) => {
+      this.writableBounds().reset(snapshotIndex);
+      return { type: 'reset', index: snapshotIndex, done };
+    });
+  }
+
+  close(): Promise<void> {
+    return this.enqueue<void>((done) => {
+      this.closing = true;
+      return { type: 'close', done };
+    });
+  }
+
+  /**
+   * Checks and queues an operation. `make` throws to refuse it, or returns
+   * null when there is nothing to do; the promise then settles at once.
+   */
+  private enqueue<T>(make: (done: Completion<T>) => Operation | null): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      try {
+        if (this.closing) throw new Error(`segmented log store ${this.directory}: used after close()`);
+        const operation = make({ resolve, reject });
+        if (operation === null) {
+          resolve(undefined as T);
+          return;
+        }
+        this.queue.push(operation);
+      } catch (error) {
+        reject(asError(error));
+        return;
+      }
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private writableBounds(): LogBounds {
+    if (this.failure !== null) throw new StoreFailedError(`log store ${this.directory}`, this.failure);
+    if (this.bounds === null) {
+      throw new Error(`segmented log store ${this.directory}: call load() and let it succeed before writing`);
+    }
+    return this.bounds;
+  }
+
+  /** Runs queued operations until none is left. Never rejects: every outcome goes to an operation's promise. */
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      for (let next = this.queue[0]; next !== undefined; next = this.queue[0]) {
+        const batch = next.type === 'append' ? this.takeAppendBatch() : [this.queue.shift() as Operation];
+        await this.run(batch);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Takes the appends at the head of the queue, up to writeBatchBytesMax, as one group commit. */
+  private takeAppendBatch(): AppendOperation[] {
+    const batch: AppendOperation[] = [];
+    let sizeBytes = 0;
+    for (let next = this.queue[0]; next?.type === 'append'; next = this.queue[0]) {
+      if (batch.length > 0 && sizeBytes + next.sizeBytes > this.writeBatchBytesMax) break;
+      batch.push(next);
+      sizeBytes += next.sizeBytes;
+      this.queue.shift();
+    }
+    return batch;
+  }
+
+  private async run(batch: readonly Operation[]): Promise<void> {
+    const first = batch[0];
+    if (first === undefined) return;
+    if (this.failure !== null && first.type !== 'close') {
+      const error = new StoreFailedError(`log store ${this.directory}`, this.failure);
+      for (const operation of batch) operation.done.reject(error);
+      return;
+    }
+    try {
+      switch (first.type) {
+        case 'append':
+          await this.writeAppends(batch as AppendOperation[]);
+          for (const operation of batch) (operation as AppendOperation).done.resolve();
+          return;
+        case 'load':
+          first.done.resolve(await this.readLog());
+          return;
+        case 'compact':
+          await this.compactSegments(first.index);
+          first.done.resolve();
+          return;
+        case 'reset':
+          await this.removeAllSegments(first.index);
+          first.done.resolve();
+          return;
+        case 'close':
+          await this.activeHandle?.close();
+          this.activeHandle = null;
+          first.done.resolve();
+          return;
+      }
+    } catch (error) {
+      // A failed load changed nothing; after any failed write the disk's state is unknown.
+      if (first.type !== 'load') this.failure = asError(error);
+      for (const operation of batch) operation.done.reject(asError(error));
+    }
+  }
+
+  private async writeAppends(batch: readonly AppendOperation[]): Promise<void> {
+    const first = batch[0];
+    if (first === undefined) return;
+    const bytes = Buffer.concat(batch.flatMap((operation) => operation.records));
+    let active = this.segments[this.segments.length - 1];
+    if (
+      active === undefined ||
+      this.activeHandle === null ||
+      (active.sizeBytes > 0 && active.sizeBytes + bytes.byteLength > this.segmentBytesMax)
+    ) {
+      active = await this.startSegment(first.indexFirst);
+    }
+    const handle = this.activeHandle as FileHandle;
+    await writeFully(handle, bytes, active.sizeBytes);
+    await handle.datasync();
+    this.syncs += 1;
+    active.sizeBytes += bytes.byteLength;
+    for (const operation of batch) active.indexMax = Math.max(active.indexMax, operation.indexLast);
+  }
+
+  private async startSegment(firstIndex: LogIndex): Promise<Segment> {
+    await this.activeHandle?.close();
+    this.activeHandle = null;
+    const sequence = this.nextSequence;
+    this.nextSequence += 1;
+    const segmentPath = path.join(this.directory, segmentFileName({ firstIndex, sequence }));
+    this.activeHandle = await open(segmentPath, 'wx');
+    await syncDirectory(this.directory);
+    const segment: Segment = { sequence, firstIndex, path: segmentPath, sizeBytes: 0, indexMax: 0 };
+    this.segments.push(segment);
+    return segment;
+  }
+
+  private async compactSegments(index: LogIndex): Promise<void> {
+    // Only a prefix may go: a later record at or below `index` may truncate what an earlier file holds above it.
+    // The active segment stays, because appends go there.
+    let deletable = 0;
+    while (deletable < this.segments.length - 1 && (this.segments[deletable]?.indexMax ?? Infinity) <= index) {
+      deletable += 1;
+    }
+    const firstLive = this.segments[deletable];
+    await this.replaceMeta({
+      compactedIndex: index,
+      firstLiveSequence: firstLive?.sequence ?? this.nextSequence,
+    });
+    await this.deleteSegments(this.segments.splice(0, deletable));
+  }
+
+  private async removeAllSegments(snapshotIndex: LogIndex): Promise<void> {
+    await this.activeHandle?.close();
+    this.activeHandle = null;
+    await this.replaceMeta({ compactedIndex: snapshotIndex, firstLiveSequence: this.nextSequence });
+    await this.deleteSegments(this.segments.splice(0, this.segments.length));
+  }
+
+  private async replaceMeta(meta: LogMeta): Promise<void> {
+    await writeLogMeta(this.directory, meta);
+    this.meta = meta;
+  }
+
+  private async deleteSegments(segments: readonly Segment[]): Promise<void> {
+    for (const segment of segments) await unlink(segment.path);
+    if (segments.length > 0) await syncDirectory(this.directory);
+  }
+
+  /**
+   * Replays every live segment. The first time, this is recovery: it may cut
+   * a torn tail, drops a last segment left with no record, and opens the last
+   * segment for appends.
+   */
+  private async readLog(): Promise<LoadedLog> {
+    const recovering = this.bounds === null;
+    const firstIndex = this.meta.compactedIndex + 1;
+    const entries: Entry[] = [];
+    for (const [segmentPosition, segment] of this.segments.entries()) {
+      const bytes = await readFile(segment.path);
+      const scan = scanSegment(bytes);
+      checkFirstRecord(segment, scan);
+      if (scan.damage !== null) {
+        const isLast = segmentPosition === this.segments.length - 1;
+        await this.cutTornTail(segment, scan, bytes.byteLength, { isLast, recovering });
+      }
+      for (const { entry, offsetBytes } of scan.entries) {
+        if (entry.index < firstIndex) {
+          // Covered by the compaction point, and it replaces whatever came after it.
+          entries.length = 0;
+          continue;
+        }
+        const position = entry.index - firstIndex;
+        if (position > entries.length) {
+          const expected = firstIndex + entries.length;
+          throw new LogCorruptionError(
+            segment.path,
+            offsetBytes,
+            `entry ${entry.index} follows a gap (expected ${expected})`,
+          );
+        }
+        entries.length = position;
+        entries.push(entry);
+      }
+      segment.sizeBytes = scan.intactBytes;
+      segment.indexMax = scan.entries.reduce((max, { entry }) => Math.max(max, entry.index), 0);
+    }
+    if (recovering) await this.openForAppends();
+    if (recovering) this.bounds = new LogBounds(firstIndex, firstIndex + entries.length - 1);
+    return { firstIndex, entries };
+  }
+
+  /** Cuts the file at the damage if it can only be a torn write, and this is recovery; throws otherwise. */
+  private async cutTornTail(
+    segment: Segment,
+    scan: SegmentScan,
+    fileBytes: number,
+    where: { readonly isLast: boolean; readonly recovering: boolean },
+  ): Promise<void> {
+    const damage = scan.damage;
+    if (damage === null) return;
+    const fail = (why: string) => new LogCorruptionError(segment.path, damage.offsetBytes, `${damage.problem}; ${why}`);
+    if (damage.kind === 'undecodable') throw new LogCorruptionError(segment.path, damage.offsetBytes, damage.problem);
+    if (damage.intactRecordAfterBytes !== null) {
+      throw fail(`an intact record follows at byte offset ${damage.intactRecordAfterBytes}, so this is no torn write`);
+    }
+    if (!where.isLast) throw fail('a torn write can only be at the end of the last segment file, and this is not it');
+    if (!where.recovering) throw fail('it appeared after recovery: something else wrote to the file');
+    const handle = await open(segment.path, 'r+');
+    try {
+      await handle.truncate(damage.offsetBytes);
+      await handle.datasync();
+      this.syncs += 1;
+    } finally {
+      await handle.close();
+    }
+    const bytesDropped = fileBytes - damage.offsetBytes;
+    this.tornTailCut = { path: segment.path, offsetBytes: damage.offsetBytes, bytesDropped, problem: damage.problem };
+  }
+
+  private async openForAppends(): Promise<void> {
+    const last = this.segments[this.segments.length - 1];
+    if (last === undefined) return;
+    if (last.sizeBytes === 0) {
+      // Created, then a crash before its first write was durable: its name may not match what comes next.
+      this.segments.pop();
+      await this.deleteSegments([last]);
+      return this.openForAppends();
+    }
+    this.activeHandle = await open(last.path, 'r+');
+  }
+}
+
+function checkFirstRecord(segment: Segment, scan: SegmentScan): void {
+  const first = scan.entries[0];
+  if (first !== undefined && first.entry.index !== segment.firstIndex) {
+    throw new LogCorruptionError(
+      segment.path,
+      0,
+      `the file name says its first entry is ${segment.firstIndex}, but the first record holds entry ${first.entry.index}`,
+    );
+  }
+}
+
+/** Creates `directory` and the missing directories above it, and makes their names durable. */
+async function makeDirectoryDurably(directory: string): Promise<void> {
+  const firstCreated = await mkdir(directory, { recursive: true });
+  if (firstCreated === undefined) return;
+  for (let created = path.resolve(directory); ; created = path.dirname(created)) {
+    await syncDirectory(path.dirname(created));
+    if (created === path.resolve(firstCreated)) return;
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
