@@ -11,10 +11,11 @@
  * grouped by who receives the message: anyone, a follower, a candidate, the leader.
  */
 import type { ProposeResult, RaftError, RequestResult } from './errors.js';
+import { ConfigLog } from './config-log.js';
+import { LeaderLease } from './leader-lease.js';
 import { RaftLog } from './log.js';
 import {
   allMembers,
-  applyChange,
   invalidChangeReason,
   isMember,
   isVoter,
@@ -76,7 +77,7 @@ export class RaftCore {
   private currentLeader: NodeId | null = null;
 
   /** Config entries in the log after the snapshot, with the membership each one produces. */
-  private configLog: { index: LogIndex; term: Term; membership: Membership }[] = [];
+  private readonly configLog: ConfigLog;
   /** Membership as of the commit index: the one in force on this member. */
   private activeMembership: Membership;
 
@@ -90,19 +91,11 @@ export class RaftCore {
   private progress = new Map<NodeId, Progress>();
   private transferTarget: NodeId | null = null;
   private transferElapsed = 0;
-  /**
-   * Once this leader has told a member to campaign, that member may win at any
-   * time (a TimeoutNow can be delayed without bound, and its votes ignore
-   * leases): the lease can no longer be trusted for the rest of the term.
-   */
-  private leaseRevoked = false;
+
   private uncommittedBytes = 0;
   private readOnly: ReadOnlyQueue;
   private readsBeforeFirstCommit: { context: string; requester: NodeId }[] = [];
-  private heartbeatRound = 0;
-  private leaderTicks = 0;
-  private roundSentAt = new Map<number, number>();
-  private leaseConfirmedAt = new Map<NodeId, number>();
+  private lease: LeaderLease;
   private appendsPending = false;
   private readHeartbeatPending = false;
 
@@ -126,8 +119,10 @@ export class RaftCore {
     this.currentTerm = restored.hardState.term;
     this.vote = restored.hardState.votedFor;
     this.readOnly = new ReadOnlyQueue(READS_PENDING_MAX);
-    for (const entry of restored.entries) this.trackConfigEntry(entry);
-    this.activeMembership = this.membershipAt(this.log.committed);
+    this.lease = new LeaderLease(this.options.electionTicks);
+    this.configLog = new ConfigLog(this.log);
+    for (const entry of restored.entries) this.configLog.track(entry);
+    this.activeMembership = this.configLog.membershipAt(this.log.committed);
     this.lastSoftState = this.softState();
     this.lastHardState = this.hardState();
     this.resetElectionTimer();
@@ -270,11 +265,11 @@ export class RaftCore {
     const snapshot: SnapshotMeta = {
       index,
       term: this.log.termAt(index)!,
-      membership: this.membershipAt(index),
+      membership: this.configLog.membershipAt(index),
       sizeBytes,
     };
     this.log.compact(snapshot, this.options.snapshotCatchUpEntries);
-    this.configLog = this.configLog.filter((config) => config.index > index);
+    this.configLog.compactTo(index);
     // Transfers under way go on with the snapshot they started with: restarting
     // them at every new snapshot would starve a follower while writes keep coming.
     return snapshot;
@@ -508,7 +503,7 @@ export class RaftCore {
       this.send({ ...reply, success: false, matchIndex: 0, rejectedIndex: m.prevIndex, hintIndex, hintTerm });
       return;
     }
-    this.syncConfigLogAfterAppend(m.entries);
+    this.configLog.syncAfterAppend(m.entries);
     this.commitTo(Math.min(m.commit, matched));
     this.send({ ...reply, success: true, matchIndex: matched, rejectedIndex: 0, hintIndex: 0, hintTerm: 0 });
   }
@@ -568,7 +563,7 @@ export class RaftCore {
       return;
     }
     this.log.restore(snapshot);
-    this.configLog = [];
+    this.configLog.clear();
     this.snapshotToInstall = snapshot;
     this.setMembership(snapshot.membership);
   }
@@ -657,8 +652,7 @@ export class RaftCore {
     this.currentLeader = this.id;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
-    this.leaderTicks = 0;
-    this.leaseRevoked = false;
+    this.lease = new LeaderLease(this.options.electionTicks);
     this.uncommittedBytes = 0;
     this.progress = new Map();
     for (const id of allMembers(this.activeMembership)) this.addProgress(id);
@@ -683,8 +677,6 @@ export class RaftCore {
     this.uncommittedBytes = 0;
     this.readOnly.clear();
     this.readsBeforeFirstCommit = [];
-    this.roundSentAt.clear();
-    this.leaseConfirmedAt.clear();
     this.appendsPending = false;
     this.readHeartbeatPending = false;
   }
@@ -700,7 +692,7 @@ export class RaftCore {
   private tickLeader(): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;
-    this.leaderTicks++;
+    this.lease.tick();
     if (this.electionElapsed >= this.options.electionTicks) {
       this.electionElapsed = 0;
       if (this.options.checkQuorum && !this.quorumRecentlyActive()) {
@@ -743,7 +735,7 @@ export class RaftCore {
   private refuseConfigChange(change: ConfigChange): RaftError | null {
     // One change at a time, and only after this leader committed an entry of
     // its own term: the fix for the single-server change bug (Ongaro, raft-dev 2015).
-    if (this.lastConfigIndex() > this.log.committed || this.log.termAt(this.log.committed) !== this.currentTerm) {
+    if (this.configLog.lastIndex() > this.log.committed || this.log.termAt(this.log.committed) !== this.currentTerm) {
       return { code: 'configChangePending' };
     }
     const reason = invalidChangeReason(this.activeMembership, change);
@@ -760,7 +752,7 @@ export class RaftCore {
 
   private appendAsLeader(entry: Entry): ProposeResult {
     this.log.append([entry]);
-    this.trackConfigEntry(entry);
+    this.configLog.track(entry);
     this.uncommittedBytes += entrySizeBytes(entry);
     // Sent at the next ready(): every proposal of one event-loop turn shares a message.
     // (A lone voter commits in advance(), once its own disk has the entry.)
@@ -863,9 +855,7 @@ export class RaftCore {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
-    const sentAt = this.roundSentAt.get(m.round);
-    if (sentAt !== undefined)
-      this.leaseConfirmedAt.set(m.from, Math.max(sentAt, this.leaseConfirmedAt.get(m.from) ?? 0));
+    this.lease.confirm(m.from, m.round);
     if (pr.match < this.log.lastIndex()) {
       // A response without progress may mean appends were lost: make room and probe again.
       if (pr.state === 'replicate' && pr.inflights.isFull()) pr.inflights.freeOldest();
@@ -886,9 +876,7 @@ export class RaftCore {
   }
 
   private broadcastHeartbeat(readContext: string | null): void {
-    this.heartbeatRound++;
-    this.roundSentAt.set(this.heartbeatRound, this.leaderTicks);
-    this.roundSentAt.delete(this.heartbeatRound - 4 * this.options.electionTicks);
+    const round = this.lease.startRound();
     for (const [id, pr] of this.progress) {
       this.send({
         type: 'heartbeat',
@@ -897,13 +885,13 @@ export class RaftCore {
         to: id,
         commit: Math.min(pr.match, this.log.committed),
         readContext,
-        round: this.heartbeatRound,
+        round,
       });
     }
   }
 
   private sendTimeoutNow(to: NodeId): void {
-    this.leaseRevoked = true;
+    this.lease.revoke();
     this.send({ type: 'timeoutNow', term: this.currentTerm, from: this.id, to });
   }
 
@@ -964,7 +952,8 @@ export class RaftCore {
       this.answerRead(context, this.log.committed, requester);
       return null;
     }
-    if (this.options.readMode === 'lease' && !this.leaseRevoked && this.leaseValid()) {
+    const quorum = quorumSize(this.activeMembership);
+    if (this.options.readMode === 'lease' && this.lease.isValid(this.id, this.activeMembership.voters, quorum)) {
       this.answerRead(context, this.log.committed, requester);
       return null;
     }
@@ -1002,16 +991,6 @@ export class RaftCore {
     }
   }
 
-  /** The lease holds while a quorum confirmed a heartbeat round sent less than an election timeout ago. */
-  private leaseValid(): boolean {
-    const horizon = this.leaderTicks - this.options.electionTicks + 1;
-    let fresh = 0;
-    for (const voter of this.activeMembership.voters) {
-      if (voter === this.id || (this.leaseConfirmedAt.get(voter) ?? -Infinity) > horizon) fresh++;
-    }
-    return fresh >= quorumSize(this.activeMembership);
-  }
-
   // ------------------------------------------------------ commit and membership
 
   private commitTo(index: LogIndex): void {
@@ -1027,7 +1006,7 @@ export class RaftCore {
     this.log.committed = index;
     // Appends got us past the snapshot being received: it is of no use any more.
     if (this.incomingSnapshot !== null && index >= this.incomingSnapshot.snapshot.index) this.incomingSnapshot = null;
-    const membership = this.membershipAt(index);
+    const membership = this.configLog.membershipAt(index);
     if (membership !== this.activeMembership) this.setMembership(membership);
     if (this.currentRole === 'leader' && this.log.termAt(index) === this.currentTerm) {
       const waiting = this.readsBeforeFirstCommit;
@@ -1066,36 +1045,6 @@ export class RaftCore {
     }
     if (successor !== null && best === this.log.lastIndex()) this.sendTimeoutNow(successor);
     this.becomeFollower(this.currentTerm, null);
-  }
-
-  private trackConfigEntry(entry: Entry): void {
-    if (entry.kind !== 'config') return;
-    this.configLog = this.configLog.filter((config) => config.index < entry.index);
-    const before = this.membershipAt(entry.index - 1);
-    this.configLog.push({ index: entry.index, term: entry.term, membership: applyChange(before, entry.change) });
-  }
-
-  /** An append may have cut config entries off the log and brought new ones. */
-  private syncConfigLogAfterAppend(entries: readonly Entry[]): void {
-    this.configLog = this.configLog.filter((config) => this.log.termAt(config.index) === config.term);
-    for (const entry of entries) {
-      const known = this.configLog.some((config) => config.index === entry.index);
-      if (entry.kind === 'config' && !known && this.log.termAt(entry.index) === entry.term)
-        this.trackConfigEntry(entry);
-    }
-  }
-
-  private lastConfigIndex(): LogIndex {
-    return this.configLog[this.configLog.length - 1]?.index ?? 0;
-  }
-
-  private membershipAt(index: LogIndex): Membership {
-    let membership = this.log.snapshot.membership;
-    for (const config of this.configLog) {
-      if (config.index > index) break;
-      membership = config.membership;
-    }
-    return membership;
   }
 
   private send(m: Message): void {
