@@ -14,14 +14,7 @@ import type { ProposeResult, RaftError, RequestResult } from './errors.js';
 import { ConfigLog } from './config-log.js';
 import { LeaderLease } from './leader-lease.js';
 import { RaftLog } from './log.js';
-import {
-  allMembers,
-  invalidChangeReason,
-  isMember,
-  isVoter,
-  quorumMatch,
-  quorumSize,
-} from './membership.js';
+import { allMembers, invalidChangeReason, isMember, isVoter, quorumMatch, quorumSize } from './membership.js';
 import type {
   AppendEntries,
   AppendResponse,
