@@ -10,7 +10,7 @@ export const RESTORE_FROM_PEERS_ADVICE =
   'restore this node from its peers: remove it from its group, empty its data directory, ' +
   'and add it back as a new member so that the leader sends it a snapshot (do not edit or delete the file by hand)';
 
-export type StorageCorruptionCode = 'logCorrupt' | 'hardStateCorrupt';
+export type StorageCorruptionCode = 'logCorrupt' | 'hardStateCorrupt' | 'snapshotCorrupt';
 
 /** Bytes on disk that fail their checksum or do not decode, where a crash cannot explain them. */
 export class StorageCorruptionError extends Error {
@@ -40,6 +40,13 @@ export class LogCorruptionError extends StorageCorruptionError {
 export class HardStateCorruptionError extends StorageCorruptionError {
   constructor(path: string, offsetBytes: number, problem: string) {
     super('hardStateCorrupt', path, offsetBytes, problem, 'raft hard state file');
+  }
+}
+
+/** A snapshot file or its meta file is damaged. */
+export class SnapshotCorruptionError extends StorageCorruptionError {
+  constructor(path: string, offsetBytes: number, problem: string) {
+    super('snapshotCorrupt', path, offsetBytes, problem, 'raft snapshot file');
   }
 }
 

@@ -6,4 +6,12 @@ export { SegmentedLogStore, SEGMENT_BYTES_MAX_DEFAULT, WRITE_BATCH_BYTES_MAX_DEF
 export type { SegmentedLogStoreOptions, TornTail } from './segmented-log-store.js';
 export { HardStateStore } from './hard-state-store.js';
 export { readFileIfExists, writeFileAtomic } from './atomic-file.js';
-export { HardStateCorruptionError, LogCorruptionError, StorageCorruptionError, StoreFailedError } from './errors.js';
+export {
+  HardStateCorruptionError,
+  LogCorruptionError,
+  SnapshotCorruptionError,
+  StorageCorruptionError,
+  StoreFailedError,
+} from './errors.js';
+export { SnapshotStore } from './snapshot-store.js';
+export type { InstallStep, StoredSnapshot } from './snapshot-store.js';
