@@ -247,6 +247,14 @@ export class RaftCore {
     return { ok: true };
   }
 
+  /** What a snapshot at `index` (applied already) records of the log: its term and the membership then. */
+  snapshotPosition(index: LogIndex): { index: LogIndex; term: Term; membership: Membership } {
+    if (index > this.log.applied) throw new Error(`raft: snapshot at ${index} beyond applied ${this.log.applied}`);
+    const term = this.log.termAt(index);
+    if (term === null) throw new Error(`raft: no term known at ${index}; the log starts at ${this.log.firstIndex()}`);
+    return { index, term, membership: this.configLog.membershipAt(index) };
+  }
+
   /**
    * The application has a snapshot of its state machine at `index` (applied
    * already), `sizeBytes` long. The log before it is dropped; followers that

@@ -153,6 +153,11 @@ export class Scheduler {
     return event;
   }
 
+  /** When the next event is due, or undefined when none is queued. */
+  get nextEventAtMs(): number | undefined {
+    return this.nextLiveTimeMs();
+  }
+
   /** The time of the earliest event that is not cancelled, dropping cancelled ones from the head. */
   private nextLiveTimeMs(): number | undefined {
     for (;;) {

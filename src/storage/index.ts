@@ -15,3 +15,5 @@ export {
 } from './errors.js';
 export { SnapshotStore } from './snapshot-store.js';
 export type { InstallStep, StoredSnapshot } from './snapshot-store.js';
+export { emptyMemorySnapshotDisk, MemorySnapshotStore } from './memory-snapshot-store.js';
+export type { MemorySnapshotDisk } from './memory-snapshot-store.js';

@@ -1,0 +1,65 @@
+/**
+ * What a RaftNode needs from the world, as interfaces: the disk stores of
+ * src/storage implement them for real, in-memory ones for simulation, and the
+ * node cannot tell the difference.
+ */
+import type { HardState, LogIndex, Membership, Message, SnapshotMeta, Term } from '../raft/index.js';
+import type { StoredSnapshot } from '../storage/index.js';
+
+/** The replicated application: a KV store, a config table, a test counter. */
+export interface ReplicatedStateMachine {
+  /** Index of the last entry applied, as the machine itself recorded it (durably, for a disk machine). */
+  readonly appliedIndex: LogIndex;
+  /** Applies the committed command at `index`; returns the reply for whoever proposed it. */
+  apply(index: LogIndex, command: Uint8Array): Promise<unknown>;
+  /** Records that the entry at `index` held no command (a noop or a membership change). */
+  skip(index: LogIndex): Promise<void>;
+  /** The state as of appliedIndex, as a stream of chunks. */
+  snapshot(): AsyncIterable<Uint8Array>;
+  /** Replaces the whole state with a snapshot's, which ends at log index `index`. */
+  restore(chunks: AsyncIterable<Uint8Array>, index: LogIndex): Promise<void>;
+}
+
+/** Snapshot files: implemented by storage's SnapshotStore and MemorySnapshotStore. */
+export interface SnapshotFiles {
+  readonly latest: StoredSnapshot | null;
+  write(
+    position: { index: LogIndex; term: Term; membership: Membership },
+    chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  ): Promise<StoredSnapshot>;
+  readChunk(index: LogIndex, offset: number, sizeBytesMax: number): Promise<Uint8Array>;
+  chunks(index: LogIndex, chunkBytes: number): AsyncIterable<Uint8Array>;
+  receiveChunk(meta: SnapshotMeta, offset: number, data: Uint8Array): Promise<void>;
+  installReceived(meta: SnapshotMeta): Promise<StoredSnapshot>;
+  prune(keep: readonly LogIndex[]): Promise<void>;
+}
+
+export interface HardStateFile {
+  load(): Promise<HardState>;
+  save(state: HardState): Promise<void>;
+}
+
+/** Sends to the other members of the group; delivery is best effort (Raft tolerates loss). */
+export interface PeerSender {
+  send(message: Message): void;
+}
+
+/** A source of ticks: real timers in a process, the scheduler in a simulation. */
+export interface Ticker {
+  /** Calls `onTick` every `tickMs` until the returned function is called. */
+  every(tickMs: number, onTick: () => void): () => void;
+  /** Calls `action` once after `delayMs`; the returned function cancels it. */
+  after(delayMs: number, action: () => void): () => void;
+}
+
+/** Real time, for processes. */
+export const realTicker: Ticker = {
+  every(tickMs, onTick) {
+    const timer = setInterval(onTick, tickMs);
+    return () => clearInterval(timer);
+  },
+  after(delayMs, action) {
+    const timer = setTimeout(action, delayMs);
+    return () => clearTimeout(timer);
+  },
+};

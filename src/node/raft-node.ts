@@ -1,0 +1,350 @@
+/**
+ * RaftNode drives one RaftCore with real effects: a log store, a hard state
+ * file, snapshot files, a state machine, a peer sender and a ticker.
+ *
+ * Every input (a tick, a message, a proposal, a read) goes to the core at
+ * once; one loop then takes the core's Ready batches one at a time and
+ * handles each in the order its contract demands (see raft/ready.ts):
+ * stage and install snapshots, make entries and hard state durable, only
+ * then send, then apply. Proposals and reads are promises that settle when
+ * their entry is applied or their read index is reached.
+ */
+import type { Entry, LogIndex, Message, NodeId, RaftOptions, Ready, ReadState, SnapshotMeta } from '../raft/index.js';
+import { RaftCore, describeRaftError, snapshotChunkMessage } from '../raft/index.js';
+import type { LogStore } from '../storage/index.js';
+import { NodeError, notLeader, outcomeUnknown } from './errors.js';
+import type { HardStateFile, PeerSender, ReplicatedStateMachine, SnapshotFiles, Ticker } from './ports.js';
+
+export interface RaftNodeOptions {
+  readonly raft: RaftOptions;
+  /** Members of a new group; ignored once the log or a snapshot exists. */
+  readonly bootstrapVoters: readonly NodeId[];
+  readonly tickMs: number;
+  /** Take a snapshot once this many entries were applied since the last one. */
+  readonly snapshotEveryEntries: number;
+  /** Bytes per chunk when reading a snapshot back to restore the state machine. */
+  readonly restoreChunkBytes?: number;
+  /** A proposal or read not settled after this long is rejected with 'timeout'. */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface RaftNodeParts {
+  readonly log: LogStore;
+  readonly hardState: HardStateFile;
+  readonly snapshots: SnapshotFiles;
+  readonly machine: ReplicatedStateMachine;
+  readonly peers: PeerSender;
+  readonly ticker: Ticker;
+}
+
+interface PendingProposal {
+  readonly term: number;
+  readonly resolve: (reply: unknown) => void;
+  readonly reject: (error: NodeError) => void;
+}
+
+interface PendingRead {
+  readonly resolve: () => void;
+  readonly reject: (error: NodeError) => void;
+  index: LogIndex | null;
+}
+
+const RESTORE_CHUNK_BYTES = 1 << 20;
+const REQUEST_TIMEOUT_MS = 5000;
+const OUTCOME_UNKNOWN_ADVICE = 'it may or may not be applied later: retry it with the same request id';
+
+export class RaftNode {
+  private readonly proposals = new Map<LogIndex, PendingProposal>();
+  private readonly reads = new Map<string, PendingRead>();
+  private readCounter = 0;
+  private stopTicking: () => void = () => undefined;
+  private loopRunning = false;
+  private stopped = false;
+  private lastSnapshotIndex: LogIndex;
+  private lastRole: string;
+  /** A failure of the disk or the state machine: the node stops rather than go on with unknown state. */
+  private fatal: Error | null = null;
+  onFatal: (error: Error) => void = () => undefined;
+
+  private constructor(
+    readonly core: RaftCore,
+    private readonly options: RaftNodeOptions,
+    private readonly parts: RaftNodeParts,
+  ) {
+    this.lastSnapshotIndex = core.snapshot.index;
+    this.lastRole = core.role;
+  }
+
+  /** Recovers from the stores and starts ticking. */
+  static async start(options: RaftNodeOptions, parts: RaftNodeParts): Promise<RaftNode> {
+    const hardState = await parts.hardState.load();
+    const loaded = await parts.log.load();
+    const latest = parts.snapshots.latest;
+    let entries = loaded.entries;
+    if (latest !== null) {
+      const snapshot = latest.meta;
+      if (parts.machine.appliedIndex < snapshot.index) {
+        // Crashed after installing a snapshot but before the machine took it in.
+        await parts.machine.restore(
+          parts.snapshots.chunks(snapshot.index, options.restoreChunkBytes ?? RESTORE_CHUNK_BYTES),
+          snapshot.index,
+        );
+      }
+      entries = await RaftNode.logAfterSnapshot(parts.log, entries, snapshot);
+    }
+    const core = new RaftCore(options.raft, {
+      hardState,
+      snapshot: latest?.meta ?? null,
+      entries,
+      bootstrap: { voters: [...options.bootstrapVoters], learners: [] },
+    });
+    const node = new RaftNode(core, options, parts);
+    node.stopTicking = parts.ticker.every(options.tickMs, () => node.input((c) => c.tick()));
+    node.kick();
+    return node;
+  }
+
+  /**
+   * The log entries that continue a snapshot. A log that does not meet the
+   * snapshot (it stops short of it, or holds another history at its index)
+   * is from before a snapshot install that a crash interrupted: drop it.
+   */
+  private static async logAfterSnapshot(log: LogStore, entries: Entry[], snapshot: SnapshotMeta): Promise<Entry[]> {
+    const atSnapshot = entries.find((entry) => entry.index === snapshot.index);
+    const first = entries[0];
+    const meets =
+      first !== undefined &&
+      first.index <= snapshot.index + 1 &&
+      (atSnapshot === undefined ? first.index === snapshot.index + 1 : atSnapshot.term === snapshot.term);
+    if (meets) return entries.filter((entry) => entry.index > snapshot.index);
+    if (entries.length > 0) await log.reset(snapshot.index);
+    return [];
+  }
+
+  get id(): NodeId {
+    return this.core.id;
+  }
+
+  /** A message from a peer. */
+  receive(message: Message): void {
+    this.input((core) => core.step(message));
+  }
+
+  /**
+   * Proposes `command`; resolves with the state machine's reply once it is
+   * applied here. Rejects with notLeader (retry elsewhere), overloaded, or
+   * outcomeUnknown (leadership was lost before the entry was applied:
+   * retry with the same request id).
+   */
+  propose(command: Uint8Array): Promise<unknown> {
+    if (this.fatal !== null || this.stopped) return Promise.reject(this.stoppedError());
+    const result = this.core.propose(command);
+    if (!result.ok) {
+      const error = result.error;
+      return Promise.reject(
+        error.code === 'notLeader'
+          ? notLeader(error.leader)
+          : new NodeError(error.code === 'tooManyUncommitted' ? 'overloaded' : 'notLeader', describeRaftError(error)),
+      );
+    }
+    const pending = new Promise<unknown>((resolve, reject) => {
+      this.proposals.set(result.index, { term: result.term, resolve, reject });
+    });
+    this.expireAfterTimeout(() => {
+      const proposal = this.proposals.get(result.index);
+      if (proposal === undefined || proposal.term !== result.term) return;
+      this.proposals.delete(result.index);
+      proposal.reject(new NodeError('timeout', `the request was not applied in time; ${OUTCOME_UNKNOWN_ADVICE}`));
+    });
+    this.kick();
+    return pending;
+  }
+
+  /** Resolves once this node's state machine reflects every write acknowledged before the call (ReadIndex). */
+  readBarrier(): Promise<void> {
+    if (this.fatal !== null || this.stopped) return Promise.reject(this.stoppedError());
+    const context = `${this.id}:${++this.readCounter}`;
+    const result = this.core.readIndex(context);
+    if (!result.ok) {
+      const error = result.error;
+      return Promise.reject(error.code === 'notLeader' ? notLeader(error.leader) : notLeader(this.core.leader));
+    }
+    const pending = new Promise<void>((resolve, reject) => this.reads.set(context, { resolve, reject, index: null }));
+    this.expireAfterTimeout(() => {
+      const read = this.reads.get(context);
+      if (read === undefined) return;
+      this.reads.delete(context);
+      read.reject(new NodeError('timeout', 'leadership could not be confirmed in time; retry the read'));
+    });
+    this.kick();
+    return pending;
+  }
+
+  private expireAfterTimeout(expire: () => void): void {
+    this.parts.ticker.after(this.options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, expire);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopTicking();
+    this.failPending(new NodeError('stopped', 'the node is stopping'));
+    while (this.loopRunning) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  private input(action: (core: RaftCore) => void): void {
+    if (this.stopped || this.fatal !== null) return;
+    action(this.core);
+    this.noticeLeadershipChange();
+    this.kick();
+  }
+
+  /** Runs the Ready loop unless it is running already (it will see the new work). */
+  private kick(): void {
+    if (this.loopRunning || this.stopped || this.fatal !== null) return;
+    this.loopRunning = true;
+    this.readyLoop()
+      .catch((error: unknown) => this.fail(error))
+      .finally(() => {
+        this.loopRunning = false;
+      });
+  }
+
+  private async readyLoop(): Promise<void> {
+    while (!this.stopped && this.fatal === null && this.core.hasReady()) {
+      const ready = this.core.ready();
+      await this.persist(ready);
+      await this.send(ready);
+      await this.apply(ready);
+      this.core.advance(ready);
+      await this.maybeSnapshot();
+      this.noticeLeadershipChange();
+    }
+  }
+
+  private async persist(ready: Ready): Promise<void> {
+    const { snapshots, log, hardState, machine } = this.parts;
+    for (const chunk of ready.snapshotChunksReceived) {
+      await snapshots.receiveChunk(chunk.snapshot, chunk.offset, chunk.data);
+    }
+    if (ready.snapshot !== null) {
+      const installed = await snapshots.installReceived(ready.snapshot);
+      const chunkBytes = this.options.restoreChunkBytes ?? RESTORE_CHUNK_BYTES;
+      await machine.restore(snapshots.chunks(installed.meta.index, chunkBytes), installed.meta.index);
+      await log.reset(installed.meta.index);
+      this.lastSnapshotIndex = installed.meta.index;
+    }
+    const writes: Promise<void>[] = [];
+    if (ready.entries.length > 0) writes.push(log.append(ready.entries));
+    // The commit index alone need not be durable (it is learnt again from the leader,
+    // and the machine records what it applied): save only when the term or vote moved.
+    const hard = ready.hardState;
+    if (hard !== null && (hard.term !== this.savedTerm || hard.votedFor !== this.savedVote)) {
+      writes.push(hardState.save(hard));
+      this.savedTerm = hard.term;
+      this.savedVote = hard.votedFor;
+    }
+    await Promise.all(writes);
+  }
+
+  private savedTerm = -1;
+  private savedVote: NodeId | null = null;
+
+  private async send(ready: Ready): Promise<void> {
+    for (const message of ready.messages) this.parts.peers.send(message);
+    for (const chunk of ready.snapshotChunksToSend) {
+      const data = await this.parts.snapshots.readChunk(chunk.snapshot.index, chunk.offset, chunk.sizeBytesMax);
+      this.parts.peers.send(snapshotChunkMessage(chunk, data));
+    }
+  }
+
+  private async apply(ready: Ready): Promise<void> {
+    const machine = this.parts.machine;
+    for (const entry of ready.committedEntries) {
+      // After a restart the machine may be ahead of the commit index the core recovered.
+      if (entry.index <= machine.appliedIndex) continue;
+      if (entry.kind === 'command') {
+        const reply = await machine.apply(entry.index, entry.data);
+        this.settleProposal(entry.index, entry.term, reply);
+      } else {
+        await machine.skip(entry.index);
+        this.settleProposal(entry.index, entry.term, undefined);
+      }
+    }
+    for (const read of ready.readStates) this.readIndexKnown(read);
+    this.releaseReads();
+  }
+
+  private settleProposal(index: LogIndex, term: number, reply: unknown): void {
+    const pending = this.proposals.get(index);
+    if (pending === undefined) return;
+    this.proposals.delete(index);
+    if (pending.term === term) pending.resolve(reply);
+    else pending.reject(outcomeUnknown(`another leader's entry took index ${index}`));
+  }
+
+  private readIndexKnown(read: ReadState): void {
+    const pending = this.reads.get(read.context);
+    if (pending !== undefined) pending.index = read.index;
+  }
+
+  private releaseReads(): void {
+    const applied = this.parts.machine.appliedIndex;
+    for (const [context, read] of this.reads) {
+      if (read.index !== null && read.index <= applied) {
+        this.reads.delete(context);
+        read.resolve();
+      }
+    }
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const { machine, snapshots, log } = this.parts;
+    const applied = machine.appliedIndex;
+    if (applied - this.lastSnapshotIndex < this.options.snapshotEveryEntries || applied > this.core.appliedIndex) {
+      return;
+    }
+    const position = this.core.snapshotPosition(applied);
+    const stored = await snapshots.write(position, machine.snapshot());
+    this.core.snapshotTaken(stored.meta.index, stored.meta.sizeBytes);
+    this.lastSnapshotIndex = stored.meta.index;
+    await log.compact(this.core.firstIndex - 1);
+    await snapshots.prune(this.core.snapshotsInTransfer());
+  }
+
+  /** A leader that stepped down cannot tell what becomes of its pending requests. */
+  private noticeLeadershipChange(): void {
+    const role = this.core.role;
+    if (role === this.lastRole) return;
+    if (this.lastRole === 'leader') {
+      for (const [index, proposal] of this.proposals) {
+        this.proposals.delete(index);
+        proposal.reject(outcomeUnknown('leadership was lost before the request was applied'));
+      }
+      for (const [context, read] of this.reads) {
+        this.reads.delete(context);
+        read.reject(notLeader(this.core.leader));
+      }
+    }
+    this.lastRole = role;
+  }
+
+  private fail(error: unknown): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    this.fatal = failure;
+    this.stopTicking();
+    this.failPending(new NodeError('stopped', `the node stopped after a failure: ${failure.message}`));
+    this.onFatal(failure);
+  }
+
+  private failPending(error: NodeError): void {
+    for (const proposal of this.proposals.values()) proposal.reject(error);
+    this.proposals.clear();
+    for (const read of this.reads.values()) read.reject(error);
+    this.reads.clear();
+  }
+
+  private stoppedError(): NodeError {
+    const why = this.fatal === null ? 'it was stopped' : `it failed: ${this.fatal.message}`;
+    return new NodeError('stopped', `this node does not serve requests: ${why}`);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * A tiny ReplicatedStateMachine for node tests: it appends each command (as
+ * text) to a list and replies with the list's length. Its snapshot is the
+ * list as JSON, in small chunks, so that transfers take several messages.
+ */
+import type { LogIndex } from '../../src/raft/index.js';
+import type { ReplicatedStateMachine } from '../../src/node/index.js';
+
+const SNAPSHOT_CHUNK_BYTES = 64;
+
+export class ListMachine implements ReplicatedStateMachine {
+  items: string[] = [];
+  appliedIndex: LogIndex = 0;
+
+  apply(index: LogIndex, command: Uint8Array): Promise<unknown> {
+    this.advanceTo(index);
+    this.items.push(new TextDecoder().decode(command));
+    return Promise.resolve(this.items.length);
+  }
+
+  skip(index: LogIndex): Promise<void> {
+    this.advanceTo(index);
+    return Promise.resolve();
+  }
+
+  async *snapshot(): AsyncGenerator<Uint8Array> {
+    const bytes = new TextEncoder().encode(JSON.stringify({ appliedIndex: this.appliedIndex, items: this.items }));
+    for (let offset = 0; offset < bytes.byteLength; offset += SNAPSHOT_CHUNK_BYTES) {
+      yield await Promise.resolve(bytes.slice(offset, offset + SNAPSHOT_CHUNK_BYTES));
+    }
+  }
+
+  async restore(chunks: AsyncIterable<Uint8Array>, index: LogIndex): Promise<void> {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of chunks) parts.push(chunk);
+    const parsed = JSON.parse(Buffer.concat(parts).toString('utf8')) as { appliedIndex: number; items: string[] };
+    if (parsed.appliedIndex !== index) throw new Error(`snapshot says ${parsed.appliedIndex}, expected ${index}`);
+    this.items = parsed.items;
+    this.appliedIndex = index;
+  }
+
+  private advanceTo(index: LogIndex): void {
+    if (index !== this.appliedIndex + 1) throw new Error(`applying ${index} after ${this.appliedIndex}`);
+    this.appliedIndex = index;
+  }
+}

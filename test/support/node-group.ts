@@ -1,0 +1,183 @@
+/**
+ * Real RaftNodes (the async driver, with in-memory stores) on the seeded
+ * simulated network and virtual clock. Async work is let run to completion
+ * between two simulated events, so a run replays exactly from its seed.
+ */
+import type { Message } from '../../src/raft/index.js';
+import { messageSizeBytes } from '../../src/raft/index.js';
+import type { Ticker } from '../../src/node/index.js';
+import { RaftNode } from '../../src/node/index.js';
+import { SeededRandom } from '../../src/sim/random.js';
+import { Scheduler } from '../../src/sim/scheduler.js';
+import type { MemoryLogDisk, MemorySnapshotDisk } from '../../src/storage/index.js';
+import {
+  emptyMemoryLogDisk,
+  emptyMemorySnapshotDisk,
+  MemoryLogStore,
+  MemorySnapshotStore,
+} from '../../src/storage/index.js';
+import { EMPTY_HARD_STATE } from '../../src/raft/index.js';
+import type { HardState } from '../../src/raft/index.js';
+import { SimNetwork } from '../../src/transport/sim-network.js';
+import { ListMachine } from './list-machine.js';
+
+/** Everything of a member that survives a crash. */
+interface MemberDisk {
+  log: MemoryLogDisk;
+  snapshots: MemorySnapshotDisk;
+  hardState: HardState;
+  machine: ListMachine;
+}
+
+/** Lets every pending promise chain run (memory stores resolve in microtasks). */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export class NodeGroup {
+  readonly scheduler = new Scheduler();
+  readonly random: SeededRandom;
+  readonly network: SimNetwork<Message>;
+  readonly nodes = new Map<number, RaftNode | null>();
+  readonly disks = new Map<number, MemberDisk>();
+  /** Failures that stopped a node (disk or state machine errors); a test expects none. */
+  readonly failures: string[] = [];
+  private readonly ticker: Ticker;
+
+  constructor(
+    readonly seed: number,
+    readonly ids: number[],
+    private readonly snapshotEveryEntries = 1000,
+  ) {
+    this.random = new SeededRandom(seed);
+    this.network = new SimNetwork<Message>({
+      scheduler: this.scheduler,
+      random: this.random.fork(),
+      sizeBytes: messageSizeBytes,
+      route: (m) => ({ from: m.from, to: m.to }),
+    });
+    const scheduler = this.scheduler;
+    this.ticker = {
+      every(tickMs, onTick) {
+        const handle = scheduler.every(tickMs, onTick);
+        return () => scheduler.cancel(handle);
+      },
+      after(delayMs, action) {
+        const handle = scheduler.after(delayMs, action);
+        return () => scheduler.cancel(handle);
+      },
+    };
+    for (const id of ids) {
+      this.disks.set(id, {
+        log: emptyMemoryLogDisk(),
+        snapshots: emptyMemorySnapshotDisk(),
+        hardState: EMPTY_HARD_STATE,
+        machine: new ListMachine(),
+      });
+    }
+  }
+
+  async startAll(): Promise<void> {
+    for (const id of this.ids) await this.start(id);
+  }
+
+  async start(id: number): Promise<RaftNode> {
+    const disk = this.disks.get(id)!;
+    const random = this.random.fork();
+    const node = await RaftNode.start(
+      {
+        raft: { id, random: () => random.next(), electionTicks: 10, heartbeatTicks: 3, snapshotChunkBytes: 100 },
+        bootstrapVoters: this.ids,
+        tickMs: 20,
+        snapshotEveryEntries: this.snapshotEveryEntries,
+        restoreChunkBytes: 50,
+      },
+      {
+        log: new MemoryLogStore(disk.log),
+        snapshots: new MemorySnapshotStore(disk.snapshots),
+        hardState: {
+          load: () => Promise.resolve(disk.hardState),
+          save: (state) => {
+            disk.hardState = state;
+            return Promise.resolve();
+          },
+        },
+        machine: disk.machine,
+        peers: { send: (m) => this.network.send(m) },
+        ticker: this.ticker,
+      },
+    );
+    node.onFatal = (error) => this.failures.push(`node ${id}: ${error.stack ?? error.message}`);
+    this.nodes.set(id, node);
+    this.network.attach(id, (m) => this.nodes.get(m.to)?.receive(m));
+    return node;
+  }
+
+  /** The member loses its process; its "disk" stays. The state machine here is in memory, so it is rebuilt. */
+  async crash(id: number): Promise<void> {
+    const node = this.nodes.get(id);
+    if (node === null || node === undefined) return;
+    this.network.detach(id);
+    this.nodes.set(id, null);
+    await node.stop();
+    // An in-memory machine does not survive a crash: it comes back from the latest snapshot.
+    const disk = this.disks.get(id)!;
+    disk.machine = new ListMachine();
+  }
+
+  node(id: number): RaftNode {
+    const node = this.nodes.get(id);
+    if (node === null || node === undefined) throw new Error(`node ${id} is down`);
+    return node;
+  }
+
+  leader(): RaftNode | null {
+    for (const node of this.nodes.values()) if (node !== null && node.core.role === 'leader') return node;
+    return null;
+  }
+
+  /** Runs simulated time, letting async work settle after every event. */
+  async runFor(durationMs: number): Promise<void> {
+    const deadline = this.scheduler.nowMs + durationMs;
+    await settle();
+    for (;;) {
+      const next = this.scheduler.nextEventAtMs;
+      if (next === undefined || next > deadline) break;
+      this.scheduler.step();
+      await settle();
+    }
+    this.scheduler.runUntil(deadline);
+  }
+
+  async runUntil(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = this.scheduler.nowMs + timeoutMs;
+    await settle();
+    while (!predicate()) {
+      const next = this.scheduler.nextEventAtMs;
+      if (next === undefined || next > deadline) return predicate();
+      this.scheduler.step();
+      await settle();
+    }
+    return true;
+  }
+
+  /** Settles `promise` while simulated time runs. */
+  async await<T>(promise: Promise<T>, timeoutMs = 10_000): Promise<T> {
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown } | null = null;
+    promise.then(
+      (value) => (outcome = { ok: true, value }),
+      (error: unknown) => (outcome = { ok: false, error }),
+    );
+    await this.runUntil(() => outcome !== null, timeoutMs);
+    const settled = outcome as { ok: true; value: T } | { ok: false; error: unknown } | null;
+    if (settled === null) throw new Error(`not settled after ${timeoutMs} simulated ms (seed ${this.seed})`);
+    if (!settled.ok) throw settled.error;
+    return settled.value;
+  }
+
+  async electLeader(): Promise<RaftNode> {
+    const found = await this.runUntil(() => this.leader() !== null, 5000);
+    if (!found) throw new Error(`no leader elected (seed ${this.seed})`);
+    return this.leader()!;
+  }
+}

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { NodeError } from '../../../src/node/index.js';
+import { NodeGroup } from '../../support/node-group.js';
+
+const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+describe('RaftNode', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`replicates proposals, replies once applied, and every member applies the same list (seed ${seed})`, async () => {
+      const group = new NodeGroup(seed, [1, 2, 3]);
+      await group.startAll();
+      const leader = await group.electLeader();
+      const replies: unknown[] = [];
+      for (let k = 0; k < 20; k++) replies.push(await group.await(leader.propose(encode(`v${k}`))));
+      assert.deepEqual(
+        replies,
+        Array.from({ length: 20 }, (_, k) => k + 1),
+      );
+      await group.runUntil(() => group.ids.every((id) => group.disks.get(id)!.machine.items.length === 20), 2000);
+      for (const id of group.ids)
+        assert.deepEqual(
+          group.disks.get(id)!.machine.items,
+          replies.map((_, k) => `v${k}`),
+        );
+      assert.deepEqual(group.failures, []);
+    });
+  }
+
+  it('a follower refuses proposals with the leader to retry on', async () => {
+    const group = new NodeGroup(4, [1, 2, 3]);
+    await group.startAll();
+    const leader = await group.electLeader();
+    await group.await(leader.propose(encode('x')));
+    const follower = group.node(group.ids.find((id) => id !== leader.id)!);
+    await assert.rejects(follower.propose(encode('y')), (error: unknown) => {
+      assert.ok(error instanceof NodeError);
+      assert.equal(error.code, 'notLeader');
+      assert.equal(error.leader, leader.id);
+      return true;
+    });
+  });
+
+  it('a read barrier on any member waits until that member has applied every earlier write', async () => {
+    const group = new NodeGroup(5, [1, 2, 3]);
+    await group.startAll();
+    const leader = await group.electLeader();
+    for (let k = 0; k < 5; k++) await group.await(leader.propose(encode(`w${k}`)));
+    for (const id of group.ids) {
+      await group.await(group.node(id).readBarrier());
+      assert.equal(group.disks.get(id)!.machine.items.length, 5, `node ${id} read before applying every write`);
+    }
+  });
+
+  it('a leader that loses its majority rejects pending proposals as outcome unknown', async () => {
+    const group = new NodeGroup(6, [1, 2, 3]);
+    await group.startAll();
+    const leader = await group.electLeader();
+    await group.await(leader.propose(encode('before')));
+    group.network.partition([[leader.id], group.ids.filter((id) => id !== leader.id)]);
+    await assert.rejects(group.await(leader.propose(encode('lost?'))), (error: unknown) => {
+      assert.ok(error instanceof NodeError);
+      assert.ok(error.code === 'outcomeUnknown' || error.code === 'timeout', error.code);
+      return true;
+    });
+  });
+
+  it('members restart from their stores and go on; a member far behind catches up by snapshot', async () => {
+    const group = new NodeGroup(7, [1, 2, 3], 10);
+    await group.startAll();
+    let leader = await group.electLeader();
+    for (let k = 0; k < 15; k++) await group.await(leader.propose(encode(`a${k}`)));
+    const lagging = group.ids.find((id) => id !== leader.id)!;
+    await group.crash(lagging);
+    for (let k = 0; k < 40; k++) await group.await(leader.propose(encode(`b${k}`)));
+    // Everyone restarts: the two up to date ones from snapshot + log, the laggard from its old state.
+    for (const id of group.ids) await group.crash(id);
+    for (const id of group.ids) await group.start(id);
+    leader = await group.electLeader();
+    await group.await(leader.propose(encode('after')));
+    const expected = [
+      ...Array.from({ length: 15 }, (_, k) => `a${k}`),
+      ...Array.from({ length: 40 }, (_, k) => `b${k}`),
+      'after',
+    ];
+    const caughtUp = await group.runUntil(
+      () => group.ids.every((id) => group.disks.get(id)!.machine.items.length === expected.length),
+      5000,
+    );
+    assert.ok(caughtUp, group.ids.map((id) => `${id}: ${group.disks.get(id)!.machine.items.length}`).join(', '));
+    for (const id of group.ids) assert.deepEqual(group.disks.get(id)!.machine.items, expected);
+    assert.ok(group.disks.get(lagging)!.snapshots.snapshots.size > 0, 'the laggard never received a snapshot');
+    assert.deepEqual(group.failures, []);
+  });
+});
