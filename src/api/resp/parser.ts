@@ -1,0 +1,146 @@
+/**
+ * A streaming parser for Redis protocol (RESP2) requests: arrays of bulk
+ * strings (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`) as every client library sends,
+ * and inline commands (`PING\r\n`) as people type into telnet.
+ *
+ * Bytes arrive in arbitrary pieces. The parser keeps what it cannot parse
+ * yet and, once it knows how many bytes the command in progress needs,
+ * waits for that many before looking again, so a large value arriving in
+ * many small pieces is copied once, not once per piece.
+ *
+ * Hand-written because no maintained npm package parses the request side of
+ * RESP (client libraries parse replies) with limits a server must enforce.
+ */
+
+export interface RespLimits {
+  /** Bytes of one bulk string (a key or a value). */
+  readonly bulkBytesMax: number;
+  /** Arguments of one command. */
+  readonly argumentsMax: number;
+  /** Bytes of one inline command line. */
+  readonly inlineBytesMax: number;
+}
+
+export const DEFAULT_RESP_LIMITS: RespLimits = {
+  bulkBytesMax: 64 << 20,
+  argumentsMax: 1 << 20,
+  inlineBytesMax: 64 << 10,
+};
+
+/** The client broke the protocol: the server answers with the message and closes the connection (as Redis does). */
+export class RespProtocolError extends Error {
+  constructor(message: string) {
+    super(`Protocol error: ${message}`);
+    this.name = 'RespProtocolError';
+  }
+}
+
+type Attempt = { readonly args: Buffer[]; readonly end: number } | { readonly needBytes: number };
+
+const CR = 13;
+const LF = 10;
+
+export class RespParser {
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly waiting: Buffer[] = [];
+  private waitingBytes = 0;
+  /** Bytes the command in progress needs at least, counted from the start of `buffer`. */
+  private needBytes = 0;
+
+  constructor(private readonly limits: RespLimits = DEFAULT_RESP_LIMITS) {}
+
+  /** Feeds bytes; returns every command now complete, each as its arguments. Throws RespProtocolError. */
+  push(chunk: Uint8Array): Buffer[][] {
+    this.waiting.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.waitingBytes += chunk.byteLength;
+    if (this.buffer.byteLength + this.waitingBytes < this.needBytes) return [];
+    this.buffer = Buffer.concat([this.buffer, ...this.waiting]);
+    this.waiting.length = 0;
+    this.waitingBytes = 0;
+
+    const commands: Buffer[][] = [];
+    let offset = 0;
+    for (;;) {
+      const attempt = this.parseAt(offset);
+      if ('needBytes' in attempt) {
+        this.needBytes = attempt.needBytes - offset;
+        break;
+      }
+      if (attempt.args.length > 0) commands.push(attempt.args);
+      offset = attempt.end;
+    }
+    this.buffer = this.buffer.subarray(offset);
+    return commands;
+  }
+
+  private parseAt(offset: number): Attempt {
+    if (offset >= this.buffer.byteLength) return { needBytes: offset + 1 };
+    return this.buffer[offset] === 0x2a /* '*' */ ? this.parseArray(offset) : this.parseInline(offset);
+  }
+
+  private parseArray(offset: number): Attempt {
+    const header = this.readLine(offset + 1, 32, 'multibulk length');
+    if (header === null) return { needBytes: offset + 3 };
+    const count = parseLength(this.buffer, offset + 1, header, 'multibulk length');
+    if (count > this.limits.argumentsMax) throw new RespProtocolError(`invalid multibulk length ${count}`);
+    const args: Buffer[] = [];
+    let cursor = header + 2;
+    for (let k = 0; k < count; k++) {
+      if (cursor >= this.buffer.byteLength) return { needBytes: cursor + 1 };
+      if (this.buffer[cursor] !== 0x24 /* '$' */) {
+        throw new RespProtocolError(`expected '$', got '${String.fromCharCode(this.buffer[cursor]!)}'`);
+      }
+      const lengthEnd = this.readLine(cursor + 1, 32, 'bulk length');
+      if (lengthEnd === null) return { needBytes: cursor + 3 };
+      const length = parseLength(this.buffer, cursor + 1, lengthEnd, 'bulk length');
+      if (length > this.limits.bulkBytesMax) throw new RespProtocolError(`invalid bulk length ${length}`);
+      const start = lengthEnd + 2;
+      const end = start + length;
+      if (end + 2 > this.buffer.byteLength) return { needBytes: end + 2 };
+      if (this.buffer[end] !== CR || this.buffer[end + 1] !== LF) {
+        throw new RespProtocolError('bulk string not followed by CRLF');
+      }
+      args.push(this.buffer.subarray(start, end));
+      cursor = end + 2;
+    }
+    return { args, end: cursor };
+  }
+
+  private parseInline(offset: number): Attempt {
+    const newline = this.buffer.indexOf(LF, offset);
+    if (newline < 0) {
+      if (this.buffer.byteLength - offset > this.limits.inlineBytesMax)
+        throw new RespProtocolError('too big inline request');
+      return { needBytes: this.buffer.byteLength + 1 };
+    }
+    const lineEnd = newline > offset && this.buffer[newline - 1] === CR ? newline - 1 : newline;
+    const line = this.buffer.subarray(offset, lineEnd).toString('latin1');
+    const args = line
+      .split(' ')
+      .filter((word) => word.length > 0)
+      .map((word) => Buffer.from(word, 'latin1'));
+    return { args, end: newline + 1 };
+  }
+
+  /** Index of the CR that ends a header line starting at `start`, or null when not all here yet. */
+  private readLine(start: number, bytesMax: number, what: string): number | null {
+    const limit = Math.min(this.buffer.byteLength, start + bytesMax);
+    for (let index = start; index < limit; index++) {
+      if (this.buffer[index] === LF)
+        throw new RespProtocolError(`invalid ${what}: a line feed without carriage return`);
+      if (this.buffer[index] === CR) {
+        if (index + 1 >= this.buffer.byteLength) return null;
+        if (this.buffer[index + 1] !== LF) throw new RespProtocolError(`${what} not followed by CRLF`);
+        return index;
+      }
+    }
+    if (this.buffer.byteLength >= start + bytesMax) throw new RespProtocolError(`invalid ${what}`);
+    return null;
+  }
+}
+
+function parseLength(buffer: Buffer, start: number, end: number, what: string): number {
+  const text = buffer.subarray(start, end).toString('latin1');
+  if (!/^\d{1,15}$/.test(text)) throw new RespProtocolError(`invalid ${what} '${text}'`);
+  return Number(text);
+}
