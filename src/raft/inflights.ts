@@ -20,14 +20,6 @@ export class Inflights {
     private readonly bytesMax: number,
   ) {}
 
-  get count(): number {
-    return this.flights.length;
-  }
-
-  get sizeBytes(): number {
-    return this.bytesInFlight;
-  }
-
   isFull(): boolean {
     return this.flights.length >= this.messagesMax || this.bytesInFlight >= this.bytesMax;
   }

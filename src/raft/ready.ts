@@ -2,7 +2,8 @@
  * The Ready batch: everything the core wants done to the outside world since
  * the last batch. The caller handles it in this order, then calls advance():
  *
- *  1. write `snapshotChunksReceived` to the staging area of their snapshot;
+ *  1. write `snapshotChunksReceived` to the staging area of their snapshot
+ *     (a chunk at offset 0 starts the staging over);
  *  2. if `snapshot` is set, install that staged snapshot: replace the state
  *     machine with it and drop every log entry it covers (or the whole log,
  *     when the snapshot does not match an entry of it);
@@ -11,9 +12,12 @@
  *  4. only now send `messages` and `snapshotChunksToSend`: a vote or an
  *     acknowledgement must never leave before what it promises is on disk;
  *  5. apply `committedEntries` in order and serve `readStates` once applied.
+ *
+ * A leader's snapshot chunks name the snapshot they come from: keep it until
+ * RaftCore.snapshotsInTransfer() no longer lists it.
  */
 import type { InstallSnapshot, Message } from './messages.js';
-import type { Entry, HardState, LogIndex, NodeId, ReadState, SnapshotMeta, SoftState, Term } from './types.js';
+import type { Entry, HardState, NodeId, ReadState, SnapshotMeta, SoftState, Term } from './types.js';
 
 /** A chunk of the leader's current snapshot that the application must read and send. */
 export interface SnapshotChunkToSend {
@@ -56,10 +60,4 @@ export function snapshotChunkMessage(chunk: SnapshotChunkToSend, data: Uint8Arra
     data,
     done: chunk.offset + data.byteLength >= chunk.snapshot.sizeBytes,
   };
-}
-
-/** The last index a Ready's entries reach, or null when it has none. */
-export function lastEntryIndex(ready: Ready): LogIndex | null {
-  const last = ready.entries[ready.entries.length - 1];
-  return last === undefined ? null : last.index;
 }
