@@ -10,10 +10,10 @@ import type { StoredSnapshot } from '../storage/index.js';
 export interface ReplicatedStateMachine {
   /** Index of the last entry applied, as the machine itself recorded it (durably, for a disk machine). */
   readonly appliedIndex: LogIndex;
-  /** Applies the committed command at `index`; returns the reply for whoever proposed it. */
-  apply(index: LogIndex, command: Uint8Array): Promise<unknown>;
-  /** Records that the entry at `index` held no command (a noop or a membership change). */
-  skip(index: LogIndex): Promise<void>;
+  /** Applies the committed command at `index` (of `term`); returns the reply for whoever proposed it. */
+  apply(index: LogIndex, command: Uint8Array, term: Term): Promise<unknown>;
+  /** Records that the entry at `index` (of `term`) held no command (a noop or a membership change). */
+  skip(index: LogIndex, term: Term): Promise<void>;
   /** The state as of appliedIndex, as a stream of chunks. */
   snapshot(): AsyncIterable<Uint8Array>;
   /** Replaces the whole state with a snapshot's, which ends at log index `index`. */

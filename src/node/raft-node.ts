@@ -263,10 +263,10 @@ export class RaftNode {
       // After a restart the machine may be ahead of the commit index the core recovered.
       if (entry.index <= machine.appliedIndex) continue;
       if (entry.kind === 'command') {
-        const reply = await machine.apply(entry.index, entry.data);
+        const reply = await machine.apply(entry.index, entry.data, entry.term);
         this.settleProposal(entry.index, entry.term, reply);
       } else {
-        await machine.skip(entry.index);
+        await machine.skip(entry.index, entry.term);
         this.settleProposal(entry.index, entry.term, undefined);
       }
     }

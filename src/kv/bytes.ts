@@ -1,0 +1,134 @@
+/**
+ * Fixed-width big-endian fields for the kv layer's hand-written formats: a
+ * writer that fills a buffer sized up front (so a value is copied once), and a
+ * reader that turns every overrun into a KvDecodeError naming the field,
+ * because the bytes it reads may come from a damaged disk or a buggy client.
+ */
+import { readUint64, writeUint64 } from '../storage/record.js';
+import { KvDecodeError } from './errors.js';
+
+export class ByteWriter {
+  private offsetBytes = 0;
+  readonly buffer: Buffer;
+
+  constructor(sizeBytes: number) {
+    this.buffer = Buffer.allocUnsafe(sizeBytes);
+  }
+
+  u8(value: number): this {
+    this.offsetBytes = this.buffer.writeUInt8(value, this.offsetBytes);
+    return this;
+  }
+
+  u16(value: number): this {
+    this.offsetBytes = this.buffer.writeUInt16BE(value, this.offsetBytes);
+    return this;
+  }
+
+  u32(value: number): this {
+    this.offsetBytes = this.buffer.writeUInt32BE(value, this.offsetBytes);
+    return this;
+  }
+
+  u64(value: number): this {
+    writeUint64(this.buffer, this.offsetBytes, value);
+    this.offsetBytes += 8;
+    return this;
+  }
+
+  bytes(value: Uint8Array): this {
+    this.buffer.set(value, this.offsetBytes);
+    this.offsetBytes += value.byteLength;
+    return this;
+  }
+
+  /** The filled buffer; the size given up front must have been exactly right. */
+  finish(): Buffer {
+    if (this.offsetBytes !== this.buffer.byteLength) {
+      throw new Error(`ByteWriter: wrote ${this.offsetBytes} bytes into a buffer sized ${this.buffer.byteLength}`);
+    }
+    return this.buffer;
+  }
+}
+
+export class ByteReader {
+  private offsetBytes = 0;
+  private readonly view: Buffer;
+
+  constructor(
+    bytes: Uint8Array,
+    /** What the bytes are, for error messages. */
+    private readonly what: string,
+  ) {
+    this.view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get remainingBytes(): number {
+    return this.view.byteLength - this.offsetBytes;
+  }
+
+  fail(problem: string): never {
+    throw new KvDecodeError(this.what, problem);
+  }
+
+  u8(field: string): number {
+    this.need(1, field);
+    return this.view.readUInt8(this.offsetBytes++);
+  }
+
+  u16(field: string): number {
+    this.need(2, field);
+    const value = this.view.readUInt16BE(this.offsetBytes);
+    this.offsetBytes += 2;
+    return value;
+  }
+
+  u32(field: string): number {
+    this.need(4, field);
+    const value = this.view.readUInt32BE(this.offsetBytes);
+    this.offsetBytes += 4;
+    return value;
+  }
+
+  u64(field: string): number {
+    this.need(8, field);
+    const value = readUint64(this.view, this.offsetBytes);
+    if (value === null) this.fail(`the ${field} is larger than a JavaScript number holds exactly`);
+    this.offsetBytes += 8;
+    return value;
+  }
+
+  /** A copy of the next `lengthBytes` bytes, so that the result does not keep the source buffer alive. */
+  bytes(lengthBytes: number, field: string): Uint8Array {
+    this.need(lengthBytes, field);
+    const value = new Uint8Array(this.view.subarray(this.offsetBytes, this.offsetBytes + lengthBytes));
+    this.offsetBytes += lengthBytes;
+    return value;
+  }
+
+  /** Strict UTF-8: an invalid sequence is an error, never a replacement character. */
+  utf8(lengthBytes: number, field: string): string {
+    const bytes = this.bytes(lengthBytes, field);
+    try {
+      return strictDecoder.decode(bytes);
+    } catch {
+      return this.fail(`the ${field} is not valid UTF-8`);
+    }
+  }
+
+  rest(field: string): Uint8Array {
+    return this.bytes(this.remainingBytes, field);
+  }
+
+  expectEnd(): void {
+    if (this.remainingBytes !== 0) this.fail(`${this.remainingBytes} unexpected bytes follow the end`);
+  }
+
+  private need(lengthBytes: number, field: string): void {
+    if (this.remainingBytes < lengthBytes) {
+      this.fail(`the ${field} needs ${lengthBytes} bytes but only ${this.remainingBytes} remain`);
+    }
+  }
+}
+
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
