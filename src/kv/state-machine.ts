@@ -117,6 +117,11 @@ export class KvStateMachine implements ReplicatedStateMachine {
     return this.position.term;
   }
 
+  /** True while a snapshot is being loaded: reads would see half of it, so they must wait. */
+  get restoring(): boolean {
+    return this.busyWith === 'restore';
+  }
+
   /** What the machine remembers of `clientId`, if anything. */
   dedupEntry(clientId: string): DedupEntry | undefined {
     return this.dedup.get(clientId);

@@ -5,7 +5,7 @@
  */
 import type { Message } from '../../src/raft/index.js';
 import { messageSizeBytes } from '../../src/raft/index.js';
-import type { Ticker } from '../../src/node/index.js';
+import type { ReplicatedStateMachine, Ticker } from '../../src/node/index.js';
 import { RaftNode } from '../../src/node/index.js';
 import { SeededRandom } from '../../src/sim/random.js';
 import { Scheduler } from '../../src/sim/scheduler.js';
@@ -21,12 +21,28 @@ import type { HardState } from '../../src/raft/index.js';
 import { SimNetwork } from '../../src/transport/sim-network.js';
 import { ListMachine } from './list-machine.js';
 
-/** Everything of a member that survives a crash. */
+/** Everything of a member's Raft state that survives a crash. */
 interface MemberDisk {
   log: MemoryLogDisk;
   snapshots: MemorySnapshotDisk;
   hardState: HardState;
-  machine: ListMachine;
+}
+
+/** Makes each member's state machine, at first start and after every crash, from what that member kept. */
+export interface MachineHost<M extends ReplicatedStateMachine> {
+  open(id: number): Promise<M>;
+}
+
+/** List machines live in memory only: a crash loses them, and they come back from the latest snapshot. */
+export const listMachineHost: MachineHost<ListMachine> = { open: () => Promise.resolve(new ListMachine()) };
+
+export interface NodeGroupOptions {
+  /** Take a snapshot every this many applied entries. */
+  readonly snapshotEveryEntries?: number;
+  /** Bytes per snapshot chunk on the wire. */
+  readonly snapshotChunkBytes?: number;
+  /** Log entries kept behind a snapshot for followers that lag a little (the core's default when absent). */
+  readonly snapshotCatchUpEntries?: number;
 }
 
 /** Lets every pending promise chain run (memory stores resolve in microtasks). */
@@ -34,12 +50,14 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-export class NodeGroup {
+export class NodeGroup<M extends ReplicatedStateMachine = ListMachine> {
   readonly scheduler = new Scheduler();
   readonly random: SeededRandom;
   readonly network: SimNetwork<Message>;
   readonly nodes = new Map<number, RaftNode | null>();
   readonly disks = new Map<number, MemberDisk>();
+  /** The state machine of each member's current (or last) process. */
+  private readonly machines = new Map<number, M>();
   /** Failures that stopped a node (disk or state machine errors); a test expects none. */
   readonly failures: string[] = [];
   private readonly ticker: Ticker;
@@ -47,7 +65,8 @@ export class NodeGroup {
   constructor(
     readonly seed: number,
     readonly ids: number[],
-    private readonly snapshotEveryEntries = 1000,
+    private readonly options: NodeGroupOptions = {},
+    private readonly host: MachineHost<M> = listMachineHost as unknown as MachineHost<M>,
   ) {
     this.random = new SeededRandom(seed);
     this.network = new SimNetwork<Message>({
@@ -72,7 +91,6 @@ export class NodeGroup {
         log: emptyMemoryLogDisk(),
         snapshots: emptyMemorySnapshotDisk(),
         hardState: EMPTY_HARD_STATE,
-        machine: new ListMachine(),
       });
     }
   }
@@ -83,13 +101,24 @@ export class NodeGroup {
 
   async start(id: number): Promise<RaftNode> {
     const disk = this.disks.get(id)!;
+    const machine = await this.host.open(id);
+    this.machines.set(id, machine);
     const random = this.random.fork();
     const node = await RaftNode.start(
       {
-        raft: { id, random: () => random.next(), electionTicks: 10, heartbeatTicks: 3, snapshotChunkBytes: 100 },
+        raft: {
+          id,
+          random: () => random.next(),
+          electionTicks: 10,
+          heartbeatTicks: 3,
+          snapshotChunkBytes: this.options.snapshotChunkBytes ?? 100,
+          ...(this.options.snapshotCatchUpEntries === undefined
+            ? {}
+            : { snapshotCatchUpEntries: this.options.snapshotCatchUpEntries }),
+        },
         bootstrapVoters: this.ids,
         tickMs: 20,
-        snapshotEveryEntries: this.snapshotEveryEntries,
+        snapshotEveryEntries: this.options.snapshotEveryEntries ?? 1000,
         restoreChunkBytes: 50,
       },
       {
@@ -102,7 +131,7 @@ export class NodeGroup {
             return Promise.resolve();
           },
         },
-        machine: disk.machine,
+        machine,
         peers: { send: (m) => this.network.send(m) },
         ticker: this.ticker,
       },
@@ -113,16 +142,19 @@ export class NodeGroup {
     return node;
   }
 
-  /** The member loses its process; its "disk" stays. The state machine here is in memory, so it is rebuilt. */
+  /** The member loses its process; its "disk" stays, and the machine host decides what of the machine does. */
   async crash(id: number): Promise<void> {
     const node = this.nodes.get(id);
     if (node === null || node === undefined) return;
     this.network.detach(id);
     this.nodes.set(id, null);
     await node.stop();
-    // An in-memory machine does not survive a crash: it comes back from the latest snapshot.
-    const disk = this.disks.get(id)!;
-    disk.machine = new ListMachine();
+  }
+
+  machine(id: number): M {
+    const machine = this.machines.get(id);
+    if (machine === undefined) throw new Error(`node ${id} never started`);
+    return machine;
   }
 
   node(id: number): RaftNode {

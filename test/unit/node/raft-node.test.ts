@@ -17,10 +17,10 @@ describe('RaftNode', () => {
         replies,
         Array.from({ length: 20 }, (_, k) => k + 1),
       );
-      await group.runUntil(() => group.ids.every((id) => group.disks.get(id)!.machine.items.length === 20), 2000);
+      await group.runUntil(() => group.ids.every((id) => group.machine(id).items.length === 20), 2000);
       for (const id of group.ids)
         assert.deepEqual(
-          group.disks.get(id)!.machine.items,
+          group.machine(id).items,
           replies.map((_, k) => `v${k}`),
         );
       assert.deepEqual(group.failures, []);
@@ -48,7 +48,7 @@ describe('RaftNode', () => {
     for (let k = 0; k < 5; k++) await group.await(leader.propose(encode(`w${k}`)));
     for (const id of group.ids) {
       await group.await(group.node(id).readBarrier());
-      assert.equal(group.disks.get(id)!.machine.items.length, 5, `node ${id} read before applying every write`);
+      assert.equal(group.machine(id).items.length, 5, `node ${id} read before applying every write`);
     }
   });
 
@@ -66,7 +66,7 @@ describe('RaftNode', () => {
   });
 
   it('members restart from their stores and go on; a member far behind catches up by snapshot', async () => {
-    const group = new NodeGroup(7, [1, 2, 3], 10);
+    const group = new NodeGroup(7, [1, 2, 3], { snapshotEveryEntries: 10 });
     await group.startAll();
     let leader = await group.electLeader();
     for (let k = 0; k < 15; k++) await group.await(leader.propose(encode(`a${k}`)));
@@ -84,11 +84,11 @@ describe('RaftNode', () => {
       'after',
     ];
     const caughtUp = await group.runUntil(
-      () => group.ids.every((id) => group.disks.get(id)!.machine.items.length === expected.length),
+      () => group.ids.every((id) => group.machine(id).items.length === expected.length),
       5000,
     );
-    assert.ok(caughtUp, group.ids.map((id) => `${id}: ${group.disks.get(id)!.machine.items.length}`).join(', '));
-    for (const id of group.ids) assert.deepEqual(group.disks.get(id)!.machine.items, expected);
+    assert.ok(caughtUp, group.ids.map((id) => `${id}: ${group.machine(id).items.length}`).join(', '));
+    for (const id of group.ids) assert.deepEqual(group.machine(id).items, expected);
     assert.ok(group.disks.get(lagging)!.snapshots.snapshots.size > 0, 'the laggard never received a snapshot');
     assert.deepEqual(group.failures, []);
   });

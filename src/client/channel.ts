@@ -1,0 +1,40 @@
+/**
+ * How a client reaches the members of one replica group: by node id, one
+ * request at a time per call. The TCP channel does it over sockets, the
+ * simulated one over the seeded network; the client cannot tell them apart.
+ */
+import type { KvRequest, ServiceResult } from '../kv/service.js';
+import type { NodeId } from '../raft/index.js';
+
+export interface GroupChannel {
+  /**
+   * Sends `request` to `node` and resolves with its answer. Rejects with a
+   * ChannelError when there is no answer within `timeoutMs` or the node
+   * cannot be reached: the request may or may not have arrived.
+   */
+  call(node: NodeId, request: KvRequest, timeoutMs: number): Promise<ServiceResult>;
+  /** Releases connections; calls after close reject. */
+  close(): void;
+}
+
+export class ChannelError extends Error {
+  constructor(
+    readonly node: NodeId,
+    readonly reason: 'timeout' | 'unreachable' | 'closed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ChannelError';
+  }
+}
+
+/** Time as a client needs it: real time in a process, the scheduler in a simulation. */
+export interface ClientClock {
+  nowMs(): number;
+  sleep(delayMs: number): Promise<void>;
+}
+
+export const realClientClock: ClientClock = {
+  nowMs: () => performance.now(),
+  sleep: (delayMs) => new Promise((resolve) => setTimeout(resolve, delayMs)),
+};

@@ -1,0 +1,197 @@
+/**
+ * A KV replica group on the simulated network, with simulated clients: the
+ * 6.824 KV-Raft test harness, rebuilt on real RaftNodes, KvStateMachines
+ * over in-memory engines whose "disks" survive crashes, and the real
+ * KvClient speaking through a seeded client network. A run replays from its seed.
+ */
+import { ChannelError } from '../../src/client/channel.js';
+import type { ClientClock, GroupChannel } from '../../src/client/channel.js';
+import { KvClient } from '../../src/client/kv-client.js';
+import { KvReplica } from '../../src/kv/kv-replica.js';
+import type { MemoryKvDisk } from '../../src/kv/memory-engine.js';
+import { emptyMemoryKvDisk, MemoryKvEngine } from '../../src/kv/memory-engine.js';
+import type { KvRequest, ServiceResult } from '../../src/kv/service.js';
+import { KvStateMachine } from '../../src/kv/state-machine.js';
+import type { NodeId } from '../../src/raft/index.js';
+import { SimNetwork } from '../../src/transport/sim-network.js';
+import type { NodeGroupOptions } from './node-group.js';
+import { NodeGroup } from './node-group.js';
+
+/** Client endpoints on the client network are numbered from here; members keep their ids. */
+const CLIENT_ENDPOINT_BASE = 1000;
+
+type ClientPacket =
+  | {
+      readonly kind: 'request';
+      readonly from: number;
+      readonly to: number;
+      readonly call: number;
+      readonly request: KvRequest;
+    }
+  | {
+      readonly kind: 'result';
+      readonly from: number;
+      readonly to: number;
+      readonly call: number;
+      readonly result: ServiceResult;
+    };
+
+export interface KvSimOptions extends NodeGroupOptions {
+  /** Bound on dedup table idleness, in log entries. */
+  readonly dedupIdleEntriesMax?: number;
+}
+
+export class KvSim {
+  readonly group: NodeGroup<KvStateMachine>;
+  /** Requests and replies between clients and members: as faulty as the Raft network when asked. */
+  readonly clientNetwork: SimNetwork<ClientPacket>;
+  readonly clock: ClientClock;
+  /** Each member's engine contents: what survives a crash besides Raft's own files. */
+  readonly engineDisks = new Map<NodeId, MemoryKvDisk>();
+  private readonly channels: SimChannel[] = [];
+
+  constructor(seed: number, ids: NodeId[], options: KvSimOptions = {}) {
+    for (const id of ids) this.engineDisks.set(id, emptyMemoryKvDisk());
+    this.group = new NodeGroup<KvStateMachine>(seed, ids, options, {
+      open: (id) =>
+        KvStateMachine.open(new MemoryKvEngine(this.engineDisks.get(id)!), {
+          dedupIdleEntriesMax: options.dedupIdleEntriesMax,
+        }),
+    });
+    const scheduler = this.group.scheduler;
+    this.clientNetwork = new SimNetwork<ClientPacket>({
+      scheduler,
+      random: this.group.random.fork(),
+      sizeBytes: () => 64,
+      route: (packet) => ({ from: packet.from, to: packet.to }),
+    });
+    this.clock = {
+      nowMs: () => scheduler.nowMs,
+      sleep: (delayMs) => new Promise((resolve) => scheduler.after(delayMs, () => resolve())),
+    };
+  }
+
+  get seed(): number {
+    return this.group.seed;
+  }
+
+  get ids(): NodeId[] {
+    return this.group.ids;
+  }
+
+  get nowMs(): number {
+    return this.group.scheduler.nowMs;
+  }
+
+  async startAll(): Promise<void> {
+    for (const id of this.ids) await this.start(id);
+  }
+
+  async start(id: NodeId): Promise<void> {
+    await this.group.start(id);
+    this.clientNetwork.attach(id, (packet) => {
+      if (packet.kind !== 'request') return;
+      const node = this.group.nodes.get(id);
+      if (node === null || node === undefined) return;
+      const replica = new KvReplica(node, this.group.machine(id));
+      void replica.handle(packet.request).then((result) => {
+        this.clientNetwork.send({ kind: 'result', from: id, to: packet.from, call: packet.call, result });
+      });
+    });
+  }
+
+  async crash(id: NodeId): Promise<void> {
+    this.clientNetwork.detach(id);
+    await this.group.crash(id);
+  }
+
+  /** A client of the group with its own endpoint on the client network. */
+  client(index: number, options: { deadlineMs?: number } = {}): KvClient {
+    const channel = new SimChannel(CLIENT_ENDPOINT_BASE + index, this);
+    this.channels.push(channel);
+    const random = this.group.random.fork();
+    return new KvClient({
+      members: this.ids,
+      channel,
+      clock: this.clock,
+      clientId: `client-${index}`,
+      random: () => random.next(),
+      deadlineMs: options.deadlineMs ?? 60_000,
+      attemptTimeoutMs: 500,
+    });
+  }
+
+  clientEndpoint(index: number): number {
+    return CLIENT_ENDPOINT_BASE + index;
+  }
+
+  /** Both networks lose, delay and reorder (or stop doing so). */
+  setReliable(reliable: boolean): void {
+    this.group.network.reliable = reliable;
+    this.clientNetwork.reliable = reliable;
+  }
+
+  /**
+   * Splits the members into `sides` for Raft traffic. Clients still reach
+   * every member (as in 6.824) unless `clientSides` places client endpoints
+   * (see clientEndpoint) beside the members they may reach.
+   */
+  partition(sides: readonly (readonly NodeId[])[], clientSides?: readonly (readonly number[])[]): void {
+    this.group.network.partition(sides);
+    if (clientSides !== undefined) this.clientNetwork.partition(clientSides);
+  }
+
+  heal(): void {
+    this.group.network.heal();
+    this.clientNetwork.heal();
+  }
+
+  runFor(durationMs: number): Promise<void> {
+    return this.group.runFor(durationMs);
+  }
+
+  runUntil(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+    return this.group.runUntil(predicate, timeoutMs);
+  }
+
+  await<T>(promise: Promise<T>, timeoutMs?: number): Promise<T> {
+    return this.group.await(promise, timeoutMs);
+  }
+}
+
+/** A GroupChannel over the simulated client network. */
+class SimChannel implements GroupChannel {
+  private nextCall = 0;
+  private readonly pending = new Map<number, { resolve: (result: ServiceResult) => void; cancel: () => void }>();
+
+  constructor(
+    readonly endpoint: number,
+    private readonly sim: KvSim,
+  ) {
+    sim.clientNetwork.attach(endpoint, (packet) => {
+      if (packet.kind !== 'result') return;
+      const waiting = this.pending.get(packet.call);
+      if (waiting === undefined) return;
+      this.pending.delete(packet.call);
+      waiting.cancel();
+      waiting.resolve(packet.result);
+    });
+  }
+
+  call(node: NodeId, request: KvRequest, timeoutMs: number): Promise<ServiceResult> {
+    const call = ++this.nextCall;
+    const scheduler = this.sim.group.scheduler;
+    return new Promise((resolve, reject) => {
+      const timer = scheduler.after(timeoutMs, () => {
+        this.pending.delete(call);
+        reject(new ChannelError(node, 'timeout', `node ${node} did not answer within ${timeoutMs} ms`));
+      });
+      this.pending.set(call, { resolve, cancel: () => scheduler.cancel(timer) });
+      this.sim.clientNetwork.send({ kind: 'request', from: this.endpoint, to: node, call, request });
+    });
+  }
+
+  close(): void {
+    this.sim.clientNetwork.detach(this.endpoint);
+  }
+}
