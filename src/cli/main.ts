@@ -1,5 +1,7 @@
 /** The `raftkv` command: one program, one subcommand per job. */
 import { Command } from '@commander-js/extra-typings';
+import { addKvCommands } from './kv-commands.js';
+import { addNodeCommand } from './node-command.js';
 import { addSimCommand } from './sim.js';
 
 const program = new Command()
@@ -8,5 +10,7 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)');
 
 addSimCommand(program);
+addNodeCommand(program);
+addKvCommands(program);
 
-program.parse();
+await program.parseAsync();

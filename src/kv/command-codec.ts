@@ -32,7 +32,8 @@
  * Limits (KEY_BYTES_MAX, ...) are not checked here: a command over a limit is
  * well-formed and gets a keyTooLarge or valueTooLarge reply when applied.
  */
-import { ByteReader, ByteWriter } from './bytes.js';
+import { ByteReader, ByteWriter } from '../encoding/bytes.js';
+import { KvDecodeError } from './errors.js';
 import type { ClientStamp, KvCommand, KvCommandType, KvError, KvErrorCode, KvOk, KvReply } from './commands.js';
 import {
   casMismatch,
@@ -113,7 +114,7 @@ function checkedStamp(stamp: ClientStamp): { clientIdBytes: Buffer; sequence: nu
 
 /** The command `bytes` hold; throws KvDecodeError saying what is wrong when they hold none. */
 export function decodeCommand(bytes: Uint8Array): KvCommand {
-  const reader = new ByteReader(bytes, 'command');
+  const reader = new ByteReader(bytes, 'command', KvDecodeError);
   readVersion(reader);
   const kindCode = reader.u8('kind');
   const command = decodeCommandBody(reader, kindCode);
@@ -220,7 +221,7 @@ function encodeError(error: KvError): Buffer {
 
 /** The reply `bytes` hold; throws KvDecodeError saying what is wrong when they hold none. */
 export function decodeReply(bytes: Uint8Array): KvReply {
-  const reader = new ByteReader(bytes, 'reply');
+  const reader = new ByteReader(bytes, 'reply', KvDecodeError);
   readVersion(reader);
   const status = reader.u8('status');
   if (status !== REPLY_STATUS_OK && status !== REPLY_STATUS_ERROR) reader.fail(`reply status ${status} is unknown`);

@@ -13,7 +13,8 @@
  * a snapshot writes its header from it.
  */
 import type { LogIndex, Term } from '../raft/types.js';
-import { ByteReader, ByteWriter } from './bytes.js';
+import { ByteReader, ByteWriter } from '../encoding/bytes.js';
+import { KvDecodeError } from './errors.js';
 import { decodeReply, encodeReply } from './command-codec.js';
 import type { KvReply } from './commands.js';
 import type { KeyRange } from './engine.js';
@@ -84,7 +85,7 @@ export function userKeyOf(engineKey: Uint8Array): Uint8Array {
 
 /** The client id inside a dedup key. */
 export function clientIdOf(engineKey: Uint8Array): string {
-  const reader = new ByteReader(engineKey.subarray(2), 'dedup key');
+  const reader = new ByteReader(engineKey.subarray(2), 'dedup key', KvDecodeError);
   return reader.utf8(reader.remainingBytes, 'client id');
 }
 
@@ -93,7 +94,7 @@ export function encodeAppliedPosition(position: AppliedPosition): Uint8Array {
 }
 
 export function decodeAppliedPosition(bytes: Uint8Array): AppliedPosition {
-  const reader = new ByteReader(bytes, 'stored applied position');
+  const reader = new ByteReader(bytes, 'stored applied position', KvDecodeError);
   readVersion(reader);
   const position = { index: reader.u64('index'), term: reader.u64('term') };
   reader.expectEnd();
@@ -111,7 +112,7 @@ export function encodeDedupEntry(entry: DedupEntry): Uint8Array {
 }
 
 export function decodeDedupEntry(bytes: Uint8Array): DedupEntry {
-  const reader = new ByteReader(bytes, 'dedup entry');
+  const reader = new ByteReader(bytes, 'dedup entry', KvDecodeError);
   readVersion(reader);
   const lastSequence = reader.u64('last sequence');
   const lastSeenIndex = reader.u64('last seen index');

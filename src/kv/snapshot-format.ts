@@ -18,7 +18,8 @@
  */
 import type { LogIndex, Term } from '../raft/types.js';
 import { RECORD_HEADER_BYTES, sealRecord } from '../storage/record.js';
-import { ByteReader, ByteWriter } from './bytes.js';
+import { ByteReader, ByteWriter } from '../encoding/bytes.js';
+import { KvDecodeError } from './errors.js';
 import { CLIENT_ID_BYTES_MAX, KEY_BYTES_MAX, VALUE_BYTES_MAX } from './commands.js';
 import type { DedupEntry } from './keyspace.js';
 import { decodeDedupEntry, encodeDedupEntry } from './keyspace.js';
@@ -72,7 +73,7 @@ function framed(payloadBytes: number, fill: (writer: ByteWriter) => ByteWriter):
 
 /** The record a checksummed payload holds; throws KvDecodeError when it holds none. */
 export function decodeSnapshotRecord(payload: Uint8Array): SnapshotRecord {
-  const reader = new ByteReader(payload, 'snapshot record');
+  const reader = new ByteReader(payload, 'snapshot record', KvDecodeError);
   const type = reader.u8('record type');
   let record: SnapshotRecord;
   switch (type) {

@@ -54,7 +54,7 @@ export class KvSim {
     for (const id of ids) this.engineDisks.set(id, emptyMemoryKvDisk());
     this.group = new NodeGroup<KvStateMachine>(seed, ids, options, {
       open: (id) =>
-        KvStateMachine.open(new MemoryKvEngine(this.engineDisks.get(id)!), {
+        KvStateMachine.open(new MemoryKvEngine(this.engineDisk(id)), {
           dedupIdleEntriesMax: options.dedupIdleEntriesMax,
         }),
     });
@@ -69,6 +69,12 @@ export class KvSim {
       nowMs: () => scheduler.nowMs,
       sleep: (delayMs) => new Promise((resolve) => scheduler.after(delayMs, () => resolve())),
     };
+  }
+
+  engineDisk(id: NodeId): MemoryKvDisk {
+    const disk = this.engineDisks.get(id);
+    if (disk === undefined) throw new Error(`no member ${id}`);
+    return disk;
   }
 
   get seed(): number {

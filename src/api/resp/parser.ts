@@ -35,6 +35,12 @@ export class RespProtocolError extends Error {
   }
 }
 
+/** What one `feed` found: the commands now complete and, when the bytes after them break the protocol, why. */
+export interface RespFeedResult {
+  readonly commands: Buffer[][];
+  readonly error: RespProtocolError | null;
+}
+
 type Attempt = { readonly args: Buffer[]; readonly end: number } | { readonly needBytes: number };
 
 const CR = 13;
@@ -46,19 +52,44 @@ export class RespParser {
   private waitingBytes = 0;
   /** Bytes the command in progress needs at least, counted from the start of `buffer`. */
   private needBytes = 0;
+  private failure: RespProtocolError | null = null;
 
   constructor(private readonly limits: RespLimits = DEFAULT_RESP_LIMITS) {}
 
   /** Feeds bytes; returns every command now complete, each as its arguments. Throws RespProtocolError. */
   push(chunk: Uint8Array): Buffer[][] {
+    const { commands, error } = this.feed(chunk);
+    if (error !== null) throw error;
+    return commands;
+  }
+
+  /**
+   * Feeds bytes; returns the commands now complete and the protocol error
+   * that follows them, if any. A server answers those commands, then the
+   * error, as Redis does. After an error the stream cannot be resynchronised,
+   * so every later feed answers the same error and no commands.
+   */
+  feed(chunk: Uint8Array): RespFeedResult {
+    if (this.failure !== null) return { commands: [], error: this.failure };
+    const commands: Buffer[][] = [];
+    try {
+      this.parseInto(chunk, commands);
+    } catch (thrown) {
+      if (!(thrown instanceof RespProtocolError)) throw thrown;
+      this.failure = thrown;
+      this.buffer = Buffer.alloc(0);
+    }
+    return { commands, error: this.failure };
+  }
+
+  private parseInto(chunk: Uint8Array, commands: Buffer[][]): void {
     this.waiting.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     this.waitingBytes += chunk.byteLength;
-    if (this.buffer.byteLength + this.waitingBytes < this.needBytes) return [];
+    if (this.buffer.byteLength + this.waitingBytes < this.needBytes) return;
     this.buffer = Buffer.concat([this.buffer, ...this.waiting]);
     this.waiting.length = 0;
     this.waitingBytes = 0;
 
-    const commands: Buffer[][] = [];
     let offset = 0;
     for (;;) {
       const attempt = this.parseAt(offset);
@@ -70,7 +101,6 @@ export class RespParser {
       offset = attempt.end;
     }
     this.buffer = this.buffer.subarray(offset);
-    return commands;
   }
 
   private parseAt(offset: number): Attempt {

@@ -1,11 +1,19 @@
 /**
- * Fixed-width big-endian fields for the kv layer's hand-written formats: a
- * writer that fills a buffer sized up front (so a value is copied once), and a
- * reader that turns every overrun into a KvDecodeError naming the field,
- * because the bytes it reads may come from a damaged disk or a buggy client.
+ * Fixed-width big-endian fields for raftkv's hand-written binary formats (the
+ * kv layer's commands, replies and snapshots; the transport's frames and
+ * messages): a writer that fills a buffer sized up front (so a value is copied
+ * once), and a reader that turns every overrun into a decode error naming the
+ * field, because the bytes it reads may come from a damaged disk, a buggy
+ * client or a stranger on the network.
+ *
+ * Layer-neutral on purpose: it imports nothing of raftkv, and each layer
+ * passes the error class its callers expect (KvDecodeError, MessageDecodeError).
  */
-import { readUint64, writeUint64 } from '../storage/record.js';
-import { KvDecodeError } from './errors.js';
+
+/** The typed error a layer throws for bytes that do not decode. */
+export type DecodeErrorClass = new (what: string, problem: string) => Error;
+
+const TWO_TO_32 = 2 ** 32;
 
 export class ByteWriter {
   private offsetBytes = 0;
@@ -30,8 +38,11 @@ export class ByteWriter {
     return this;
   }
 
+  /** A non-negative safe integer as 8 bytes; anything else is a bug of the caller, so it throws. */
   u64(value: number): this {
-    writeUint64(this.buffer, this.offsetBytes, value);
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`ByteWriter: ${value} is not a u64 field value`);
+    this.buffer.writeUInt32BE(Math.floor(value / TWO_TO_32), this.offsetBytes);
+    this.buffer.writeUInt32BE(value % TWO_TO_32, this.offsetBytes + 4);
     this.offsetBytes += 8;
     return this;
   }
@@ -59,6 +70,8 @@ export class ByteReader {
     bytes: Uint8Array,
     /** What the bytes are, for error messages. */
     private readonly what: string,
+    /** What a failure throws: the decoding layer's own typed error. */
+    private readonly ErrorClass: DecodeErrorClass,
   ) {
     this.view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -68,7 +81,7 @@ export class ByteReader {
   }
 
   fail(problem: string): never {
-    throw new KvDecodeError(this.what, problem);
+    throw new this.ErrorClass(this.what, problem);
   }
 
   u8(field: string): number {
@@ -92,8 +105,8 @@ export class ByteReader {
 
   u64(field: string): number {
     this.need(8, field);
-    const value = readUint64(this.view, this.offsetBytes);
-    if (value === null) this.fail(`the ${field} is larger than a JavaScript number holds exactly`);
+    const value = this.view.readUInt32BE(this.offsetBytes) * TWO_TO_32 + this.view.readUInt32BE(this.offsetBytes + 4);
+    if (!Number.isSafeInteger(value)) this.fail(`the ${field} is larger than a JavaScript number holds exactly`);
     this.offsetBytes += 8;
     return value;
   }

@@ -1,0 +1,130 @@
+/**
+ * The RESP (Redis protocol) server of a node: accepts connections, gives
+ * each its own backend session, and hands it to a RespConnection. It knows
+ * nothing of Raft; the backend does.
+ */
+import net from 'node:net';
+import type { Logger } from '../../log/logger.js';
+import { encodeReply, error } from './encoder.js';
+import type { RespBackend } from './resp-backend.js';
+import { RespConnection } from './resp-connection.js';
+import type { RespServerLimits } from './server-limits.js';
+import { resolveRespServerLimits } from './server-limits.js';
+import type { RespServerStats } from './server-stats.js';
+import { emptyRespServerStats } from './server-stats.js';
+
+/** Idle time before TCP probes a silent peer, as Redis's tcp-keepalive: a vanished client must not keep its session forever. */
+const TCP_KEEPALIVE_MS_INITIAL = 300_000;
+
+export interface RespServerOptions {
+  readonly backend: RespBackend;
+  readonly logger: Logger;
+  /** Any limit left out takes its default from DEFAULT_RESP_SERVER_LIMITS. */
+  readonly limits?: Partial<RespServerLimits>;
+}
+
+export interface RespServerAddress {
+  readonly host: string;
+  /** 0 asks the system for a free port; `listen` answers the one bound. */
+  readonly port: number;
+}
+
+export class RespServer {
+  readonly limits: RespServerLimits;
+  private readonly backend: RespBackend;
+  private readonly logger: Logger;
+  private readonly server: net.Server;
+  private readonly connections = new Set<RespConnection>();
+  /** Sockets told "max number of clients reached", until they are gone. */
+  private readonly refusedSockets = new Set<net.Socket>();
+  private readonly counters: RespServerStats = emptyRespServerStats();
+  private connectionIdLast = 0;
+
+  constructor(options: RespServerOptions) {
+    this.backend = options.backend;
+    this.logger = options.logger.child({ component: 'resp' });
+    this.limits = resolveRespServerLimits(options.limits);
+    // Half-open: a client that sends its requests and then shuts down its side (`redis-cli < file`) still gets every reply.
+    this.server = net.createServer(
+      { allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS_INITIAL },
+      (socket) => this.accept(socket),
+    );
+  }
+
+  /** Starts listening; answers the address bound, with the real port when 0 was asked. */
+  listen(address: RespServerAddress): Promise<RespServerAddress> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(address.port, address.host, () => {
+        this.server.off('error', reject);
+        this.server.on('error', (thrown) => this.logger.error({ err: thrown }, 'RESP listener failed'));
+        const bound = { host: address.host, port: this.port };
+        this.logger.info(bound, 'RESP server listening');
+        resolve(bound);
+      });
+    });
+  }
+
+  /** The port bound by `listen`. */
+  get port(): number {
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('the RESP server is not listening');
+    return address.port;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): RespServerStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * Stops accepting, cuts every connection, and resolves once each one's
+   * session is closed (after its call in flight, if any, has settled).
+   */
+  async close(): Promise<void> {
+    const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const connections = [...this.connections];
+    for (const connection of connections) connection.destroy();
+    for (const socket of this.refusedSockets) socket.destroy();
+    await Promise.all([listenerClosed, ...connections.map((connection) => connection.finished)]);
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.connections.size >= this.limits.connectionsMax) {
+      this.refuse(socket);
+      return;
+    }
+    const connectionId = ++this.connectionIdLast;
+    const logger = this.logger.child({ connectionId, remote: `${socket.remoteAddress}:${socket.remotePort}` });
+    const connection = new RespConnection({
+      socket,
+      session: this.backend.openSession(),
+      connectionId,
+      limits: this.limits,
+      logger,
+      stats: this.counters,
+    });
+    this.connections.add(connection);
+    this.counters.connectionsOpen++;
+    logger.debug({}, 'RESP connection opened');
+    void connection.finished.then(() => {
+      this.connections.delete(connection);
+      this.counters.connectionsOpen--;
+      logger.debug({}, 'RESP connection closed');
+    });
+  }
+
+  /** As Redis does at maxclients: say why, then hang up. */
+  private refuse(socket: net.Socket): void {
+    this.counters.connectionsRefused++;
+    this.logger.warn({ connectionsMax: this.limits.connectionsMax }, 'refusing a RESP connection: too many open');
+    this.refusedSockets.add(socket);
+    socket.on('close', () => this.refusedSockets.delete(socket));
+    socket.on('error', () => {});
+    socket.resume(); // drop what it sends, so that hanging up sends no reset that could destroy the reply
+    const out: Buffer[] = [];
+    encodeReply(error('ERR max number of clients reached'), out);
+    socket.end(Buffer.concat(out));
+    socket.setTimeout(this.limits.closeLingerMs, () => socket.destroy());
+  }
+}

@@ -1,0 +1,14 @@
+/** Counters the RESP server keeps for operators (INFO, /metrics) and tests. */
+export interface RespServerStats {
+  connectionsOpen: number;
+  /** Turned away because `connectionsMax` were open. */
+  connectionsRefused: number;
+  /** Connections closed because their client broke the protocol. */
+  protocolErrors: number;
+  /** Most requests ever parsed but not yet answered on one connection: shows the read backpressure at work. */
+  requestsQueuedPeak: number;
+}
+
+export function emptyRespServerStats(): RespServerStats {
+  return { connectionsOpen: 0, connectionsRefused: 0, protocolErrors: 0, requestsQueuedPeak: 0 };
+}

@@ -1,0 +1,104 @@
+/** `raftkv put|get|append|del`: one request to a replica group, through the client library. */
+import { randomUUID } from 'node:crypto';
+import type { Command, OptionValues } from '@commander-js/extra-typings';
+import { realClientClock } from '../client/channel.js';
+import { ClientError } from '../client/errors.js';
+import { KvClient } from '../client/kv-client.js';
+import { TcpGroupChannel } from '../client/tcp-channel.js';
+import type { HostPort } from './options.js';
+import { integerOption, membersOption } from './options.js';
+
+interface GroupFlags {
+  readonly members: Map<number, HostPort>;
+  readonly clusterId: string;
+  readonly timeoutMs: number;
+}
+
+const MEMBERS_HELP = 'members of the group and their peer addresses: 1=host:port,2=host:port,...';
+const EXAMPLE_MEMBERS = '1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003';
+
+/** Adds the flags that say where the group is; every subcommand here takes them. */
+function withGroupFlags<Args extends unknown[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+): Command<Args, Opts & GroupFlags> {
+  // commander's typings accumulate option types per call; they are restated here once for all subcommands.
+  return command
+    .requiredOption('--members <list>', MEMBERS_HELP, membersOption('--members'))
+    .option('--cluster-id <name>', 'the cluster id the members were started with', 'raftkv')
+    .option(
+      '--timeout-ms <ms>',
+      'give up after this long',
+      integerOption('--timeout-ms', 1),
+      10_000,
+    ) as unknown as Command<Args, Opts & GroupFlags>;
+}
+
+export function addKvCommands(program: Command): void {
+  withGroupFlags(program.command('put').description('set KEY to VALUE').argument('<key>').argument('<value>'))
+    .addHelpText('after', `\nExample:\n  raftkv put greeting hello --members ${EXAMPLE_MEMBERS}`)
+    .action(async (key, value, flags) => {
+      await withClient(flags, async (client) => {
+        await client.put(key, value);
+        return 'OK';
+      });
+    });
+
+  withGroupFlags(
+    program
+      .command('get')
+      .description('print the value of KEY (linearizable unless --stale)')
+      .argument('<key>')
+      .option('--stale', 'read whichever member answers, without confirming it is current'),
+  )
+    .addHelpText(
+      'after',
+      `\nExample:\n  raftkv get greeting --members ${EXAMPLE_MEMBERS}\n\nExits with 1 if the key is absent.`,
+    )
+    .action(async (key, flags) => {
+      await withClient(flags, async (client) => {
+        const value = await client.get(key, { stale: flags.stale === true });
+        if (value === null) {
+          process.exitCode = 1;
+          return '(nil)';
+        }
+        return Buffer.from(value).toString('utf8');
+      });
+    });
+
+  withGroupFlags(
+    program
+      .command('append')
+      .description('append VALUE to KEY; prints the new length')
+      .argument('<key>')
+      .argument('<value>'),
+  ).action(async (key, value, flags) => {
+    await withClient(flags, async (client) => String(await client.append(key, value)));
+  });
+
+  withGroupFlags(
+    program.command('del').description('delete KEY; prints 1 if it existed, else 0').argument('<key>'),
+  ).action(async (key, flags) => {
+    await withClient(flags, async (client) => ((await client.delete(key)) ? '1' : '0'));
+  });
+}
+
+async function withClient(flags: GroupFlags, run: (client: KvClient) => Promise<string>): Promise<void> {
+  const channel = new TcpGroupChannel({ members: flags.members, clusterId: flags.clusterId });
+  const client = new KvClient({
+    members: [...flags.members.keys()],
+    channel,
+    clock: realClientClock,
+    clientId: `cli-${randomUUID()}`,
+    random: Math.random,
+    deadlineMs: flags.timeoutMs,
+  });
+  try {
+    process.stdout.write(`${await run(client)}\n`);
+  } catch (error) {
+    if (!(error instanceof ClientError)) throw error;
+    process.stderr.write(`raftkv: ${error.message}\n`);
+    process.exitCode = 2;
+  } finally {
+    channel.close();
+  }
+}

@@ -1,0 +1,76 @@
+/** `raftkv node`: run one member of a replica group until Ctrl-C or SIGTERM. */
+import type { Command } from '@commander-js/extra-typings';
+import { Option } from '@commander-js/extra-typings';
+import { MemberServer } from '../api/member-server.js';
+import { createLogger, LOG_LEVELS } from '../log/logger.js';
+import { hostPortOption, integerOption, membersOption } from './options.js';
+
+export function addNodeCommand(program: Command): void {
+  program
+    .command('node')
+    .description('run one member of a replicated KV group')
+    .requiredOption('--id <n>', "this member's id, one of --members", integerOption('--id', 1))
+    .requiredOption(
+      '--members <list>',
+      'every member with its peer address: 1=host:port,2=host:port,...',
+      membersOption('--members'),
+    )
+    .requiredOption('--dir <path>', 'data directory of this member (created if missing)')
+    .option('--resp <host:port>', 'serve the Redis protocol (RESP2) here', hostPortOption('--resp'))
+    .option('--cluster-id <name>', 'peers and clients of one cluster must agree on it', 'raftkv')
+    .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
+    .option(
+      '--snapshot-every <entries>',
+      'snapshot the state and compact the log every N applied entries',
+      integerOption('--snapshot-every', 1),
+      10_000,
+    )
+    .addOption(new Option('--log-level <level>', 'how much to log on stderr').choices(LOG_LEVELS).default('warn'))
+    .addHelpText(
+      'after',
+      `
+Examples (three members on one machine, each in its own terminal):
+  raftkv node --id 1 --members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --dir data/1 --resp 127.0.0.1:6381
+  raftkv node --id 2 --members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --dir data/2 --resp 127.0.0.1:6382
+  raftkv node --id 3 --members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --dir data/3 --resp 127.0.0.1:6383
+  redis-cli -p 6381 set greeting hello`,
+    )
+    .action(async (options) => {
+      if (!options.members.has(options.id)) {
+        program.error(`error: --id ${options.id} is not one of the members in --members`);
+      }
+      const logger = createLogger(options.logLevel, { node: options.id });
+      const server = await MemberServer.start({
+        id: options.id,
+        members: options.members,
+        directory: options.dir,
+        ...(options.resp === undefined ? {} : { resp: options.resp }),
+        clusterId: options.clusterId,
+        logger,
+        tickMs: options.tickMs,
+        snapshotEveryEntries: options.snapshotEvery,
+      });
+      server.disk.replica.node.onFatal = (error) => {
+        logger.error({ err: error }, 'the node stopped: a disk or state machine failure leaves its state unknown');
+        process.stderr.write(`raftkv node ${options.id}: stopped after a failure: ${error.message}\n`);
+        process.exit(1);
+      };
+      const self = options.members.get(options.id)!;
+      const resp = options.resp === undefined ? 'off' : `${options.resp.host}:${server.respPort}`;
+      process.stdout.write(
+        `raftkv node ${options.id}: peers and clients on ${self.host}:${server.peerPort}, RESP ${resp}, data in ${options.dir}\n`,
+      );
+      const stop = (): void => {
+        process.stdout.write(`raftkv node ${options.id}: stopping\n`);
+        server.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            process.stderr.write(`raftkv node ${options.id}: could not stop cleanly: ${String(error)}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

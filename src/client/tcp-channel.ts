@@ -1,0 +1,66 @@
+/**
+ * A GroupChannel over TCP: one pipelined connection per member, opened on
+ * first use and opened again after it breaks. Optionally one member is this
+ * very process, whose service is called directly instead of over loopback.
+ */
+import type { KvRequest, KvService, ServiceResult } from '../kv/service.js';
+import type { Logger } from '../log/logger.js';
+import type { NodeId } from '../raft/index.js';
+import { ConnectionError, TcpClientConnection } from '../transport/index.js';
+import type { PeerAddress } from '../transport/index.js';
+import type { GroupChannel } from './channel.js';
+import { ChannelError } from './channel.js';
+
+export interface TcpGroupChannelOptions {
+  readonly members: ReadonlyMap<NodeId, PeerAddress>;
+  readonly clusterId: string;
+  readonly logger?: Logger;
+  /** A member served by this process: its requests skip the network. */
+  readonly local?: { readonly id: NodeId; readonly service: KvService };
+}
+
+export class TcpGroupChannel implements GroupChannel {
+  private readonly connections = new Map<NodeId, TcpClientConnection>();
+  private closed = false;
+
+  constructor(private readonly options: TcpGroupChannelOptions) {}
+
+  async call(node: NodeId, request: KvRequest, timeoutMs: number): Promise<ServiceResult> {
+    if (this.closed) throw new ChannelError(node, 'closed', 'the channel was closed');
+    const local = this.options.local;
+    if (local !== undefined && local.id === node) return local.service.handle(request);
+    const connection = this.connectionTo(node);
+    try {
+      return await connection.call(request, timeoutMs);
+    } catch (error) {
+      if (!(error instanceof ConnectionError)) throw error;
+      // A timed-out call leaves the connection usable; anything else broke it.
+      if (error.reason !== 'timeout' && this.connections.get(node) === connection) {
+        this.connections.delete(node);
+        connection.close();
+      }
+      throw new ChannelError(node, error.reason === 'timeout' ? 'timeout' : 'unreachable', error.message);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const connection of this.connections.values()) connection.close();
+    this.connections.clear();
+  }
+
+  private connectionTo(node: NodeId): TcpClientConnection {
+    const existing = this.connections.get(node);
+    if (existing !== undefined && !existing.isClosed) return existing;
+    const address = this.options.members.get(node);
+    if (address === undefined) throw new ChannelError(node, 'unreachable', `member ${node} has no known address`);
+    const connection = new TcpClientConnection({
+      host: address.host,
+      port: address.port,
+      clusterId: this.options.clusterId,
+      ...(this.options.logger === undefined ? {} : { logger: this.options.logger }),
+    });
+    this.connections.set(node, connection);
+    return connection;
+  }
+}

@@ -1,0 +1,36 @@
+/** What the rest of raftkv uses of the transport layer: the simulated network, and the real one over TCP. */
+export { SimNetwork } from './sim-network.js';
+export type { DropReason, SimNetworkOptions } from './sim-network.js';
+
+export {
+  CONNECT_TIMEOUT_MS_DEFAULT,
+  QUEUE_BYTES_MAX_DEFAULT,
+  QUEUE_MESSAGES_MAX_DEFAULT,
+  RECONNECT_DELAY_MS_MAX_DEFAULT,
+  RECONNECT_DELAY_MS_MIN_DEFAULT,
+  TcpPeerTransport,
+} from './tcp-transport.js';
+export type { PeerTransportCounters, TcpPeerTransportOptions } from './tcp-transport.js';
+export type { PeerAddress } from './peer-link.js';
+export {
+  CLIENT_REQUESTS_IN_FLIGHT_MAX_DEFAULT,
+  CONNECTIONS_MAX_DEFAULT,
+  HELLO_TIMEOUT_MS_DEFAULT,
+  RESPONSE_QUEUE_BYTES_MAX_DEFAULT,
+  TcpServer,
+} from './tcp-server.js';
+export type { TcpServerOptions } from './tcp-server.js';
+export type { ServerCounters } from './inbound-connection.js';
+export {
+  CALLS_IN_FLIGHT_MAX_DEFAULT,
+  CLIENT_CONNECT_TIMEOUT_MS_DEFAULT,
+  TcpClientConnection,
+} from './client-connection.js';
+export type { TcpClientConnectionOptions } from './client-connection.js';
+
+export { ConnectionError, FrameError, MessageDecodeError } from './errors.js';
+export type { ConnectionErrorReason, FrameErrorReason } from './errors.js';
+export { encodeFrame, FRAME_BYTES_MAX_DEFAULT, FRAME_PROTOCOL_VERSION, FrameDecoder, frameSizeBytes } from './frame.js';
+export type { Frame, FrameDecoderOptions, FrameKind, FrameParts } from './frame.js';
+export { decodeRaftMessage, encodeRaftMessage, NODE_ID_MAX } from './raft-message-codec.js';
+export { CLUSTER_ID_BYTES_MAX } from './handshake.js';

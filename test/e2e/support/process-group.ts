@@ -1,0 +1,153 @@
+/**
+ * A replica group of real `raftkv node` processes on loopback, for end-to-end
+ * tests: ports chosen here, data in a temporary directory, and the faults a
+ * test injects (SIGKILL and restart, SIGSTOP and SIGCONT). Everything is
+ * killed and removed by close().
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
+const RAFTKV_BIN = path.join(REPO_ROOT, 'bin', 'raftkv.js');
+const START_TIMEOUT_MS = 20_000;
+
+export interface MemberProcess {
+  readonly id: number;
+  readonly peerPort: number;
+  readonly respPort: number;
+  process: ChildProcess | null;
+  stopped: boolean;
+}
+
+/** A port nobody listens on right now (the system picks it; the test uses it just after). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+export class ProcessGroup {
+  readonly members = new Map<number, MemberProcess>();
+  /** stderr of every process, kept to print when a test fails. */
+  readonly output: string[] = [];
+
+  private constructor(
+    readonly directory: string,
+    readonly clusterId: string,
+  ) {}
+
+  static async create(size: number): Promise<ProcessGroup> {
+    const directory = await mkdtemp(path.join(os.tmpdir(), 'raftkv-e2e-'));
+    const group = new ProcessGroup(directory, `e2e-${path.basename(directory)}`);
+    for (let id = 1; id <= size; id++) {
+      group.members.set(id, {
+        id,
+        peerPort: await freePort(),
+        respPort: await freePort(),
+        process: null,
+        stopped: false,
+      });
+    }
+    return group;
+  }
+
+  get ids(): number[] {
+    return [...this.members.keys()];
+  }
+
+  /** `1=127.0.0.1:P1,2=...` as the --members flag takes it. */
+  get membersFlag(): string {
+    return [...this.members.values()].map((m) => `${m.id}=127.0.0.1:${m.peerPort}`).join(',');
+  }
+
+  member(id: number): MemberProcess {
+    const member = this.members.get(id);
+    if (member === undefined) throw new Error(`no member ${id}`);
+    return member;
+  }
+
+  async startAll(): Promise<void> {
+    await Promise.all(this.ids.map((id) => this.start(id)));
+  }
+
+  /** Starts member `id` and waits until its ports accept connections. */
+  async start(id: number): Promise<void> {
+    const member = this.member(id);
+    const child = spawn(
+      process.execPath,
+      [
+        RAFTKV_BIN,
+        'node',
+        '--id',
+        String(id),
+        '--members',
+        this.membersFlag,
+        '--dir',
+        path.join(this.directory, `node-${id}`),
+        '--resp',
+        `127.0.0.1:${member.respPort}`,
+        '--cluster-id',
+        this.clusterId,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    child.stderr?.on('data', (chunk: Buffer) => this.output.push(`[node ${id}] ${chunk.toString('utf8')}`));
+    member.process = child;
+    member.stopped = false;
+    await waitForPort(member.peerPort, START_TIMEOUT_MS);
+    await waitForPort(member.respPort, START_TIMEOUT_MS);
+  }
+
+  /** SIGKILL: the process dies at once, with whatever it had not written lost. */
+  async kill(id: number): Promise<void> {
+    const member = this.member(id);
+    const child = member.process;
+    if (child === null) return;
+    member.process = null;
+    if (member.stopped) child.kill('SIGCONT');
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited.catch(() => undefined);
+  }
+
+  pause(id: number): void {
+    const member = this.member(id);
+    member.process?.kill('SIGSTOP');
+    member.stopped = true;
+  }
+
+  resume(id: number): void {
+    const member = this.member(id);
+    member.process?.kill('SIGCONT');
+    member.stopped = false;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.ids.map((id) => this.kill(id)));
+    await rm(this.directory, { recursive: true, force: true });
+  }
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const connected = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (connected) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
