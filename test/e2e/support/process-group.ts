@@ -41,11 +41,13 @@ export class ProcessGroup {
   private constructor(
     readonly directory: string,
     readonly clusterId: string,
+    /** More flags for every `raftkv node`. */
+    private readonly extraFlags: readonly string[],
   ) {}
 
-  static async create(size: number): Promise<ProcessGroup> {
+  static async create(size: number, extraFlags: readonly string[] = []): Promise<ProcessGroup> {
     const directory = await mkdtemp(path.join(os.tmpdir(), 'raftkv-e2e-'));
-    const group = new ProcessGroup(directory, `e2e-${path.basename(directory)}`);
+    const group = new ProcessGroup(directory, `e2e-${path.basename(directory)}`, extraFlags);
     for (let id = 1; id <= size; id++) {
       group.members.set(id, {
         id,
@@ -95,6 +97,7 @@ export class ProcessGroup {
         `127.0.0.1:${member.respPort}`,
         '--cluster-id',
         this.clusterId,
+        ...this.extraFlags,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
