@@ -6,14 +6,25 @@
 import type { HardState, LogIndex, Membership, Message, SnapshotMeta, Term } from '../raft/index.js';
 import type { StoredSnapshot } from '../storage/index.js';
 
+/** One committed entry as the state machine sees it. */
+export interface ApplyEntry {
+  readonly index: LogIndex;
+  readonly term: Term;
+  /** Null for an entry that holds no command of the application. */
+  readonly command: Uint8Array | null;
+}
+
 /** The replicated application: a KV store, a config table, a test counter. */
 export interface ReplicatedStateMachine {
   /** Index of the last entry applied, as the machine itself recorded it (durably, for a disk machine). */
   readonly appliedIndex: LogIndex;
-  /** Applies the committed command at `index` (of `term`); returns the reply for whoever proposed it. */
-  apply(index: LogIndex, command: Uint8Array, term: Term): Promise<unknown>;
-  /** Records that the entry at `index` (of `term`) held no command (a noop or a membership change). */
-  skip(index: LogIndex, term: Term): Promise<void>;
+  /**
+   * Applies consecutive committed entries, the first at appliedIndex + 1, in
+   * one step; answers one reply per entry for whoever proposed it (undefined
+   * for an entry without a command: a noop or a membership change). A disk
+   * machine makes the whole batch one atomic write.
+   */
+  applyBatch(entries: readonly ApplyEntry[]): Promise<unknown[]>;
   /** The state as of appliedIndex, as a stream of chunks. */
   snapshot(): AsyncIterable<Uint8Array>;
   /** Replaces the whole state with a snapshot's, which ends at log index `index`. */

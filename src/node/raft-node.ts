@@ -11,7 +11,7 @@
  */
 import type { Entry, LogIndex, Message, NodeId, RaftOptions, Ready, ReadState, SnapshotMeta } from '../raft/index.js';
 import { RaftCore, describeRaftError, snapshotChunkMessage } from '../raft/index.js';
-import type { LogStore } from '../storage/index.js';
+import type { LoadedLog, LogStore } from '../storage/index.js';
 import { NodeError, notLeader, outcomeUnknown } from './errors.js';
 import type { HardStateFile, PeerSender, ReplicatedStateMachine, SnapshotFiles, Ticker } from './ports.js';
 
@@ -90,7 +90,7 @@ export class RaftNode {
           snapshot.index,
         );
       }
-      entries = await RaftNode.logAfterSnapshot(parts.log, entries, snapshot);
+      entries = await RaftNode.logAfterSnapshot(parts.log, loaded, snapshot);
     }
     const core = new RaftCore(options.raft, {
       hardState,
@@ -109,15 +109,20 @@ export class RaftNode {
    * snapshot (it stops short of it, or holds another history at its index)
    * is from before a snapshot install that a crash interrupted: drop it.
    */
-  private static async logAfterSnapshot(log: LogStore, entries: Entry[], snapshot: SnapshotMeta): Promise<Entry[]> {
+  private static async logAfterSnapshot(log: LogStore, loaded: LoadedLog, snapshot: SnapshotMeta): Promise<Entry[]> {
+    const entries = loaded.entries;
     const atSnapshot = entries.find((entry) => entry.index === snapshot.index);
     const first = entries[0];
     const meets =
-      first !== undefined &&
-      first.index <= snapshot.index + 1 &&
-      (atSnapshot === undefined ? first.index === snapshot.index + 1 : atSnapshot.term === snapshot.term);
+      first === undefined
+        ? // An empty log meets the snapshot only if it starts right after it. One that starts
+          // earlier (a new member's, or one compacted up to an older snapshot of its own) must be
+          // reset too, or the store refuses the first append after the snapshot as a gap.
+          loaded.firstIndex === snapshot.index + 1
+        : first.index <= snapshot.index + 1 &&
+          (atSnapshot === undefined ? first.index === snapshot.index + 1 : atSnapshot.term === snapshot.term);
     if (meets) return entries.filter((entry) => entry.index > snapshot.index);
-    if (entries.length > 0) await log.reset(snapshot.index);
+    await log.reset(snapshot.index);
     return [];
   }
 
@@ -259,16 +264,17 @@ export class RaftNode {
 
   private async apply(ready: Ready): Promise<void> {
     const machine = this.parts.machine;
-    for (const entry of ready.committedEntries) {
-      // After a restart the machine may be ahead of the commit index the core recovered.
-      if (entry.index <= machine.appliedIndex) continue;
-      if (entry.kind === 'command') {
-        const reply = await machine.apply(entry.index, entry.data, entry.term);
-        this.settleProposal(entry.index, entry.term, reply);
-      } else {
-        await machine.skip(entry.index, entry.term);
-        this.settleProposal(entry.index, entry.term, undefined);
-      }
+    // After a restart the machine may be ahead of the commit index the core recovered.
+    const entries = ready.committedEntries.filter((entry) => entry.index > machine.appliedIndex);
+    if (entries.length > 0) {
+      const replies = await machine.applyBatch(
+        entries.map((entry) => ({
+          index: entry.index,
+          term: entry.term,
+          command: entry.kind === 'command' ? entry.data : null,
+        })),
+      );
+      entries.forEach((entry, position) => this.settleProposal(entry.index, entry.term, replies[position]));
     }
     for (const read of ready.readStates) this.readIndexKnown(read);
     this.releaseReads();

@@ -4,7 +4,7 @@
  * list as JSON, in small chunks, so that transfers take several messages.
  */
 import type { LogIndex } from '../../src/raft/index.js';
-import type { ReplicatedStateMachine } from '../../src/node/index.js';
+import type { ApplyEntry, ReplicatedStateMachine } from '../../src/node/index.js';
 
 const SNAPSHOT_CHUNK_BYTES = 64;
 
@@ -12,15 +12,15 @@ export class ListMachine implements ReplicatedStateMachine {
   items: string[] = [];
   appliedIndex: LogIndex = 0;
 
-  apply(index: LogIndex, command: Uint8Array): Promise<unknown> {
-    this.advanceTo(index);
-    this.items.push(new TextDecoder().decode(command));
-    return Promise.resolve(this.items.length);
-  }
-
-  skip(index: LogIndex): Promise<void> {
-    this.advanceTo(index);
-    return Promise.resolve();
+  applyBatch(entries: readonly ApplyEntry[]): Promise<unknown[]> {
+    return Promise.resolve(
+      entries.map((entry) => {
+        this.advanceTo(entry.index);
+        if (entry.command === null) return undefined;
+        this.items.push(new TextDecoder().decode(entry.command));
+        return this.items.length;
+      }),
+    );
   }
 
   async *snapshot(): AsyncGenerator<Uint8Array> {

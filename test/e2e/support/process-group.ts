@@ -114,10 +114,12 @@ export class ProcessGroup {
     const child = member.process;
     if (child === null) return;
     member.process = null;
+    // A process that already exited fires no second 'exit': waiting for one would hang.
+    if (child.exitCode !== null || child.signalCode !== null) return;
     if (member.stopped) child.kill('SIGCONT');
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited.catch(() => undefined);
+    child.kill('SIGKILL');
+    await exited;
   }
 
   pause(id: number): void {

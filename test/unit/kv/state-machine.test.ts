@@ -319,3 +319,60 @@ class FailingEngine extends MemoryKvEngine {
     return super.write(batch, options);
   }
 }
+
+describe('KvStateMachine applies batches', () => {
+  /** A mixed run of commands: puts, appends on the same keys, a retry, a delete, a cas, a noop. */
+  function script(): (Uint8Array | null)[] {
+    const alice = new TestClient('alice');
+    const bob = new TestClient('bob');
+    const first = alice.put('k', 'v');
+    const retried = alice.append('k', '-a');
+    return [
+      encodeCommand(first),
+      encodeCommand(retried),
+      encodeCommand(retried),
+      null,
+      encodeCommand(bob.append('k', '-b')),
+      encodeCommand(bob.cas('k', 'v-a-b', 'swapped')),
+      encodeCommand(bob.delete('gone')),
+      encodeCommand(alice.append('other', 'x')),
+      encodeCommand({ type: 'get', key: utf8('k') }),
+    ];
+  }
+
+  it('gives the same replies and the same engine contents as applying one entry at a time', async () => {
+    const single = await freshMachine();
+    const singleReplies: (KvReply | undefined)[] = [];
+    for (const [offset, command] of script().entries()) {
+      singleReplies.push(...(await single.machine.applyBatch([{ index: offset + 1, term: 1, command }])));
+    }
+    const batched = await freshMachine();
+    const batchReplies = await batched.machine.applyBatch(
+      script().map((command, offset) => ({ index: offset + 1, term: 1, command })),
+    );
+    assert.deepEqual(batchReplies, singleReplies);
+    assert.equal(textOf(batchReplies.at(-1)!), 'swapped', 'a later command did not read what an earlier one wrote');
+    assert.deepEqual(
+      batchReplies[2],
+      batchReplies[1],
+      'a retry inside the batch was not answered with the first reply',
+    );
+    assert.deepEqual(await dumpEngine(batched.engine), await dumpEngine(single.engine));
+    assert.equal(batched.machine.appliedIndex, 9);
+  });
+
+  it('refuses a batch with a gap before changing anything', async () => {
+    const { machine, engine } = await freshMachine();
+    const client = new TestClient('alice');
+    await assert.rejects(
+      machine.applyBatch([
+        { index: 1, term: 1, command: encodeCommand(client.put('k', 'v')) },
+        { index: 3, term: 1, command: encodeCommand(client.put('k', 'w')) },
+      ]),
+      /consecutive/,
+    );
+    assert.equal(machine.appliedIndex, 0);
+    assert.equal(machine.dedupEntry('alice'), undefined);
+    assert.deepEqual(await dumpEngine(engine), []);
+  });
+});
