@@ -25,7 +25,11 @@ export interface ReplicatedStateMachine {
    * machine makes the whole batch one atomic write.
    */
   applyBatch(entries: readonly ApplyEntry[]): Promise<unknown[]>;
-  /** The state as of appliedIndex, as a stream of chunks. */
+  /**
+   * The state as of appliedIndex at the moment of the call, as a stream of
+   * chunks. The node goes on applying while it reads them, so the view must
+   * be taken now (an engine snapshot, a copy), not at the first read.
+   */
   snapshot(): AsyncIterable<Uint8Array>;
   /** Replaces the whole state with a snapshot's, which ends at log index `index`. */
   restore(chunks: AsyncIterable<Uint8Array>, index: LogIndex): Promise<void>;

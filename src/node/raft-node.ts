@@ -11,7 +11,7 @@
  */
 import type { Entry, LogIndex, Message, NodeId, RaftOptions, Ready, ReadState, SnapshotMeta } from '../raft/index.js';
 import { RaftCore, describeRaftError, snapshotChunkMessage } from '../raft/index.js';
-import type { LoadedLog, LogStore } from '../storage/index.js';
+import type { LoadedLog, LogStore, StoredSnapshot } from '../storage/index.js';
 import { NodeError, notLeader, outcomeUnknown } from './errors.js';
 import type { HardStateFile, PeerSender, ReplicatedStateMachine, SnapshotFiles, Ticker } from './ports.js';
 
@@ -22,6 +22,8 @@ export interface RaftNodeOptions {
   readonly tickMs: number;
   /** Take a snapshot once this many entries were applied since the last one. */
   readonly snapshotEveryEntries: number;
+  /** ... or once the commands applied since the last one hold this many bytes. */
+  readonly snapshotEveryBytes?: number;
   /** Bytes per chunk when reading a snapshot back to restore the state machine. */
   readonly restoreChunkBytes?: number;
   /** A proposal or read not settled after this long is rejected with 'timeout'. */
@@ -50,6 +52,7 @@ interface PendingRead {
 }
 
 const RESTORE_CHUNK_BYTES = 1 << 20;
+const SNAPSHOT_EVERY_BYTES_DEFAULT = 64 << 20;
 const REQUEST_TIMEOUT_MS = 5000;
 const OUTCOME_UNKNOWN_ADVICE = 'it may or may not be applied later: retry it with the same request id';
 
@@ -61,6 +64,11 @@ export class RaftNode {
   private loopRunning = false;
   private stopped = false;
   private lastSnapshotIndex: LogIndex;
+  private appliedBytesSinceSnapshot = 0;
+  /** A snapshot being written in the background, while the node goes on serving. */
+  private snapshotWrite: Promise<void> | null = null;
+  /** A snapshot written in the background, for the Ready loop to take in (compact the log up to it). */
+  private finishedSnapshot: StoredSnapshot | null = null;
   private lastRole: string;
   /** A failure of the disk or the state machine: the node stops rather than go on with unknown state. */
   private fatal: Error | null = null;
@@ -194,6 +202,7 @@ export class RaftNode {
     this.stopTicking();
     this.failPending(new NodeError('stopped', 'the node is stopping'));
     while (this.loopRunning) await new Promise((resolve) => setImmediate(resolve));
+    await this.snapshotWrite;
   }
 
   private input(action: (core: RaftCore) => void): void {
@@ -215,12 +224,16 @@ export class RaftNode {
   }
 
   private async readyLoop(): Promise<void> {
-    while (!this.stopped && this.fatal === null && this.core.hasReady()) {
-      const ready = this.core.ready();
-      await this.persist(ready);
-      await this.send(ready);
-      await this.apply(ready);
-      this.core.advance(ready);
+    while (!this.stopped && this.fatal === null) {
+      if (this.core.hasReady()) {
+        const ready = this.core.ready();
+        await this.persist(ready);
+        await this.send(ready);
+        await this.apply(ready);
+        this.core.advance(ready);
+      } else if (this.finishedSnapshot === null) {
+        return;
+      }
       await this.maybeSnapshot();
       this.noticeLeadershipChange();
     }
@@ -232,6 +245,8 @@ export class RaftNode {
       await snapshots.receiveChunk(chunk.snapshot, chunk.offset, chunk.data);
     }
     if (ready.snapshot !== null) {
+      // Our own snapshot in the making would land beside the leader's: let it finish first.
+      if (this.snapshotWrite !== null) await this.snapshotWrite;
       const installed = await snapshots.installReceived(ready.snapshot);
       const chunkBytes = this.options.restoreChunkBytes ?? RESTORE_CHUNK_BYTES;
       await machine.restore(snapshots.chunks(installed.meta.index, chunkBytes), installed.meta.index);
@@ -267,6 +282,8 @@ export class RaftNode {
     // After a restart the machine may be ahead of the commit index the core recovered.
     const entries = ready.committedEntries.filter((entry) => entry.index > machine.appliedIndex);
     if (entries.length > 0) {
+      for (const entry of entries)
+        if (entry.kind === 'command') this.appliedBytesSinceSnapshot += entry.data.byteLength;
       const replies = await machine.applyBatch(
         entries.map((entry) => ({
           index: entry.index,
@@ -303,18 +320,49 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Takes in a snapshot that finished writing, and starts the next one when
+   * enough was applied since the last. Writing streams the whole state to a
+   * file, which can take seconds for a large store, so it runs beside the
+   * Ready loop instead of inside it: heartbeats and replication go on. The
+   * machine's snapshot() is a point-in-time view of the moment it is called,
+   * so later applies do not leak into it.
+   */
   private async maybeSnapshot(): Promise<void> {
     const { machine, snapshots, log } = this.parts;
+    const finished = this.finishedSnapshot;
+    if (finished !== null) {
+      this.finishedSnapshot = null;
+      // A leader's newer snapshot may have been installed while ours was written.
+      if (finished.meta.index > this.core.snapshot.index) {
+        this.core.snapshotTaken(finished.meta.index, finished.meta.sizeBytes);
+        await log.compact(this.core.firstIndex - 1);
+      }
+      await snapshots.prune(this.core.snapshotsInTransfer());
+    }
     const applied = machine.appliedIndex;
-    if (applied - this.lastSnapshotIndex < this.options.snapshotEveryEntries || applied > this.core.appliedIndex) {
+    const due =
+      applied - this.lastSnapshotIndex >= this.options.snapshotEveryEntries ||
+      this.appliedBytesSinceSnapshot >= (this.options.snapshotEveryBytes ?? SNAPSHOT_EVERY_BYTES_DEFAULT);
+    if (this.snapshotWrite !== null || !due || applied <= this.lastSnapshotIndex || applied > this.core.appliedIndex) {
       return;
     }
     const position = this.core.snapshotPosition(applied);
-    const stored = await snapshots.write(position, machine.snapshot());
-    this.core.snapshotTaken(stored.meta.index, stored.meta.sizeBytes);
-    this.lastSnapshotIndex = stored.meta.index;
-    await log.compact(this.core.firstIndex - 1);
-    await snapshots.prune(this.core.snapshotsInTransfer());
+    const chunks = machine.snapshot();
+    this.lastSnapshotIndex = applied;
+    this.appliedBytesSinceSnapshot = 0;
+    this.snapshotWrite = snapshots
+      .write(position, chunks)
+      .then(
+        (stored) => {
+          this.finishedSnapshot = stored;
+        },
+        (error: unknown) => this.fail(error),
+      )
+      .finally(() => {
+        this.snapshotWrite = null;
+        this.kick();
+      });
   }
 
   /** A leader that stepped down cannot tell what becomes of its pending requests. */

@@ -23,11 +23,14 @@ export class ListMachine implements ReplicatedStateMachine {
     );
   }
 
-  async *snapshot(): AsyncGenerator<Uint8Array> {
+  /** Serialized now, not at the first read: applies may go on while the node writes the snapshot. */
+  snapshot(): AsyncGenerator<Uint8Array> {
     const bytes = new TextEncoder().encode(JSON.stringify({ appliedIndex: this.appliedIndex, items: this.items }));
-    for (let offset = 0; offset < bytes.byteLength; offset += SNAPSHOT_CHUNK_BYTES) {
-      yield await Promise.resolve(bytes.slice(offset, offset + SNAPSHOT_CHUNK_BYTES));
-    }
+    return (async function* chunked() {
+      for (let offset = 0; offset < bytes.byteLength; offset += SNAPSHOT_CHUNK_BYTES) {
+        yield await Promise.resolve(bytes.slice(offset, offset + SNAPSHOT_CHUNK_BYTES));
+      }
+    })();
   }
 
   async restore(chunks: AsyncIterable<Uint8Array>, index: LogIndex): Promise<void> {

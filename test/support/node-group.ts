@@ -5,7 +5,7 @@
  */
 import type { Message } from '../../src/raft/index.js';
 import { messageSizeBytes } from '../../src/raft/index.js';
-import type { ReplicatedStateMachine, Ticker } from '../../src/node/index.js';
+import type { ReplicatedStateMachine, SnapshotFiles, Ticker } from '../../src/node/index.js';
 import { RaftNode } from '../../src/node/index.js';
 import { SeededRandom } from '../../src/sim/random.js';
 import { Scheduler } from '../../src/sim/scheduler.js';
@@ -41,6 +41,8 @@ export interface NodeGroupOptions {
   readonly snapshotEveryEntries?: number;
   /** Bytes per snapshot chunk on the wire. */
   readonly snapshotChunkBytes?: number;
+  /** Wraps each member's snapshot store, to slow or watch it. */
+  readonly wrapSnapshots?: (id: number, store: SnapshotFiles) => SnapshotFiles;
   /** Log entries kept behind a snapshot for followers that lag a little (the core's default when absent). */
   readonly snapshotCatchUpEntries?: number;
 }
@@ -123,7 +125,7 @@ export class NodeGroup<M extends ReplicatedStateMachine = ListMachine> {
       },
       {
         log: new MemoryLogStore(disk.log),
-        snapshots: new MemorySnapshotStore(disk.snapshots),
+        snapshots: (this.options.wrapSnapshots ?? ((_id, store) => store))(id, new MemorySnapshotStore(disk.snapshots)),
         hardState: {
           load: () => Promise.resolve(disk.hardState),
           save: (state) => {

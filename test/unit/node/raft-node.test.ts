@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { SnapshotFiles } from '../../../src/node/index.js';
 import { NodeError } from '../../../src/node/index.js';
 import { NodeGroup } from '../../support/node-group.js';
 
@@ -90,6 +91,42 @@ describe('RaftNode', () => {
     assert.ok(caughtUp, group.ids.map((id) => `${id}: ${group.machine(id).items.length}`).join(', '));
     for (const id of group.ids) assert.deepEqual(group.machine(id).items, expected);
     assert.ok(group.disks.get(lagging)!.snapshots.snapshots.size > 0, 'the laggard never received a snapshot');
+    assert.deepEqual(group.failures, []);
+  });
+
+  it('goes on committing while a snapshot is written, then compacts its log up to it', async () => {
+    // Every member's snapshot writes wait at a gate, as a large store's would take seconds.
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let writesStarted = 0;
+    const group = new NodeGroup(8, [1, 2, 3], {
+      snapshotEveryEntries: 10,
+      snapshotCatchUpEntries: 2,
+      wrapSnapshots: (_id, store) =>
+        Object.assign(Object.create(store) as SnapshotFiles, {
+          async write(...args: Parameters<SnapshotFiles['write']>) {
+            writesStarted += 1;
+            await gate;
+            return store.write(...args);
+          },
+        }),
+    });
+    await group.startAll();
+    const leader = await group.electLeader();
+    for (let k = 0; k < 12; k++) await group.await(leader.propose(encode(`a${k}`)));
+    assert.ok(writesStarted >= 1, 'no snapshot was started after 12 entries with snapshots every 10');
+    // The snapshot write hangs; proposals still commit, and nobody loses the leader.
+    for (let k = 0; k < 30; k++) await group.await(leader.propose(encode(`b${k}`)));
+    assert.equal(group.leader(), leader);
+    const logBefore = group.disks.get(leader.id)!.log.entries.length;
+    assert.ok(logBefore >= 42, `the log was compacted before any snapshot was written (${logBefore} entries)`);
+
+    openGate();
+    await group.await(leader.propose(encode('after')));
+    await group.runFor(500);
+    const logAfter = group.disks.get(leader.id)!.log.entries.length;
+    assert.ok(logAfter < logBefore, `the log kept ${logAfter} entries after the snapshot was written`);
+    for (const id of group.ids) assert.equal(group.machine(id).items.length, 43);
     assert.deepEqual(group.failures, []);
   });
 });
