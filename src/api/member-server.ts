@@ -28,6 +28,8 @@ export interface MemberServerOptions {
   readonly logger: Logger;
   readonly tickMs?: number;
   readonly snapshotEveryEntries?: number;
+  /** Log entries kept behind a snapshot, so that a member a little behind catches up without one. */
+  readonly logKeepEntries?: number;
 }
 
 export class MemberServer {
@@ -66,6 +68,7 @@ export class MemberServer {
       peers,
       ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
       ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
+      ...(options.logKeepEntries === undefined ? {} : { raft: { snapshotCatchUpEntries: options.logKeepEntries } }),
     });
     const replica = disk.replica;
     const server = await TcpServer.start({

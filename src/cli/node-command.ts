@@ -25,6 +25,12 @@ export function addNodeCommand(program: Command): void {
       integerOption('--snapshot-every', 1),
       10_000,
     )
+    .option(
+      '--log-keep <entries>',
+      'log entries kept behind a snapshot, so a member a little behind catches up without a whole snapshot',
+      integerOption('--log-keep', 0),
+      5000,
+    )
     .addOption(new Option('--log-level <level>', 'how much to log on stderr').choices(LOG_LEVELS).default('warn'))
     .addHelpText(
       'after',
@@ -49,6 +55,7 @@ Examples (three members on one machine, each in its own terminal):
         logger,
         tickMs: options.tickMs,
         snapshotEveryEntries: options.snapshotEvery,
+        logKeepEntries: options.logKeep,
       });
       server.disk.replica.node.onFatal = (error) => {
         logger.error({ err: error }, 'the node stopped: a disk or state machine failure leaves its state unknown');

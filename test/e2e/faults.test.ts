@@ -14,6 +14,7 @@ const KILL_RUN_MS = Number(process.env.RAFTKV_E2E_KILL_MS ?? 30_000);
 const PAUSE_RUN_MS = Number(process.env.RAFTKV_E2E_PAUSE_MS ?? 20_000);
 const CLIENTS = 5;
 const SNAPSHOT_EVERY_ENTRIES = 500;
+const LOG_KEEP_ENTRIES = 50;
 
 function sleep(delayMs: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -66,8 +67,13 @@ describe('end to end: a three-member group of real processes', { timeout: 180_00
   });
 
   it('keeps every acknowledged write while members, the leader among them, are killed with SIGKILL and restarted', async () => {
-    // Frequent snapshots, so that a restarted member sometimes catches up from one.
-    const group = await ProcessGroup.create(3, ['--snapshot-every', String(SNAPSHOT_EVERY_ENTRIES)]);
+    // Frequent snapshots and a short log behind them, so that a restarted member often catches up from one.
+    const group = await ProcessGroup.create(3, [
+      '--snapshot-every',
+      String(SNAPSHOT_EVERY_ENTRIES),
+      '--log-keep',
+      String(LOG_KEEP_ENTRIES),
+    ]);
     groups.push(group);
     await group.startAll();
     const workload = new E2eWorkload(group, CLIENTS);
