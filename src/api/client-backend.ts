@@ -62,6 +62,8 @@ function failure(error: ClientError, kind: 'read' | 'write'): BackendFailure {
       return { ok: false, code: kind === 'read' ? 'timeout' : 'outcomeUnknown', message: error.message };
     case 'closed':
       return { ok: false, code: 'stopped', message: error.message };
+    case 'wrongService':
+      return { ok: false, code: 'wrongService', message: error.message };
     case 'keyTooLarge':
     case 'valueTooLarge':
     case 'casMismatch':

@@ -13,7 +13,7 @@ import { openDiskReplica } from '../kv/disk-replica.js';
 import type { Logger } from '../log/logger.js';
 import type { NodeId } from '../raft/index.js';
 import type { PeerAddress } from '../transport/index.js';
-import { TcpPeerTransport, TcpServer } from '../transport/index.js';
+import { routeServices, TcpPeerTransport, TcpServer } from '../transport/index.js';
 import { RespServer } from './resp/resp-server.js';
 
 export interface MemberServerOptions {
@@ -71,6 +71,8 @@ export class MemberServer {
       ...(options.logKeepEntries === undefined ? {} : { raft: { snapshotCatchUpEntries: options.logKeepEntries } }),
     });
     const replica = disk.replica;
+    // A client that asks this port for another service (meta, shard) learns that this node serves kv only.
+    const services = routeServices({ kv: replica });
     const server = await TcpServer.start({
       host: self.host,
       port: self.port,
@@ -78,13 +80,13 @@ export class MemberServer {
       selfId: options.id,
       logger,
       onPeerMessage: (message) => replica.node.receive(message),
-      service: replica,
+      service: services,
     });
     const channel = new TcpGroupChannel({
       members: options.members,
       clusterId: options.clusterId,
       logger,
-      local: { id: options.id, service: replica },
+      local: { id: options.id, service: services },
     });
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {

@@ -3,8 +3,8 @@
  * request at a time per call. The TCP channel does it over sockets, the
  * simulated one over the seeded network; the client cannot tell them apart.
  */
-import type { KvRequest, ServiceResult } from '../kv/service.js';
 import type { NodeId } from '../raft/index.js';
+import type { ServiceRequest, ServiceResult } from '../transport/index.js';
 
 export interface GroupChannel {
   /**
@@ -12,7 +12,7 @@ export interface GroupChannel {
    * ChannelError when there is no answer within `timeoutMs` or the node
    * cannot be reached: the request may or may not have arrived.
    */
-  call(node: NodeId, request: KvRequest, timeoutMs: number): Promise<ServiceResult>;
+  call(node: NodeId, request: ServiceRequest, timeoutMs: number): Promise<ServiceResult>;
   /** Releases connections; calls after close reject. */
   close(): void;
 }

@@ -1,11 +1,12 @@
 /**
  * Why a client call failed, as one error type with a code: the group refused
- * the command itself (a limit, a malformed command), or no member answered
- * before the deadline.
+ * the command itself (a limit, a malformed command), no member answered
+ * before the deadline, or the members named are not nodes of this service
+ * (wrongService: the client was pointed at, say, meta nodes instead of a KV group).
  */
 import type { KvErrorCode } from '../kv/commands.js';
 
-export type ClientErrorCode = KvErrorCode | 'deadlineExceeded' | 'closed';
+export type ClientErrorCode = KvErrorCode | 'deadlineExceeded' | 'closed' | 'wrongService';
 
 export class ClientError extends Error {
   constructor(

@@ -3,11 +3,10 @@
  * first use and opened again after it breaks. Optionally one member is this
  * very process, whose service is called directly instead of over loopback.
  */
-import type { KvRequest, KvService, ServiceResult } from '../kv/service.js';
 import type { Logger } from '../log/logger.js';
 import type { NodeId } from '../raft/index.js';
 import { ConnectionError, TcpClientConnection } from '../transport/index.js';
-import type { PeerAddress } from '../transport/index.js';
+import type { GroupService, PeerAddress, ServiceRequest, ServiceResult } from '../transport/index.js';
 import type { GroupChannel } from './channel.js';
 import { ChannelError } from './channel.js';
 
@@ -16,7 +15,7 @@ export interface TcpGroupChannelOptions {
   readonly clusterId: string;
   readonly logger?: Logger;
   /** A member served by this process: its requests skip the network. */
-  readonly local?: { readonly id: NodeId; readonly service: KvService };
+  readonly local?: { readonly id: NodeId; readonly service: GroupService };
 }
 
 export class TcpGroupChannel implements GroupChannel {
@@ -25,7 +24,7 @@ export class TcpGroupChannel implements GroupChannel {
 
   constructor(private readonly options: TcpGroupChannelOptions) {}
 
-  async call(node: NodeId, request: KvRequest, timeoutMs: number): Promise<ServiceResult> {
+  async call(node: NodeId, request: ServiceRequest, timeoutMs: number): Promise<ServiceResult> {
     if (this.closed) throw new ChannelError(node, 'closed', 'the channel was closed');
     const local = this.options.local;
     if (local !== undefined && local.id === node) return local.service.handle(request);

@@ -5,6 +5,7 @@
  * off (overloaded, timeout).
  */
 import type { NodeId } from '../raft/index.js';
+import type { ServiceErrorCode, ServiceResult } from '../transport/service-protocol.js';
 
 export type NodeErrorCode = 'notLeader' | 'outcomeUnknown' | 'overloaded' | 'timeout' | 'stopped';
 
@@ -30,4 +31,14 @@ export function outcomeUnknown(why: string): NodeError {
     'outcomeUnknown',
     `${why}: the request may or may not have been applied; retry it with the same request id`,
   );
+}
+
+/**
+ * A node's refusal as the answer a client acts on: what a group's service
+ * returns when its RaftNode would not serve. Anything else is a bug and is rethrown.
+ */
+export function serviceFailure(error: unknown): ServiceResult {
+  if (!(error instanceof NodeError)) throw error;
+  const code: ServiceErrorCode = error.code;
+  return { ok: false, error: { code, message: error.message, leader: error.leader } };
 }

@@ -3,5 +3,5 @@ export { RaftNode } from './raft-node.js';
 export type { RaftNodeOptions, RaftNodeParts } from './raft-node.js';
 export type { ApplyEntry, HardStateFile, PeerSender, ReplicatedStateMachine, SnapshotFiles, Ticker } from './ports.js';
 export { realTicker } from './ports.js';
-export { NodeError } from './errors.js';
+export { NodeError, serviceFailure } from './errors.js';
 export type { NodeErrorCode } from './errors.js';

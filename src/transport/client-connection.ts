@@ -1,5 +1,5 @@
 /**
- * TcpClientConnection: one client's connection to one node, for KV requests.
+ * TcpClientConnection: one client's connection to one node, for service requests.
  * Calls are pipelined: each gets a request id, goes out in the next batch, and
  * is matched with its response by that id, whatever order the server answers
  * in. Everything that keeps a call from its answer (nobody listening, the
@@ -12,9 +12,6 @@
  */
 import { createConnection } from 'node:net';
 import type { Socket } from 'node:net';
-import type { KvRequest, ServiceResult } from '../kv/service.js';
-import { decodeServiceResponse, encodeServiceRequest, REQUEST_ID_MAX } from '../kv/service-codec.js';
-import type { ServiceResponseMessage } from '../kv/service-codec.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { ConnectionError } from './errors.js';
@@ -22,6 +19,8 @@ import type { Frame } from './frame.js';
 import { encodeFrame, FRAME_BYTES_MAX_DEFAULT, FrameDecoder } from './frame.js';
 import { FrameQueue } from './frame-queue.js';
 import { decodeReject, encodeHello } from './handshake.js';
+import type { ServiceRequest, ServiceResponseMessage, ServiceResult } from './service-protocol.js';
+import { decodeServiceResponse, encodeServiceRequest, REQUEST_ID_MAX } from './service-protocol.js';
 
 export const CALLS_IN_FLIGHT_MAX_DEFAULT = 1024;
 export const CLIENT_CONNECT_TIMEOUT_MS_DEFAULT = 5_000;
@@ -113,7 +112,7 @@ export class TcpClientConnection {
   }
 
   /** The service's answer; rejects with ConnectionError when there is none (see the file comment). */
-  call(request: KvRequest, timeoutMs: number): Promise<ServiceResult> {
+  call(request: ServiceRequest, timeoutMs: number): Promise<ServiceResult> {
     if (this.state.step === 'closed') return Promise.reject(this.state.error);
     if (this.pending.size >= this.callsInFlightMax) {
       return Promise.reject(

@@ -29,7 +29,7 @@ const FRAME_KIND_CODES = {
   hello: 1,
   /** Peer connections: one Raft message. */
   raftMessage: 2,
-  /** Client connections, client to server: one KV request. */
+  /** Client connections, client to server: one service request. */
   clientRequest: 3,
   /** Client connections, server to client: the answer to one request. */
   clientResponse: 4,

@@ -1,17 +1,14 @@
 /**
  * One connection accepted by a TcpServer, from its hello to its close. The
  * hello decides what the connection is: a peer's (every later frame is a Raft
- * message for this node) or a client's (every later frame is a KV request,
- * answered by request id, in whatever order the service finishes them).
+ * message for this node) or a client's (every later frame is a service
+ * request, answered by request id, in whatever order the service finishes them).
  *
  * Anything wrong (no hello in time, another cluster, a bad frame) closes this
  * connection alone, after a reject frame that tells the other side why and a
  * warning in this node's log; the server and its other connections go on.
  */
 import type { Socket } from 'node:net';
-import { KvDecodeError } from '../kv/errors.js';
-import type { KvRequest, KvService, ServiceResult } from '../kv/service.js';
-import { decodeServiceRequest, encodeServiceResponse, malformedRequestResult } from '../kv/service-codec.js';
 import type { Logger } from '../log/logger.js';
 import type { Message, NodeId } from '../raft/index.js';
 import { FrameError, MessageDecodeError } from './errors.js';
@@ -21,6 +18,8 @@ import { FrameQueue } from './frame-queue.js';
 import { decodeHello, encodeReject } from './handshake.js';
 import type { Hello } from './handshake.js';
 import { decodeRaftMessage } from './raft-message-codec.js';
+import type { DecodedServiceRequest, GroupService, ServiceRequest, ServiceResult } from './service-protocol.js';
+import { decodeServiceRequest, encodeServiceResponse } from './service-protocol.js';
 
 export interface ServerCounters {
   /** Connections closed because of their hello: missing, late, malformed, another cluster, unwanted role. */
@@ -43,7 +42,7 @@ export interface InboundContext {
   readonly responseQueueBytesMax: number;
   /** Must not throw: it runs in the socket's data handler. */
   readonly onPeerMessage: ((message: Message) => void) | null;
-  readonly service: KvService | null;
+  readonly service: GroupService | null;
   readonly counters: ServerCounters;
 }
 
@@ -204,11 +203,11 @@ export class InboundConnection {
       this.rejectFrame(`a client connection carries requests, not a ${frame.kind} frame`);
       return;
     }
-    let decoded: ReturnType<typeof decodeServiceRequest>;
+    let decoded: DecodedServiceRequest;
     try {
       decoded = decodeServiceRequest(frame.payload);
     } catch (error) {
-      if (!(error instanceof KvDecodeError)) throw error;
+      if (!(error instanceof MessageDecodeError)) throw error;
       this.rejectFrame(error.message);
       return;
     }
@@ -216,15 +215,18 @@ export class InboundConnection {
     this.requestsInFlight++;
     this.updateReading();
     if (decoded.ok) this.serve(service, decoded.requestId, decoded.request);
-    else this.respond(decoded.requestId, malformedRequestResult(decoded.problem));
+    else this.respond(decoded.requestId, decoded.result);
   }
 
-  private serve(service: KvService, requestId: number, request: KvRequest): void {
+  private serve(service: GroupService, requestId: number, request: ServiceRequest): void {
     void service.handle(request).then(
       (result) => this.respond(requestId, result),
       (error: unknown) => {
         // handle() promises never to reject; if it does, the outcome of the request is unknown.
-        this.logger.error({ error: String(error) }, 'the KV service rejected a request instead of answering it');
+        this.logger.error(
+          { error: String(error) },
+          `the ${request.service} service rejected a request instead of answering it`,
+        );
         this.respond(requestId, {
           ok: false,
           error: { code: 'outcomeUnknown', message: 'the server failed while handling the request', leader: null },

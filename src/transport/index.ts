@@ -1,4 +1,7 @@
-/** What the rest of raftkv uses of the transport layer: the simulated network, and the real one over TCP. */
+/**
+ * What the rest of raftkv uses of the transport layer: the simulated network,
+ * the real one over TCP, and the client protocol its client connections speak.
+ */
 export { SimNetwork } from './sim-network.js';
 export type { DropReason, SimNetworkOptions } from './sim-network.js';
 
@@ -27,6 +30,27 @@ export {
   TcpClientConnection,
 } from './client-connection.js';
 export type { TcpClientConnectionOptions } from './client-connection.js';
+export {
+  decodeServiceRequest,
+  decodeServiceResponse,
+  encodeServiceRequest,
+  encodeServiceResponse,
+  REQUEST_ID_MAX,
+  SERVICE_NAMES,
+  unsupported,
+} from './service-protocol.js';
+export type {
+  DecodedServiceRequest,
+  GroupService,
+  ServiceError,
+  ServiceErrorCode,
+  ServiceName,
+  ServiceRequest,
+  ServiceRequestMessage,
+  ServiceResponseMessage,
+  ServiceResult,
+} from './service-protocol.js';
+export { notServed, routeServices } from './service-router.js';
 
 export { ConnectionError, FrameError, MessageDecodeError } from './errors.js';
 export type { ConnectionErrorReason, FrameErrorReason } from './errors.js';

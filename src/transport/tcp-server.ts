@@ -1,18 +1,19 @@
 /**
  * TcpServer: the one listening socket of a node. Peers connect to it to send
- * Raft messages (handed to onPeerMessage), clients to send KV requests
- * (answered by the KvService). What a connection is, and whether it is let
- * in, is decided by its hello (see InboundConnection).
+ * Raft messages (handed to onPeerMessage), clients to send service requests
+ * (answered by the GroupService, often a router over several services). What
+ * a connection is, and whether it is let in, is decided by its hello (see
+ * InboundConnection).
  */
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import type { KvService } from '../kv/service.js';
 import type { Logger } from '../log/logger.js';
 import type { Message, NodeId } from '../raft/index.js';
 import { FRAME_BYTES_MAX_DEFAULT } from './frame.js';
 import { checkClusterId } from './handshake.js';
 import type { ServerCounters } from './inbound-connection.js';
 import { InboundConnection } from './inbound-connection.js';
+import type { GroupService } from './service-protocol.js';
 
 /** A connection gets this long to say hello; a silent one only holds a file descriptor. */
 export const HELLO_TIMEOUT_MS_DEFAULT = 5_000;
@@ -34,7 +35,7 @@ export interface TcpServerOptions {
   /** Receives the messages of peer connections; without it, peer hellos are refused. Must not throw. */
   readonly onPeerMessage?: (message: Message) => void;
   /** Answers the requests of client connections; without it, client hellos are refused. */
-  readonly service?: KvService;
+  readonly service?: GroupService;
   /** The largest frame accepted, header included; a larger one closes its connection. */
   readonly frameBytesMax?: number;
   readonly helloTimeoutMs?: number;

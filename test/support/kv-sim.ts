@@ -10,9 +10,9 @@ import { KvClient } from '../../src/client/kv-client.js';
 import { KvReplica } from '../../src/kv/kv-replica.js';
 import type { MemoryKvDisk } from '../../src/kv/memory-engine.js';
 import { emptyMemoryKvDisk, MemoryKvEngine } from '../../src/kv/memory-engine.js';
-import type { KvRequest, ServiceResult } from '../../src/kv/service.js';
 import { KvStateMachine } from '../../src/kv/state-machine.js';
 import type { NodeId } from '../../src/raft/index.js';
+import type { ServiceRequest, ServiceResult } from '../../src/transport/service-protocol.js';
 import { SimNetwork } from '../../src/transport/sim-network.js';
 import type { NodeGroupOptions } from './node-group.js';
 import { NodeGroup } from './node-group.js';
@@ -26,7 +26,7 @@ type ClientPacket =
       readonly from: number;
       readonly to: number;
       readonly call: number;
-      readonly request: KvRequest;
+      readonly request: ServiceRequest;
     }
   | {
       readonly kind: 'result';
@@ -184,7 +184,7 @@ class SimChannel implements GroupChannel {
     });
   }
 
-  call(node: NodeId, request: KvRequest, timeoutMs: number): Promise<ServiceResult> {
+  call(node: NodeId, request: ServiceRequest, timeoutMs: number): Promise<ServiceResult> {
     const call = ++this.nextCall;
     const scheduler = this.sim.group.scheduler;
     return new Promise((resolve, reject) => {

@@ -50,6 +50,7 @@ export function failureReply(failure: BackendFailure): RespReply {
       return error(`TRYAGAIN ${failure.message}`);
     case 'outcomeUnknown':
     case 'stopped':
+    case 'wrongService':
     case 'keyTooLarge':
     case 'valueTooLarge':
     case 'casMismatch':

@@ -20,9 +20,11 @@ import type { KvErrorCode } from '../../kv/index.js';
  * - outcomeUnknown: a write may or may not have been applied, and the
  *   session gave up retrying it; a blind retry could apply it twice.
  * - stopped: the session or the node behind it is shutting down.
+ * - wrongService: the members behind the session are not nodes of a KV
+ *   group (a configuration mistake); nothing was applied, and no retry helps.
  */
 export type BackendErrorCode =
-  KvErrorCode | 'notLeader' | 'overloaded' | 'unavailable' | 'timeout' | 'outcomeUnknown' | 'stopped';
+  KvErrorCode | 'notLeader' | 'overloaded' | 'unavailable' | 'timeout' | 'outcomeUnknown' | 'stopped' | 'wrongService';
 
 export interface BackendFailure {
   readonly ok: false;

@@ -1,52 +1,61 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { utf8 } from '../../../src/kv/commands.js';
-import type { KvRequest, KvService, ServiceResult } from '../../../src/kv/service.js';
-import { decodeServiceResponse } from '../../../src/kv/service-codec.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { TcpClientConnection } from '../../../src/transport/client-connection.js';
 import { ConnectionError } from '../../../src/transport/errors.js';
 import { encodeFrame } from '../../../src/transport/frame.js';
 import { encodeHello } from '../../../src/transport/handshake.js';
+import type { GroupService, ServiceRequest, ServiceResult } from '../../../src/transport/service-protocol.js';
+import { decodeServiceResponse } from '../../../src/transport/service-protocol.js';
 import { TcpServer } from '../../../src/transport/tcp-server.js';
 import { closedPort, HOST, RawConnection, waitFor } from './loopback.js';
 
 const CLUSTER = 'test-cluster';
 const TIMEOUT_MS = 2_000;
 
+/** The protocol carries opaque bytes; these tests use text, so a reader sees what went where. */
+const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString();
+const bytes = (value: string): Uint8Array => new Uint8Array(Buffer.from(value));
+
 /**
  * A service the test answers by hand: each request waits until the test
  * resolves it, so the order of answers is the test's choice, not the clock's.
  */
-class ManualService implements KvService {
-  readonly waiting: { request: KvRequest; answer: (result: ServiceResult) => void }[] = [];
+class ManualService implements GroupService {
+  readonly waiting: { request: ServiceRequest; answer: (result: ServiceResult) => void }[] = [];
 
-  handle(request: KvRequest): Promise<ServiceResult> {
+  handle(request: ServiceRequest): Promise<ServiceResult> {
     return new Promise((answer) => this.waiting.push({ request, answer }));
   }
 
-  /** Answers the waiting request for `key` with the key itself as the value. */
+  /** Answers the waiting request whose payload is `key` with the key itself. */
   answerKey(key: string): void {
-    const position = this.waiting.findIndex((entry) => Buffer.from(entry.request.command.key).toString() === key);
+    const position = this.waiting.findIndex((entry) => text(entry.request.payload) === key);
     const [entry] = this.waiting.splice(position, 1);
-    entry?.answer({ ok: true, reply: { ok: true, value: entry.request.command.key } });
+    entry?.answer({ ok: true, reply: entry.request.payload });
   }
 }
 
-/** Answers every get at once with its key as the value, and says whether the read was stale. */
-const echoService: KvService = {
+/** Answers every request at once, saying which service it was for, whether it was stale, and its payload. */
+const echoService: GroupService = {
   handle: (request) =>
     Promise.resolve({
       ok: true,
-      reply: { ok: true, value: request.command.key, existed: request.stale === true },
+      reply: bytes(`${request.service}${request.stale ? ' stale' : ''}: ${text(request.payload)}`),
     }),
 };
 
-function get(key: string, stale = false): KvRequest {
-  return { command: { type: 'get', key: utf8(key) }, stale };
+function get(key: string, stale = false): ServiceRequest {
+  return { service: 'kv', stale, payload: bytes(key) };
 }
 
-async function startServer(service: KvService): Promise<TcpServer> {
+/** The reply text of an ok result; an error result fails the test. */
+function replyText(result: ServiceResult): string {
+  assert.ok(result.ok, result.ok ? '' : result.error.message);
+  return text(result.reply);
+}
+
+async function startServer(service: GroupService): Promise<TcpServer> {
   return TcpServer.start({ host: HOST, port: 0, clusterId: CLUSTER, selfId: 1, logger: silentLogger, service });
 }
 
@@ -59,18 +68,16 @@ function connectionError(reason: ConnectionError['reason']): (error: unknown) =>
 }
 
 describe('TCP client connection', () => {
-  it('a call gets its answer, and the stale flag reaches the service', async () => {
+  it('a call gets its answer, and the service and stale flag reach the service', async () => {
     const server = await startServer(echoService);
     const connection = await TcpClientConnection.connect({ host: HOST, port: server.port, clusterId: CLUSTER });
     try {
-      assert.deepEqual(await connection.call(get('a'), TIMEOUT_MS), {
-        ok: true,
-        reply: { ok: true, value: utf8('a'), existed: false },
-      });
-      assert.deepEqual(await connection.call(get('b', true), TIMEOUT_MS), {
-        ok: true,
-        reply: { ok: true, value: utf8('b'), existed: true },
-      });
+      assert.equal(replyText(await connection.call(get('a'), TIMEOUT_MS)), 'kv: a');
+      assert.equal(replyText(await connection.call(get('b', true), TIMEOUT_MS)), 'kv stale: b');
+      const meta: ServiceRequest = { service: 'meta', stale: false, payload: bytes('query') };
+      assert.equal(replyText(await connection.call(meta, TIMEOUT_MS)), 'meta: query');
+      const empty = await connection.call({ service: 'shard', stale: false, payload: new Uint8Array() }, TIMEOUT_MS);
+      assert.equal(replyText(empty), 'shard: ', 'an empty payload goes through too');
     } finally {
       connection.close();
       await server.close();
@@ -86,10 +93,7 @@ describe('TCP client connection', () => {
       await waitFor(() => service.waiting.length === 3, 'three requests at the service');
       for (const key of ['third', 'first', 'second']) service.answerKey(key);
       const results = await Promise.all(calls);
-      assert.deepEqual(
-        results.map((result) => (result.ok && result.reply.ok ? Buffer.from(result.reply.value!).toString() : null)),
-        ['first', 'second', 'third'],
-      );
+      assert.deepEqual(results.map(replyText), ['first', 'second', 'third']);
     } finally {
       connection.close();
       await server.close();
@@ -130,13 +134,13 @@ describe('TCP client connection', () => {
       const call = connection.call(get('later'), TIMEOUT_MS);
       await waitFor(() => service.waiting.length === 2, 'both requests at the service');
       service.answerKey('later');
-      assert.deepEqual(await call, { ok: true, reply: { ok: true, value: utf8('later') } });
+      assert.equal(replyText(await call), 'later');
       // The late answer to the call that timed out is ignored, and the connection goes on.
       service.answerKey('never');
       const after = connection.call(get('after'), TIMEOUT_MS);
       await waitFor(() => service.waiting.length === 1, 'the next request at the service');
       service.answerKey('after');
-      assert.deepEqual(await after, { ok: true, reply: { ok: true, value: utf8('after') } });
+      assert.equal(replyText(await after), 'after');
     } finally {
       connection.close();
       await server.close();
@@ -159,22 +163,44 @@ describe('TCP client connection', () => {
     }
   });
 
-  it('a request with a malformed command gets a malformedCommand reply on a connection that stays open', async () => {
+  it('a request for an unknown service id is answered unsupported on a connection that stays open', async () => {
     const server = await startServer(echoService);
     const raw = await RawConnection.open(server.port);
     try {
       raw.send(
         ...encodeFrame('hello', encodeHello({ role: 'client', clusterId: CLUSTER })),
-        ...encodeFrame('clientRequest', Buffer.from('01' + '00000005' + '00' + '01ff', 'hex')),
+        ...encodeFrame('clientRequest', Buffer.from('01' + '00000005' + '09' + '00' + '01ff', 'hex')),
       );
       await waitFor(() => raw.frames.length === 1, 'the answer');
       const response = decodeServiceResponse(raw.frames[0]!.payload);
       assert.equal(response.requestId, 5);
-      assert.ok(response.result.ok && !response.result.reply.ok);
-      assert.equal(response.result.reply.error.code, 'malformedCommand');
+      assert.ok(!response.result.ok);
+      assert.equal(response.result.error.code, 'unsupported');
+      assert.match(response.result.error.message, /service id 9 is unknown/);
       assert.ok(!raw.closed);
+      assert.equal(server.counters.framesRejected, 0);
     } finally {
       raw.destroy();
+      await server.close();
+    }
+  });
+
+  it('a request with a broken header closes its connection with the reason; other clients go on', async () => {
+    const server = await startServer(echoService);
+    const raw = await RawConnection.open(server.port);
+    const good = client(server.port);
+    try {
+      raw.send(
+        ...encodeFrame('hello', encodeHello({ role: 'client', clusterId: CLUSTER })),
+        ...encodeFrame('clientRequest', Buffer.from('01' + '00000005' + '01' + '80' + '01ff', 'hex')),
+      );
+      await waitFor(() => raw.closed, 'the connection closed');
+      assert.match(raw.rejectReason() ?? '', /unknown bits/);
+      assert.equal(server.counters.framesRejected, 1);
+      assert.equal(replyText(await good.call(get('b'), TIMEOUT_MS)), 'kv: b');
+    } finally {
+      raw.destroy();
+      good.close();
       await server.close();
     }
   });
