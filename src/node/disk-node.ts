@@ -1,0 +1,82 @@
+/**
+ * A RaftNode on disk: opens (or creates) the Raft part of a member's data
+ * directory and starts the node over it with the state machine given.
+ *
+ *   DIR/raft/log/         the Raft log: CRC'd segment files (storage/segmented-log-store)
+ *   DIR/raft/hard-state   term and vote, replaced atomically
+ *   DIR/raft/snapshots/   snapshot files of the state machine
+ *
+ * The state machine keeps its own files (or none: an in-memory machine is
+ * rebuilt from the latest snapshot and the log after it).
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { NodeId, RaftOptions } from '../raft/index.js';
+import { HardStateStore, SegmentedLogStore, SnapshotStore } from '../storage/index.js';
+import type { PeerSender, ReplicatedStateMachine, Ticker } from './ports.js';
+import { realTicker } from './ports.js';
+import { RaftNode } from './raft-node.js';
+
+export interface DiskNodeOptions {
+  readonly directory: string;
+  readonly id: NodeId;
+  /** The founding members; used only when the directory is new. */
+  readonly voters: readonly NodeId[];
+  readonly peers: PeerSender;
+  readonly machine: ReplicatedStateMachine;
+  readonly ticker?: Ticker;
+  /** One Raft tick. Elections time out after 10 to 20 ticks; the leader heartbeats every 2. */
+  readonly tickMs?: number;
+  /** Take a snapshot and compact the log after this many applied entries. */
+  readonly snapshotEveryEntries?: number;
+  /** Overrides of the core's options (all but id and random). */
+  readonly raft?: Partial<Omit<RaftOptions, 'id' | 'random'>>;
+}
+
+export const TICK_MS_DEFAULT = 50;
+export const SNAPSHOT_EVERY_ENTRIES_DEFAULT = 10_000;
+
+export interface DiskNode {
+  readonly node: RaftNode;
+  /** Stops the node and closes the Raft files (not the machine's). */
+  close(): Promise<void>;
+}
+
+export async function openDiskNode(options: DiskNodeOptions): Promise<DiskNode> {
+  const raftDirectory = path.join(options.directory, 'raft');
+  const snapshotDirectory = path.join(raftDirectory, 'snapshots');
+  await mkdir(snapshotDirectory, { recursive: true });
+  const log = await SegmentedLogStore.open(path.join(raftDirectory, 'log'));
+  const snapshots = await SnapshotStore.open(snapshotDirectory);
+  const node = await RaftNode.start(
+    {
+      raft: {
+        electionTicks: 10,
+        heartbeatTicks: 2,
+        preVote: true,
+        checkQuorum: true,
+        ...options.raft,
+        id: options.id,
+        random: Math.random,
+      },
+      bootstrapVoters: options.voters,
+      tickMs: options.tickMs ?? TICK_MS_DEFAULT,
+      snapshotEveryEntries: options.snapshotEveryEntries ?? SNAPSHOT_EVERY_ENTRIES_DEFAULT,
+    },
+    {
+      log,
+      hardState: new HardStateStore(path.join(raftDirectory, 'hard-state')),
+      snapshots,
+      machine: options.machine,
+      peers: options.peers,
+      ticker: options.ticker ?? realTicker,
+    },
+  );
+  return {
+    node,
+    async close() {
+      await node.stop();
+      await log.close();
+    },
+  };
+}
