@@ -1,6 +1,8 @@
 /** The `raftkv` command: one program, one subcommand per job. */
 import { Command } from '@commander-js/extra-typings';
+import { addAdminCommand } from './admin-command.js';
 import { addKvCommands } from './kv-commands.js';
+import { addMetaCommand } from './meta-command.js';
 import { addNodeCommand } from './node-command.js';
 import { addSimCommand } from './sim.js';
 
@@ -12,5 +14,7 @@ const program = new Command()
 addSimCommand(program);
 addNodeCommand(program);
 addKvCommands(program);
+addMetaCommand(program);
+addAdminCommand(program);
 
 await program.parseAsync();

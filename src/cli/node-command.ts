@@ -4,6 +4,7 @@ import { Option } from '@commander-js/extra-typings';
 import { MemberServer } from '../api/member-server.js';
 import { createLogger, LOG_LEVELS } from '../log/logger.js';
 import { hostPortOption, integerOption, membersOption } from './options.js';
+import { stopOnSignals } from './process-lifecycle.js';
 
 export function addNodeCommand(program: Command): void {
   program
@@ -67,17 +68,6 @@ Examples (three members on one machine, each in its own terminal):
       process.stdout.write(
         `raftkv node ${options.id}: peers and clients on ${self.host}:${server.peerPort}, RESP ${resp}, data in ${options.dir}\n`,
       );
-      const stop = (): void => {
-        process.stdout.write(`raftkv node ${options.id}: stopping\n`);
-        server.close().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            process.stderr.write(`raftkv node ${options.id}: could not stop cleanly: ${String(error)}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      stopOnSignals(`raftkv node ${options.id}`, () => server.close());
     });
 }

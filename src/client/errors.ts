@@ -5,6 +5,7 @@
  * (wrongService: the client was pointed at, say, meta nodes instead of a KV group).
  */
 import type { KvErrorCode } from '../kv/commands.js';
+import type { MetaErrorCode } from '../meta/commands.js';
 
 export type ClientErrorCode = KvErrorCode | 'deadlineExceeded' | 'closed' | 'wrongService';
 
@@ -15,5 +16,16 @@ export class ClientError extends Error {
   ) {
     super(message);
     this.name = 'ClientError';
+  }
+}
+
+/** The meta group refused an admin command (unknown group, bucket out of range, ...); nothing changed. */
+export class MetaRefusedError extends Error {
+  constructor(
+    readonly code: MetaErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MetaRefusedError';
   }
 }

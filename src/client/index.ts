@@ -2,7 +2,7 @@ export type { ClientClock, GroupChannel } from './channel.js';
 /** What a GroupChannel carries, for those who write their own. */
 export type { ServiceError, ServiceName, ServiceRequest, ServiceResult } from '../transport/service-protocol.js';
 export { ChannelError, realClientClock } from './channel.js';
-export { ClientError } from './errors.js';
+export { ClientError, MetaRefusedError } from './errors.js';
 export type { ClientErrorCode } from './errors.js';
 export { ATTEMPT_TIMEOUT_MS_DEFAULT, DEADLINE_MS_DEFAULT, GroupClient } from './group-client.js';
 export type { GroupCall, GroupClientOptions } from './group-client.js';
@@ -10,3 +10,5 @@ export { KvClient } from './kv-client.js';
 export type { GetOptions, KvClientOptions } from './kv-client.js';
 export { TcpGroupChannel } from './tcp-channel.js';
 export type { TcpGroupChannelOptions } from './tcp-channel.js';
+export { MetaClient } from './meta-client.js';
+export type { MetaClientOptions } from './meta-client.js';

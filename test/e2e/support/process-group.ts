@@ -41,13 +41,19 @@ export class ProcessGroup {
   private constructor(
     readonly directory: string,
     readonly clusterId: string,
-    /** More flags for every `raftkv node`. */
+    /** More flags for every member. */
     private readonly extraFlags: readonly string[],
+    /** A KV replica group (`raftkv node`, with RESP) or the meta group (`raftkv meta`). */
+    readonly kind: 'node' | 'meta',
   ) {}
 
-  static async create(size: number, extraFlags: readonly string[] = []): Promise<ProcessGroup> {
+  static async create(
+    size: number,
+    extraFlags: readonly string[] = [],
+    kind: 'node' | 'meta' = 'node',
+  ): Promise<ProcessGroup> {
     const directory = await mkdtemp(path.join(os.tmpdir(), 'raftkv-e2e-'));
-    const group = new ProcessGroup(directory, `e2e-${path.basename(directory)}`, extraFlags);
+    const group = new ProcessGroup(directory, `e2e-${path.basename(directory)}`, extraFlags, kind);
     for (let id = 1; id <= size; id++) {
       group.members.set(id, {
         id,
@@ -86,15 +92,14 @@ export class ProcessGroup {
       process.execPath,
       [
         RAFTKV_BIN,
-        'node',
+        this.kind,
         '--id',
         String(id),
         '--members',
         this.membersFlag,
         '--dir',
         path.join(this.directory, `node-${id}`),
-        '--resp',
-        `127.0.0.1:${member.respPort}`,
+        ...(this.kind === 'node' ? ['--resp', `127.0.0.1:${member.respPort}`] : []),
         '--cluster-id',
         this.clusterId,
         ...this.extraFlags,
@@ -105,7 +110,7 @@ export class ProcessGroup {
     member.process = child;
     member.stopped = false;
     await waitForPort(member.peerPort, START_TIMEOUT_MS);
-    await waitForPort(member.respPort, START_TIMEOUT_MS);
+    if (this.kind === 'node') await waitForPort(member.respPort, START_TIMEOUT_MS);
   }
 
   /** SIGKILL: the process dies at once, with whatever it had not written lost. */

@@ -1,0 +1,132 @@
+/** `raftkv admin join|leave|move|query`: manage the config table through the meta group. */
+import { randomUUID } from 'node:crypto';
+import type { Command } from '@commander-js/extra-typings';
+import { InvalidArgumentError } from '@commander-js/extra-typings';
+import { realClientClock } from '../client/channel.js';
+import { ClientError, MetaRefusedError } from '../client/errors.js';
+import { MetaClient } from '../client/meta-client.js';
+import { TcpGroupChannel } from '../client/tcp-channel.js';
+import type { GroupInfo, ShardConfig } from '../meta/config.js';
+import { BUCKET_COUNT_DEFAULT, BUCKET_COUNT_MAX, canonicalConfigJson } from '../meta/config.js';
+import { formatConfig } from './config-table.js';
+import type { HostPort } from './options.js';
+import { integerOption, membersOption } from './options.js';
+
+interface AdminFlags {
+  readonly meta: Map<number, HostPort>;
+  readonly clusterId: string;
+  readonly timeoutMs: number;
+  readonly json?: true;
+}
+
+const EXAMPLE_META = '1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103';
+
+export function addAdminCommand(program: Command): void {
+  const admin = program
+    .command('admin')
+    .description('manage the config table: which replica group serves which buckets')
+    .requiredOption('--meta <list>', 'the meta group: 1=host:port,2=host:port,...', membersOption('--meta'))
+    .option('--cluster-id <name>', 'the cluster id the nodes were started with', 'raftkv')
+    .option('--timeout-ms <ms>', 'give up after this long', integerOption('--timeout-ms', 1), 10_000)
+    .option('--json', 'print the resulting config as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  raftkv admin --meta ${EXAMPLE_META} join 1 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
+  raftkv admin --meta ${EXAMPLE_META} move 0-4 1
+  raftkv admin --meta ${EXAMPLE_META} leave 2
+  raftkv admin --meta ${EXAMPLE_META} query          the latest config, as a table
+  raftkv admin --meta ${EXAMPLE_META} query 3 --json  version 3, as JSON`,
+    );
+
+  admin
+    .command('join')
+    .description('add replica groups (GID MEMBERS pairs) and spread the buckets over all groups')
+    .argument('<gid-and-members...>', 'GID MEMBERS [GID MEMBERS ...], MEMBERS as 1=host:port,2=host:port,...')
+    .option(
+      '--buckets <n>',
+      `buckets of a new cluster, fixed by its first join (1 to ${BUCKET_COUNT_MAX}; default ${BUCKET_COUNT_DEFAULT})`,
+      integerOption('--buckets', 1, BUCKET_COUNT_MAX),
+    )
+    .action(async (pairs, options) => {
+      const groups = parseGroups(pairs);
+      // Without --buckets the group decides: the default for a new cluster, the fixed count after.
+      await withMetaClient(admin.opts(), (client) => client.join(groups, options.buckets));
+    });
+
+  admin
+    .command('leave')
+    .description('remove replica groups; their buckets go to the groups that stay')
+    .argument('<gid...>', 'group ids')
+    .action(async (gids) => {
+      const parsed = gids.map((gid) => integerOption('GID', 1)(gid));
+      await withMetaClient(admin.opts(), (client) => client.leave(parsed));
+    });
+
+  admin
+    .command('move')
+    .description('give buckets to a group: a bucket (3) or an inclusive range (0-4)')
+    .argument('<buckets>', 'N or FROM-TO')
+    .argument('<gid>', 'the group that gets them')
+    .action(async (buckets, gid) => {
+      const [fromBucket, toBucket] = parseBucketRange(buckets);
+      const target = integerOption('GID', 1)(gid);
+      await withMetaClient(admin.opts(), (client) => client.move(fromBucket, toBucket, target));
+    });
+
+  admin
+    .command('query')
+    .description('print a config: the latest, or VERSION')
+    .argument('[version]', 'a config version (default: the latest)')
+    .action(async (version) => {
+      const parsed = version === undefined ? null : integerOption('VERSION', 0)(version);
+      await withMetaClient(admin.opts(), (client) => client.query(parsed));
+    });
+}
+
+/** ["1", "1=h:p,2=h:p", "2", "4=h:p"] -> groups. */
+function parseGroups(pairs: readonly string[]): GroupInfo[] {
+  if (pairs.length % 2 !== 0) {
+    throw new InvalidArgumentError('join takes GID MEMBERS pairs, like: join 1 1=127.0.0.1:7001,2=127.0.0.1:7002');
+  }
+  const groups: GroupInfo[] = [];
+  for (let index = 0; index < pairs.length; index += 2) {
+    const gid = integerOption('GID', 1)(pairs[index]!);
+    const members = membersOption(`the members of group ${gid}`)(pairs[index + 1]!);
+    groups.push({
+      gid,
+      members: [...members].map(([id, address]) => ({ id, address: `${address.host}:${address.port}` })),
+    });
+  }
+  return groups;
+}
+
+function parseBucketRange(text: string): [number, number] {
+  const match = /^(\d+)(?:-(\d+))?$/.exec(text);
+  if (match === null) throw new InvalidArgumentError(`buckets are N or FROM-TO (like 0-4), got "${text}"`);
+  const from = Number(match[1]);
+  return [from, match[2] === undefined ? from : Number(match[2])];
+}
+
+async function withMetaClient(flags: AdminFlags, run: (client: MetaClient) => Promise<ShardConfig>): Promise<void> {
+  const channel = new TcpGroupChannel({ members: flags.meta, clusterId: flags.clusterId });
+  const client = new MetaClient({
+    members: [...flags.meta.keys()],
+    channel,
+    clock: realClientClock,
+    clientId: `admin-${randomUUID()}`,
+    random: Math.random,
+    deadlineMs: flags.timeoutMs,
+  });
+  try {
+    const config = await run(client);
+    process.stdout.write(`${flags.json === true ? canonicalConfigJson(config) : formatConfig(config)}\n`);
+  } catch (error) {
+    if (!(error instanceof ClientError) && !(error instanceof MetaRefusedError)) throw error;
+    process.stderr.write(`raftkv admin: ${error.message}\n`);
+    process.exitCode = 2;
+  } finally {
+    channel.close();
+  }
+}

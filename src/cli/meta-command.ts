@@ -1,0 +1,55 @@
+/** `raftkv meta`: run one member of the meta (config) group until Ctrl-C or SIGTERM. */
+import type { Command } from '@commander-js/extra-typings';
+import { Option } from '@commander-js/extra-typings';
+import { MetaServer } from '../api/meta-server.js';
+import { createLogger, LOG_LEVELS } from '../log/logger.js';
+import { integerOption, membersOption } from './options.js';
+import { stopOnSignals } from './process-lifecycle.js';
+
+export function addMetaCommand(program: Command): void {
+  program
+    .command('meta')
+    .description('run one member of the meta group, which maps buckets to replica groups')
+    .requiredOption('--id <n>', "this member's id, one of --members", integerOption('--id', 1))
+    .requiredOption(
+      '--members <list>',
+      'every meta member with its address: 1=host:port,2=host:port,...',
+      membersOption('--members'),
+    )
+    .requiredOption('--dir <path>', 'data directory of this member (created if missing)')
+    .option('--cluster-id <name>', 'every node and client of one cluster must agree on it', 'raftkv')
+    .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
+    .addOption(new Option('--log-level <level>', 'how much to log on stderr').choices(LOG_LEVELS).default('warn'))
+    .addHelpText(
+      'after',
+      `
+Examples (three meta members on one machine, each in its own terminal):
+  raftkv meta --id 1 --members 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --dir data/meta-1
+  raftkv meta --id 2 --members 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --dir data/meta-2
+  raftkv meta --id 3 --members 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --dir data/meta-3
+  raftkv admin query --meta 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103`,
+    )
+    .action(async (options) => {
+      if (!options.members.has(options.id)) {
+        program.error(`error: --id ${options.id} is not one of the members in --members`);
+      }
+      const logger = createLogger(options.logLevel, { meta: options.id });
+      const server = await MetaServer.start({
+        id: options.id,
+        members: options.members,
+        directory: options.dir,
+        clusterId: options.clusterId,
+        logger,
+        tickMs: options.tickMs,
+      });
+      const self = options.members.get(options.id)!;
+      const name = `raftkv meta ${options.id}`;
+      server.replica.node.onFatal = (error) => {
+        logger.error({ err: error }, 'the node stopped: a disk failure leaves its state unknown');
+        process.stderr.write(`${name}: stopped after a failure: ${error.message}\n`);
+        process.exit(1);
+      };
+      process.stdout.write(`${name}: serving on ${self.host}:${server.port}, data in ${options.dir}\n`);
+      stopOnSignals(name, () => server.close());
+    });
+}
