@@ -11,9 +11,13 @@ import { TcpGroupChannel } from '../client/tcp-channel.js';
 import type { DiskReplica } from '../kv/disk-replica.js';
 import { openDiskReplica } from '../kv/disk-replica.js';
 import type { Logger } from '../log/logger.js';
+import type { RaftNode } from '../node/raft-node.js';
 import type { NodeId } from '../raft/index.js';
 import type { PeerAddress } from '../transport/index.js';
-import { routeServices, TcpPeerTransport, TcpServer } from '../transport/index.js';
+import type { GroupService } from '../transport/index.js';
+import { routeServices } from '../transport/index.js';
+import type { GroupEndpoint } from './group-endpoint.js';
+import { startGroupEndpoint } from './group-endpoint.js';
 import { RespServer } from './resp/resp-server.js';
 
 export interface MemberServerOptions {
@@ -32,61 +36,57 @@ export interface MemberServerOptions {
   readonly logKeepEntries?: number;
 }
 
+interface KvMember {
+  readonly node: RaftNode;
+  readonly disk: DiskReplica;
+  readonly services: GroupService;
+}
+
 export class MemberServer {
   private closing: Promise<void> | null = null;
 
   private constructor(
-    readonly disk: DiskReplica,
-    private readonly peers: TcpPeerTransport,
-    private readonly server: TcpServer,
+    private readonly endpoint: GroupEndpoint<KvMember>,
     private readonly channel: TcpGroupChannel,
     private readonly resp: RespServer | null,
   ) {}
+
+  get disk(): DiskReplica {
+    return this.endpoint.member.disk;
+  }
 
   get respPort(): number | null {
     return this.resp?.port ?? null;
   }
 
   get peerPort(): number {
-    return this.server.port;
+    return this.endpoint.port;
   }
 
   static async start(options: MemberServerOptions): Promise<MemberServer> {
-    const self = options.members.get(options.id);
-    if (self === undefined) throw new Error(`member ${options.id} is not in the member list`);
     const logger = options.logger;
-    const peers = new TcpPeerTransport({
-      selfId: options.id,
-      clusterId: options.clusterId,
-      peers: new Map([...options.members].filter(([id]) => id !== options.id)),
-      logger,
-    });
-    const disk = await openDiskReplica({
-      directory: options.directory,
-      id: options.id,
-      voters: [...options.members.keys()],
-      peers,
-      ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
-      ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
-      ...(options.logKeepEntries === undefined ? {} : { raft: { snapshotCatchUpEntries: options.logKeepEntries } }),
-    });
-    const replica = disk.replica;
-    // A client that asks this port for another service (meta, shard) learns that this node serves kv only.
-    const services = routeServices({ kv: replica });
-    const server = await TcpServer.start({
-      host: self.host,
-      port: self.port,
-      clusterId: options.clusterId,
-      selfId: options.id,
-      logger,
-      onPeerMessage: (message) => replica.node.receive(message),
-      service: services,
-    });
+    const endpoint = await startGroupEndpoint(
+      options,
+      async (peers): Promise<KvMember> => {
+        const disk = await openDiskReplica({
+          directory: options.directory,
+          id: options.id,
+          voters: [...options.members.keys()],
+          peers,
+          ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
+          ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
+          ...(options.logKeepEntries === undefined ? {} : { raft: { snapshotCatchUpEntries: options.logKeepEntries } }),
+        });
+        // A client that asks this port for another service (meta, shard) learns that this node serves kv only.
+        return { node: disk.replica.node, disk, services: routeServices({ kv: disk.replica }) };
+      },
+      (member) => member.services,
+    );
     const channel = new TcpGroupChannel({
       members: options.members,
       clusterId: options.clusterId,
       logger,
-      local: { id: options.id, service: services },
+      local: { id: options.id, service: endpoint.member.services },
     });
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {
@@ -96,17 +96,16 @@ export class MemberServer {
       });
       await resp.listen(options.resp);
     }
-    return new MemberServer(disk, peers, server, channel, resp);
+    return new MemberServer(endpoint, channel, resp);
   }
 
   /** Stops serving and closes every file; safe to call more than once. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.resp?.close();
-      await this.server.close();
+      await this.endpoint.close();
       this.channel.close();
-      this.peers.close();
-      await this.disk.close();
+      await this.endpoint.member.disk.close();
     })();
     return this.closing;
   }

@@ -9,9 +9,12 @@ import { MetaReplica } from '../meta/meta-replica.js';
 import { MetaStateMachine } from '../meta/state-machine.js';
 import type { DiskNode } from '../node/disk-node.js';
 import { openDiskNode } from '../node/disk-node.js';
+import type { RaftNode } from '../node/raft-node.js';
 import type { NodeId } from '../raft/index.js';
 import type { PeerAddress } from '../transport/index.js';
-import { routeServices, TcpPeerTransport, TcpServer } from '../transport/index.js';
+import { routeServices } from '../transport/index.js';
+import type { GroupEndpoint } from './group-endpoint.js';
+import { startGroupEndpoint } from './group-endpoint.js';
 
 export interface MetaServerOptions {
   readonly id: NodeId;
@@ -27,60 +30,52 @@ export interface MetaServerOptions {
 /** Admin commands are rare: a snapshot every thousand keeps a restart's replay short. */
 const META_SNAPSHOT_EVERY_ENTRIES_DEFAULT = 1_000;
 
+interface MetaMember {
+  readonly node: RaftNode;
+  readonly disk: DiskNode;
+  readonly replica: MetaReplica;
+}
+
 export class MetaServer {
   private closing: Promise<void> | null = null;
 
-  private constructor(
-    readonly replica: MetaReplica,
-    private readonly disk: DiskNode,
-    private readonly peers: TcpPeerTransport,
-    private readonly server: TcpServer,
-  ) {}
+  private constructor(private readonly endpoint: GroupEndpoint<MetaMember>) {}
+
+  get replica(): MetaReplica {
+    return this.endpoint.member.replica;
+  }
 
   get port(): number {
-    return this.server.port;
+    return this.endpoint.port;
   }
 
   static async start(options: MetaServerOptions): Promise<MetaServer> {
-    const self = options.members.get(options.id);
-    if (self === undefined) throw new Error(`member ${options.id} is not in the member list`);
-    const logger = options.logger;
-    const peers = new TcpPeerTransport({
-      selfId: options.id,
-      clusterId: options.clusterId,
-      peers: new Map([...options.members].filter(([id]) => id !== options.id)),
-      logger,
-    });
-    const machine = new MetaStateMachine();
-    const disk = await openDiskNode({
-      directory: options.directory,
-      id: options.id,
-      voters: [...options.members.keys()],
-      peers,
-      machine,
-      snapshotEveryEntries: options.snapshotEveryEntries ?? META_SNAPSHOT_EVERY_ENTRIES_DEFAULT,
-      ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
-    });
-    const replica = new MetaReplica(disk.node, machine);
-    const server = await TcpServer.start({
-      host: self.host,
-      port: self.port,
-      clusterId: options.clusterId,
-      selfId: options.id,
-      logger,
-      onPeerMessage: (message) => disk.node.receive(message),
+    const endpoint = await startGroupEndpoint(
+      options,
+      async (peers): Promise<MetaMember> => {
+        const machine = new MetaStateMachine();
+        const disk = await openDiskNode({
+          directory: options.directory,
+          id: options.id,
+          voters: [...options.members.keys()],
+          peers,
+          machine,
+          snapshotEveryEntries: options.snapshotEveryEntries ?? META_SNAPSHOT_EVERY_ENTRIES_DEFAULT,
+          ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
+        });
+        return { node: disk.node, disk, replica: new MetaReplica(disk.node, machine) };
+      },
       // A KV client pointed here learns that this node serves the meta group only.
-      service: routeServices({ meta: replica }),
-    });
-    return new MetaServer(replica, disk, peers, server);
+      (member) => routeServices({ meta: member.replica }),
+    );
+    return new MetaServer(endpoint);
   }
 
   /** Stops serving and closes every file; safe to call more than once. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.server.close();
-      this.peers.close();
-      await this.disk.close();
+      await this.endpoint.close();
+      await this.endpoint.member.disk.close();
     })();
     return this.closing;
   }

@@ -12,11 +12,12 @@
  * clients for concurrency; they are cheap.
  */
 import { decodeReply, encodeCommand } from '../kv/command-codec.js';
-import type { KvCommand, KvOk, KvReply, KvWriteCommand } from '../kv/commands.js';
+import type { ClientStamp, KvCommand, KvOk, KvReply, KvWriteCommand } from '../kv/commands.js';
 import type { NodeId } from '../raft/index.js';
 import type { ClientClock, GroupChannel } from './channel.js';
 import { ClientError } from './errors.js';
 import { GroupClient } from './group-client.js';
+import { ClientSession } from './session.js';
 
 export interface KvClientOptions {
   /** Ids of the group's members; the channel knows how to reach each. */
@@ -43,14 +44,13 @@ export interface GetOptions {
 }
 
 export class KvClient {
-  private sequence = 0;
   private readonly group: GroupClient;
-  /** Requests of this session wait for the one before them. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly session: ClientSession;
 
   constructor(private readonly options: KvClientOptions) {
     if (options.members.length === 0) throw new Error('KvClient: a group has at least one member');
     this.group = new GroupClient({ ...options, service: 'kv' });
+    this.session = new ClientSession(options.clientId);
   }
 
   get clientId(): string {
@@ -65,7 +65,7 @@ export class KvClient {
   /** The value of `key`, or null when it is absent. */
   async get(key: Bytes, options: GetOptions = {}): Promise<Uint8Array | null> {
     const command: KvCommand = { type: 'get', key: bytes(key) };
-    const reply = await this.enqueue(() => this.send(command, options.stale === true));
+    const reply = await this.session.run(() => this.send(command, options.stale === true));
     return reply.value ?? null;
   }
 
@@ -107,18 +107,8 @@ export class KvClient {
     this.group.close();
   }
 
-  private write(make: (stamp: { clientId: string; sequence: number }) => KvWriteCommand): Promise<KvOk> {
-    // The sequence is taken when the request's turn comes, so sequences reach the group in order.
-    return this.enqueue(() => {
-      this.sequence += 1;
-      return this.send(make({ clientId: this.options.clientId, sequence: this.sequence }), false);
-    });
-  }
-
-  private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(task, task);
-    this.queue = result.catch(() => undefined);
-    return result;
+  private write(make: (stamp: ClientStamp) => KvWriteCommand): Promise<KvOk> {
+    return this.session.write((stamp) => this.send(make(stamp), false));
   }
 
   /** The command's reply once a member applied (or read) it; a KV error reply throws ClientError with its code. */

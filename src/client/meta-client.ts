@@ -8,11 +8,12 @@
  */
 import type { BucketId, GroupId, GroupInfo, ShardConfig } from '../meta/config.js';
 import { decodeMetaCommand, decodeMetaReply, encodeMetaCommand } from '../meta/command-codec.js';
-import type { MetaCommand, MetaWriteCommand } from '../meta/commands.js';
+import type { ClientStamp, MetaCommand, MetaWriteCommand } from '../meta/commands.js';
 import type { NodeId } from '../raft/index.js';
 import type { ClientClock, GroupChannel } from './channel.js';
 import { MetaRefusedError } from './errors.js';
 import { GroupClient } from './group-client.js';
+import { ClientSession } from './session.js';
 
 export interface MetaClientOptions {
   /** Ids of the meta group's members; the channel knows how to reach each. */
@@ -27,13 +28,13 @@ export interface MetaClientOptions {
 }
 
 export class MetaClient {
-  private sequence = 0;
   private readonly group: GroupClient;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly session: ClientSession;
 
   constructor(private readonly options: MetaClientOptions) {
     if (options.members.length === 0) throw new Error('MetaClient: the meta group has at least one member');
     this.group = new GroupClient({ ...options, service: 'meta' });
+    this.session = new ClientSession(options.clientId);
   }
 
   get knownLeader(): NodeId | null {
@@ -62,24 +63,15 @@ export class MetaClient {
 
   /** The config of `version`, or the latest; linearizable unless `stale`. */
   query(version: number | null = null, options: { stale?: boolean } = {}): Promise<ShardConfig> {
-    return this.enqueue(() => this.send({ type: 'query', version }, options.stale === true));
+    return this.session.run(() => this.send({ type: 'query', version }, options.stale === true));
   }
 
   close(): void {
     this.group.close();
   }
 
-  private write(make: (stamp: { clientId: string; sequence: number }) => MetaWriteCommand): Promise<ShardConfig> {
-    return this.enqueue(() => {
-      this.sequence += 1;
-      return this.send(make({ clientId: this.options.clientId, sequence: this.sequence }), false);
-    });
-  }
-
-  private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(task, task);
-    this.queue = result.catch(() => undefined);
-    return result;
+  private write(make: (stamp: ClientStamp) => MetaWriteCommand): Promise<ShardConfig> {
+    return this.session.write((stamp) => this.send(make(stamp), false));
   }
 
   private async send(command: MetaCommand, stale: boolean): Promise<ShardConfig> {

@@ -1,0 +1,60 @@
+/**
+ * What every server process of a replica group has in common, whatever the
+ * group serves: the peer transport to the other members, the member's own
+ * state (opened by the caller once the transport exists, since the node
+ * sends through it), and one TCP port for peer messages and client requests.
+ */
+import type { Logger } from '../log/logger.js';
+import type { RaftNode } from '../node/raft-node.js';
+import type { NodeId } from '../raft/index.js';
+import type { GroupService, PeerAddress } from '../transport/index.js';
+import { TcpPeerTransport, TcpServer } from '../transport/index.js';
+
+export interface GroupEndpointOptions {
+  readonly id: NodeId;
+  /** Every member of the group (this one included) with its address. */
+  readonly members: ReadonlyMap<NodeId, PeerAddress>;
+  readonly clusterId: string;
+  readonly logger: Logger;
+}
+
+export interface GroupEndpoint<T> {
+  /** What `open` made: the member's node and its state. */
+  readonly member: T;
+  readonly port: number;
+  /** Stops listening and closes peer connections; the member is the caller's to close. */
+  close(): Promise<void>;
+}
+
+export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
+  options: GroupEndpointOptions,
+  open: (peers: TcpPeerTransport) => Promise<T>,
+  service: (member: T) => GroupService,
+): Promise<GroupEndpoint<T>> {
+  const self = options.members.get(options.id);
+  if (self === undefined) throw new Error(`member ${options.id} is not in the member list`);
+  const peers = new TcpPeerTransport({
+    selfId: options.id,
+    clusterId: options.clusterId,
+    peers: new Map([...options.members].filter(([id]) => id !== options.id)),
+    logger: options.logger,
+  });
+  const member = await open(peers);
+  const server = await TcpServer.start({
+    host: self.host,
+    port: self.port,
+    clusterId: options.clusterId,
+    selfId: options.id,
+    logger: options.logger,
+    onPeerMessage: (message) => member.node.receive(message),
+    service: service(member),
+  });
+  return {
+    member,
+    port: server.port,
+    async close() {
+      await server.close();
+      peers.close();
+    },
+  };
+}
