@@ -35,6 +35,7 @@ import type { Entry, LogIndex, Message, NodeId } from '../../src/raft/index.js';
 import { messageSizeBytes } from '../../src/raft/index.js';
 import { SeededRandom } from '../../src/sim/random.js';
 import { Scheduler } from '../../src/sim/scheduler.js';
+import { SimTime } from './sim-time.js';
 import type { LoadedLog, LogStore } from '../../src/storage/index.js';
 import { HardStateStore, SegmentedLogStore, SnapshotStore } from '../../src/storage/index.js';
 import { SimNetwork } from '../../src/transport/sim-network.js';
@@ -84,6 +85,7 @@ interface MemberProcess {
 
 export class DiskKvGroup {
   readonly scheduler = new Scheduler();
+  private readonly time: SimTime;
   readonly random: SeededRandom;
   readonly network: SimNetwork<Message>;
   /** Failures that stopped a node, other than the simulated crashes: a test expects none. */
@@ -100,6 +102,7 @@ export class DiskKvGroup {
     readonly directory: string,
     private readonly options: DiskKvGroupOptions,
   ) {
+    this.time = new SimTime(this.scheduler, seed, () => this.settle());
     this.random = new SeededRandom(seed);
     this.network = new SimNetwork<Message>({
       scheduler: this.scheduler,
@@ -292,42 +295,18 @@ export class DiskKvGroup {
   }
 
   /** Runs simulated time, letting every member's I/O finish after every event. */
-  async runFor(durationMs: number): Promise<void> {
-    const deadline = this.scheduler.nowMs + durationMs;
-    await this.settle();
-    for (;;) {
-      const next = this.scheduler.nextEventAtMs;
-      if (next === undefined || next > deadline) break;
-      this.scheduler.step();
-      await this.settle();
-    }
-    this.scheduler.runUntil(deadline);
+  /** Runs simulated time, letting async work settle after every event. */
+  runFor(durationMs: number): Promise<void> {
+    return this.time.runFor(durationMs);
   }
 
-  async runUntil(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
-    const deadline = this.scheduler.nowMs + timeoutMs;
-    await this.settle();
-    while (!predicate()) {
-      const next = this.scheduler.nextEventAtMs;
-      if (next === undefined || next > deadline) return predicate();
-      this.scheduler.step();
-      await this.settle();
-    }
-    return true;
+  runUntil(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+    return this.time.runUntil(predicate, timeoutMs);
   }
 
   /** Settles `promise` while simulated time runs. */
-  async await<T>(promise: Promise<T>, timeoutMs = 10_000): Promise<T> {
-    let outcome: { ok: true; value: T } | { ok: false; error: unknown } | null = null;
-    promise.then(
-      (value) => (outcome = { ok: true, value }),
-      (error: unknown) => (outcome = { ok: false, error }),
-    );
-    await this.runUntil(() => outcome !== null, timeoutMs);
-    const settled = outcome as { ok: true; value: T } | { ok: false; error: unknown } | null;
-    if (settled === null) throw new Error(`not settled after ${timeoutMs} simulated ms (seed ${this.seed})`);
-    if (!settled.ok) throw settled.error;
-    return settled.value;
+  await<T>(promise: Promise<T>, timeoutMs = 10_000): Promise<T> {
+    return this.time.await(promise, timeoutMs);
   }
 
   /** Stops every live member, closes its files and removes the group's directory. */

@@ -9,6 +9,7 @@ import type { ReplicatedStateMachine, SnapshotFiles, Ticker } from '../../src/no
 import { RaftNode } from '../../src/node/index.js';
 import { SeededRandom } from '../../src/sim/random.js';
 import { Scheduler } from '../../src/sim/scheduler.js';
+import { SimTime } from './sim-time.js';
 import type { MemoryLogDisk, MemorySnapshotDisk } from '../../src/storage/index.js';
 import {
   emptyMemoryLogDisk,
@@ -54,6 +55,7 @@ function settle(): Promise<void> {
 
 export class NodeGroup<M extends ReplicatedStateMachine = ListMachine> {
   readonly scheduler = new Scheduler();
+  private readonly time: SimTime;
   readonly random: SeededRandom;
   readonly network: SimNetwork<Message>;
   readonly nodes = new Map<number, RaftNode | null>();
@@ -70,6 +72,7 @@ export class NodeGroup<M extends ReplicatedStateMachine = ListMachine> {
     private readonly options: NodeGroupOptions = {},
     private readonly host: MachineHost<M> = listMachineHost as unknown as MachineHost<M>,
   ) {
+    this.time = new SimTime(this.scheduler, seed, settle);
     this.random = new SeededRandom(seed);
     this.network = new SimNetwork<Message>({
       scheduler: this.scheduler,
@@ -171,42 +174,17 @@ export class NodeGroup<M extends ReplicatedStateMachine = ListMachine> {
   }
 
   /** Runs simulated time, letting async work settle after every event. */
-  async runFor(durationMs: number): Promise<void> {
-    const deadline = this.scheduler.nowMs + durationMs;
-    await settle();
-    for (;;) {
-      const next = this.scheduler.nextEventAtMs;
-      if (next === undefined || next > deadline) break;
-      this.scheduler.step();
-      await settle();
-    }
-    this.scheduler.runUntil(deadline);
+  runFor(durationMs: number): Promise<void> {
+    return this.time.runFor(durationMs);
   }
 
-  async runUntil(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
-    const deadline = this.scheduler.nowMs + timeoutMs;
-    await settle();
-    while (!predicate()) {
-      const next = this.scheduler.nextEventAtMs;
-      if (next === undefined || next > deadline) return predicate();
-      this.scheduler.step();
-      await settle();
-    }
-    return true;
+  runUntil(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+    return this.time.runUntil(predicate, timeoutMs);
   }
 
   /** Settles `promise` while simulated time runs. */
-  async await<T>(promise: Promise<T>, timeoutMs = 10_000): Promise<T> {
-    let outcome: { ok: true; value: T } | { ok: false; error: unknown } | null = null;
-    promise.then(
-      (value) => (outcome = { ok: true, value }),
-      (error: unknown) => (outcome = { ok: false, error }),
-    );
-    await this.runUntil(() => outcome !== null, timeoutMs);
-    const settled = outcome as { ok: true; value: T } | { ok: false; error: unknown } | null;
-    if (settled === null) throw new Error(`not settled after ${timeoutMs} simulated ms (seed ${this.seed})`);
-    if (!settled.ok) throw settled.error;
-    return settled.value;
+  await<T>(promise: Promise<T>, timeoutMs = 10_000): Promise<T> {
+    return this.time.await(promise, timeoutMs);
   }
 
   async electLeader(): Promise<RaftNode> {
