@@ -63,6 +63,8 @@ function failure(error: ClientError, kind: 'read' | 'write'): BackendFailure {
     case 'closed':
       return { ok: false, code: 'stopped', message: error.message };
     case 'wrongService':
+    case 'rejected':
+      // Both mean this node was pointed at the wrong place: retrying will not help.
       return { ok: false, code: 'wrongService', message: error.message };
     case 'keyTooLarge':
     case 'valueTooLarge':

@@ -20,7 +20,13 @@ export interface GroupChannel {
 export class ChannelError extends Error {
   constructor(
     readonly node: NodeId,
-    readonly reason: 'timeout' | 'unreachable' | 'closed',
+    /**
+     * timeout: no answer in time; unreachable: no connection; closed: this
+     * channel was closed; busy: too many calls in flight to that node (the
+     * connection is fine: back off); rejected: the node refused us (another
+     * cluster id), which retrying will not change.
+     */
+    readonly reason: 'timeout' | 'unreachable' | 'closed' | 'busy' | 'rejected',
     message: string,
   ) {
     super(message);

@@ -7,7 +7,7 @@
 import type { KvErrorCode } from '../kv/commands.js';
 import type { MetaErrorCode } from '../meta/commands.js';
 
-export type ClientErrorCode = KvErrorCode | 'deadlineExceeded' | 'closed' | 'wrongService';
+export type ClientErrorCode = KvErrorCode | 'deadlineExceeded' | 'closed' | 'wrongService' | 'rejected';
 
 export class ClientError extends Error {
   constructor(

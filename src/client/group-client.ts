@@ -114,9 +114,15 @@ export class GroupClient {
         next = this.afterRefusal(target, result.error);
       } catch (error) {
         if (!(error instanceof ChannelError)) throw error;
+        // Another cluster answers at that address: every retry would be refused the same way.
+        if (error.reason === 'rejected') throw new ClientError('rejected', error.message);
         lastProblem = error.message;
-        if (this.leader === target) this.leader = null;
-        next = { target: this.memberAfter(target), wait: members.length === 1 || failures > members.length };
+        if (error.reason === 'busy') {
+          next = { target, wait: true };
+        } else {
+          if (this.leader === target) this.leader = null;
+          next = { target: this.memberAfter(target), wait: members.length === 1 || failures > members.length };
+        }
       }
       failures += 1;
       target = next.target;

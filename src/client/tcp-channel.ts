@@ -6,6 +6,7 @@
 import type { Logger } from '../log/logger.js';
 import type { NodeId } from '../raft/index.js';
 import { ConnectionError, TcpClientConnection } from '../transport/index.js';
+import type { ConnectionErrorReason } from '../transport/index.js';
 import type { GroupService, PeerAddress, ServiceRequest, ServiceResult } from '../transport/index.js';
 import type { GroupChannel } from './channel.js';
 import { ChannelError } from './channel.js';
@@ -33,12 +34,13 @@ export class TcpGroupChannel implements GroupChannel {
       return await connection.call(request, timeoutMs);
     } catch (error) {
       if (!(error instanceof ConnectionError)) throw error;
-      // A timed-out call leaves the connection usable; anything else broke it.
-      if (error.reason !== 'timeout' && this.connections.get(node) === connection) {
+      // A timed-out or refused-for-now call leaves the connection usable; anything else broke it.
+      const usable = error.reason === 'timeout' || error.reason === 'overloaded';
+      if (!usable && this.connections.get(node) === connection) {
         this.connections.delete(node);
         connection.close();
       }
-      throw new ChannelError(node, error.reason === 'timeout' ? 'timeout' : 'unreachable', error.message);
+      throw new ChannelError(node, channelReason(error.reason), error.message);
     }
   }
 
@@ -61,5 +63,20 @@ export class TcpGroupChannel implements GroupChannel {
     });
     this.connections.set(node, connection);
     return connection;
+  }
+}
+
+function channelReason(reason: ConnectionErrorReason): ChannelError['reason'] {
+  switch (reason) {
+    case 'timeout':
+      return 'timeout';
+    case 'overloaded':
+      return 'busy';
+    case 'rejected':
+      return 'rejected';
+    case 'refused':
+    case 'closed':
+    case 'protocol':
+      return 'unreachable';
   }
 }

@@ -60,6 +60,13 @@ export class RaftNode {
   private readonly proposals = new Map<LogIndex, PendingProposal>();
   private readonly reads = new Map<string, PendingRead>();
   private readCounter = 0;
+  /**
+   * Differs on every start: a read context must never be reused, or a leader's
+   * answer to a read from before a restart (still queued somewhere) could
+   * release a new read with an old index. Drawn from the core's random
+   * source, so simulations stay reproducible.
+   */
+  private readonly readNonce: string;
   private stopTicking: () => void = () => undefined;
   private loopRunning = false;
   private stopped = false;
@@ -72,7 +79,17 @@ export class RaftNode {
   private lastRole: string;
   /** A failure of the disk or the state machine: the node stops rather than go on with unknown state. */
   private fatal: Error | null = null;
-  onFatal: (error: Error) => void = () => undefined;
+  private fatalHandler: (error: Error) => void = () => undefined;
+
+  /**
+   * Called once if the node stops after a failure. The node runs from the
+   * moment start() returns (it may already be replaying its log), so a
+   * handler set after a failure is called at once: none is ever missed.
+   */
+  set onFatal(handler: (error: Error) => void) {
+    this.fatalHandler = handler;
+    if (this.fatal !== null) handler(this.fatal);
+  }
 
   private constructor(
     readonly core: RaftCore,
@@ -81,6 +98,7 @@ export class RaftNode {
   ) {
     this.lastSnapshotIndex = core.snapshot.index;
     this.lastRole = core.role;
+    this.readNonce = Math.floor(options.raft.random() * 2 ** 48).toString(36);
   }
 
   /** Recovers from the stores and starts ticking. */
@@ -176,11 +194,16 @@ export class RaftNode {
   /** Resolves once this node's state machine reflects every write acknowledged before the call (ReadIndex). */
   readBarrier(): Promise<void> {
     if (this.fatal !== null || this.stopped) return Promise.reject(this.stoppedError());
-    const context = `${this.id}:${++this.readCounter}`;
+    const context = `${this.id}:${this.readNonce}:${++this.readCounter}`;
     const result = this.core.readIndex(context);
     if (!result.ok) {
       const error = result.error;
-      return Promise.reject(error.code === 'notLeader' ? notLeader(error.leader) : notLeader(this.core.leader));
+      if (error.code === 'notLeader') return Promise.reject(notLeader(error.leader));
+      // Too many reads waiting for confirmation: this node leads, it is just busy.
+      if (error.code === 'tooManyPendingReads') {
+        return Promise.reject(new NodeError('overloaded', describeRaftError(error)));
+      }
+      return Promise.reject(notLeader(this.core.leader));
     }
     const pending = new Promise<void>((resolve, reject) => this.reads.set(context, { resolve, reject, index: null }));
     this.expireAfterTimeout(() => {
@@ -272,7 +295,15 @@ export class RaftNode {
   private async send(ready: Ready): Promise<void> {
     for (const message of ready.messages) this.parts.peers.send(message);
     for (const chunk of ready.snapshotChunksToSend) {
-      const data = await this.parts.snapshots.readChunk(chunk.snapshot.index, chunk.offset, chunk.sizeBytesMax);
+      let data: Uint8Array;
+      try {
+        data = await this.parts.snapshots.readChunk(chunk.snapshot.index, chunk.offset, chunk.sizeBytesMax);
+      } catch (error) {
+        // The transfer ended since this chunk was queued, and its snapshot was pruned: nobody needs it.
+        const index = chunk.snapshot.index;
+        if (index !== this.core.snapshot.index && !this.core.snapshotsInTransfer().includes(index)) continue;
+        throw error;
+      }
       this.parts.peers.send(snapshotChunkMessage(chunk, data));
     }
   }
@@ -387,7 +418,7 @@ export class RaftNode {
     this.fatal = failure;
     this.stopTicking();
     this.failPending(new NodeError('stopped', `the node stopped after a failure: ${failure.message}`));
-    this.onFatal(failure);
+    this.fatalHandler(failure);
   }
 
   private failPending(error: NodeError): void {

@@ -87,7 +87,8 @@ type DecoderState =
   | { readonly step: 'failed'; readonly error: FrameError };
 
 export class FrameDecoder {
-  readonly frameBytesMax: number;
+  /** May be changed between frames: a connection allows only a small hello, then frames of its role. */
+  frameBytesMax: number;
   private state: DecoderState = { step: 'header' };
   /** The header being collected; it may arrive in several chunks, even one byte at a time. */
   private readonly header = Buffer.alloc(FRAME_HEADER_BYTES);

@@ -32,6 +32,9 @@ export function checkClusterId(clusterId: string): Buffer {
   return bytes;
 }
 
+/** The largest hello payload: version, role, cluster id length, the longest cluster id, a node id. */
+export const HELLO_PAYLOAD_BYTES_MAX = 3 + CLUSTER_ID_BYTES_MAX + 4;
+
 export function encodeHello(hello: Hello): Buffer {
   const clusterId = checkClusterId(hello.clusterId);
   const nodeIdBytes = hello.role === 'peer' ? 4 : 0;

@@ -13,9 +13,9 @@ import type { Logger } from '../log/logger.js';
 import type { Message, NodeId } from '../raft/index.js';
 import { FrameError, MessageDecodeError } from './errors.js';
 import type { Frame } from './frame.js';
-import { encodeFrame, FrameDecoder } from './frame.js';
+import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder } from './frame.js';
 import { FrameQueue } from './frame-queue.js';
-import { decodeHello, encodeReject } from './handshake.js';
+import { decodeHello, encodeReject, HELLO_PAYLOAD_BYTES_MAX } from './handshake.js';
 import type { Hello } from './handshake.js';
 import { decodeRaftMessage } from './raft-message-codec.js';
 import type { DecodedServiceRequest, GroupService, ServiceRequest, ServiceResult } from './service-protocol.js';
@@ -71,7 +71,8 @@ export class InboundConnection {
     private readonly context: InboundContext,
   ) {
     this.logger = context.logger.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
-    this.decoder = new FrameDecoder({ frameBytesMax: context.frameBytesMax });
+    // Until the hello is accepted, a stranger may send only a hello-sized frame, not 64 MiB.
+    this.decoder = new FrameDecoder({ frameBytesMax: FRAME_HEADER_BYTES + HELLO_PAYLOAD_BYTES_MAX });
     // Responses are never dropped: the flow control is reading less (see updateReading), not losing answers.
     this.responses = new FrameQueue({ framesMax: Infinity, bytesMax: Infinity }, (frameCount) => {
       this.requestsInFlight -= frameCount;
@@ -149,6 +150,7 @@ export class InboundConnection {
       this.refuse(problem);
       return;
     }
+    this.decoder.frameBytesMax = this.context.frameBytesMax;
     if (hello.role === 'peer') {
       this.phase = { step: 'peer', fromNodeId: hello.fromNodeId };
     } else {
@@ -194,7 +196,13 @@ export class InboundConnection {
       return;
     }
     counters.peerMessagesReceived++;
-    onPeerMessage?.(message);
+    try {
+      onPeerMessage?.(message);
+    } catch (error) {
+      // A message the codec let through but the node refuses: drop this peer's connection, not the process.
+      this.logger.error({ err: error, type: message.type }, 'the node refused a peer message');
+      this.rejectFrame(`node ${selfId} refused a ${message.type} message from node ${fromNodeId}`);
+    }
   }
 
   private onClientFrame(frame: Frame): void {

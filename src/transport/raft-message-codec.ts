@@ -292,7 +292,9 @@ function decodeBody(reader: ByteReader, typeCode: number, envelope: EnvelopeFiel
       const prevIndex = reader.u64('previous index');
       const prevTerm = reader.u64('previous term');
       const commit = reader.u64('commit index');
-      return { type: 'append', ...envelope, prevIndex, prevTerm, entries: readEntries(reader), commit };
+      const entries = readEntries(reader);
+      checkEntriesFollow(reader, entries, prevIndex, prevTerm, envelope.term);
+      return { type: 'append', ...envelope, prevIndex, prevTerm, entries, commit };
     }
     case MESSAGE_TYPE_CODES.appendResponse:
       return {
@@ -364,6 +366,36 @@ function decodeBody(reader: ByteReader, typeCode: number, envelope: EnvelopeFiel
     default:
       return reader.fail(`message type ${typeCode} is unknown`);
   }
+}
+
+/**
+ * Entries of one append follow prevIndex one by one, with terms that never go
+ * down, from prevTerm up to the sender's term. The core asserts this of every
+ * leader; a forged message that breaks it is refused here, where a refusal
+ * closes one connection, instead of tripping an assertion in the core.
+ */
+function checkEntriesFollow(
+  reader: ByteReader,
+  entries: readonly Entry[],
+  prevIndex: LogIndex,
+  prevTerm: Term,
+  messageTerm: Term,
+): void {
+  let previousTerm = prevTerm;
+  entries.forEach((entry, offset) => {
+    if (entry.index !== prevIndex + 1 + offset) {
+      reader.fail(
+        `entry ${offset} has index ${entry.index}, not ${prevIndex + 1 + offset}: entries must follow prevIndex`,
+      );
+    }
+    if (entry.term < previousTerm || entry.term > messageTerm) {
+      reader.fail(
+        `entry ${entry.index} has term ${entry.term}, outside ${previousTerm}..${messageTerm}: ` +
+          "terms must not go down nor pass the sender's",
+      );
+    }
+    previousTerm = entry.term;
+  });
 }
 
 function readEntries(reader: ByteReader): Entry[] {

@@ -65,6 +65,7 @@ export class RespConnection {
   private clientEnded = false;
   private lingerTimer: NodeJS.Timeout | null = null;
   private sessionClosed = false;
+  private shuttingDown = false;
 
   constructor(options: RespConnectionOptions) {
     this.socket = options.socket;
@@ -90,9 +91,25 @@ export class RespConnection {
     this.socket.on('close', () => this.onClose());
   }
 
-  /** Cuts the connection now, unanswered requests and all: the server is shutting down. */
+  /** Cuts the connection now, unanswered requests and all. */
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /**
+   * The server is shutting down: the request running now is answered, the
+   * ones queued behind it are dropped unread, and the connection closes.
+   * Cutting the running one instead would leave its client not knowing
+   * whether a write happened, and Redis clients resend such a command on a
+   * new connection, as a new client the group cannot deduplicate. Queued
+   * requests never ran, so resending them is safe.
+   */
+  shutdown(): void {
+    if (this.phase !== 'serving') return;
+    this.queue.length = 0;
+    this.parsingStopped = true;
+    this.shuttingDown = true;
+    if (!this.executing) this.beginClose();
   }
 
   private onData(chunk: Buffer): void {
@@ -142,7 +159,7 @@ export class RespConnection {
         this.writer.write(reply);
         if (this.context.closeAfterReply) this.beginClose();
       }
-      if (this.clientEnded && this.queue.length === 0) this.beginClose();
+      if ((this.clientEnded || this.shuttingDown) && this.queue.length === 0) this.beginClose();
     } catch (thrown) {
       // A command or session broke its contract (sessions never reject): this connection's state is unknown.
       this.logger.error({ err: thrown }, 'a RESP command failed unexpectedly; closing its connection');

@@ -78,15 +78,21 @@ export class RespServer {
   }
 
   /**
-   * Stops accepting, cuts every connection, and resolves once each one's
-   * session is closed (after its call in flight, if any, has settled).
+   * Stops accepting, answers each connection's request in flight and closes
+   * it (see RespConnection.shutdown), and resolves once every session is
+   * closed. A connection still open after shutdownGraceMs is cut.
    */
   async close(): Promise<void> {
     const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const connections = [...this.connections];
-    for (const connection of connections) connection.destroy();
+    for (const connection of connections) connection.shutdown();
     for (const socket of this.refusedSockets) socket.destroy();
+    const grace = setTimeout(() => {
+      for (const connection of connections) connection.destroy();
+    }, this.limits.shutdownGraceMs);
+    grace.unref();
     await Promise.all([listenerClosed, ...connections.map((connection) => connection.finished)]);
+    clearTimeout(grace);
   }
 
   private accept(socket: net.Socket): void {

@@ -24,6 +24,12 @@ export interface RespServerLimits extends RespLimits {
    * server cuts it. Waiting keeps the last reply from being lost to a reset.
    */
   readonly closeLingerMs: number;
+  /**
+   * How long close() waits for requests in flight to be answered before it
+   * cuts the connections anyway: longer than a session's deadline (5 s) plus
+   * the linger, so that normally every running request gets its answer.
+   */
+  readonly shutdownGraceMs: number;
 }
 
 export const DEFAULT_RESP_SERVER_LIMITS: RespServerLimits = {
@@ -32,6 +38,7 @@ export const DEFAULT_RESP_SERVER_LIMITS: RespServerLimits = {
   connectionsMax: 10_000,
   replyBatchBytesMax: 64 << 10,
   closeLingerMs: 2_000,
+  shutdownGraceMs: 8_000,
 };
 
 /** The defaults with `overrides` applied; throws on a limit that is not a positive integer, a configuration bug. */

@@ -285,23 +285,27 @@ describe('RESP server', () => {
     }
   });
 
-  it('close() cuts every connection, closes every session once its call settles, and frees the port', async () => {
+  it('close() answers the request in flight, drops the ones queued behind it, closes every session, and frees the port', async () => {
     const backend = new MemoryBackend();
     const server = new RespServer({ backend, logger: new RecordingLogger() });
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
     const [idle, busy] = await Promise.all([RespTestClient.connect(port), RespTestClient.connect(port)]);
     assert.equal(await idle.call('PING'), '+PONG');
     const release = backend.hold();
-    busy.send(command('GET', 'k'));
-    await waitUntil(() => backend.callsStarted === 1, 'the GET reaches the backend');
+    busy.send(Buffer.concat([command('SET', 'k', 'v'), command('SET', 'never', 'run')]));
+    await waitUntil(() => backend.callsStarted === 1, 'the first SET reaches the backend');
 
     const closing = server.close();
-    await Promise.all([idle.closed, busy.closed]);
+    await idle.closed;
     await sleep(20);
     assert.equal(backend.sessionsClosed, 1, 'the busy session stays open until its call settles');
     release();
+    // A Redis client resends a command whose reply never came: the one that ran must be answered.
+    assert.deepEqual(await busy.nextReplies(1), ['+OK']);
+    await busy.closed;
     await closing;
     assert.equal(backend.sessionsClosed, 2);
+    assert.equal(backend.callsStarted, 1, 'a request queued behind the running one ran during shutdown');
     assert.deepEqual(backend.contractViolations, []);
     await assert.rejects(
       new Promise((resolve, reject) =>

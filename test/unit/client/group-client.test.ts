@@ -15,7 +15,7 @@ import type { ServiceRequest, ServiceResult } from '../../../src/transport/servi
 const MEMBERS = [1, 2, 3];
 
 /** What a member does with a request: answer it, or never answer (the call times out). */
-type Behaviour = (request: ServiceRequest) => ServiceResult | 'silent';
+type Behaviour = (request: ServiceRequest) => ServiceResult | 'silent' | 'busy' | 'rejected';
 
 class ScriptedGroup implements GroupChannel {
   nowMs = 0;
@@ -33,6 +33,9 @@ class ScriptedGroup implements GroupChannel {
   call(node: NodeId, request: ServiceRequest, timeoutMs: number): Promise<ServiceResult> {
     this.calls.push({ node, request });
     const answer = this.behaviour(node)(request);
+    if (answer === 'busy' || answer === 'rejected') {
+      return Promise.reject(new ChannelError(node, answer, `node ${node}: ${answer}`));
+    }
     if (answer !== 'silent') return Promise.resolve(answer);
     this.nowMs += timeoutMs;
     return Promise.reject(new ChannelError(node, 'timeout', `node ${node} did not answer within ${timeoutMs} ms`));
@@ -123,5 +126,27 @@ describe('GroupClient, the retry core of every group client', () => {
       return error instanceof ClientError && error.code === 'closed';
     });
     assert.equal(group.calls.length, 0);
+  });
+
+  it('backs off and tries the same member again when its connection is busy', async () => {
+    let busyLeft = 2;
+    const group = new ScriptedGroup(() => () => (busyLeft-- > 0 ? 'busy' : reply('done')));
+    const answer = await group.client().call({ payload, kind: 'write' });
+    assert.equal(new TextDecoder().decode(answer), 'done');
+    assert.deepEqual(
+      group.calls.map((call) => call.node),
+      [1, 1, 1],
+    );
+    assert.ok(group.nowMs > 0, 'it did not back off');
+  });
+
+  it('gives up at once when a node refuses it (another cluster), instead of retrying until the deadline', async () => {
+    const group = new ScriptedGroup(() => () => 'rejected');
+    await assert.rejects(group.client().call({ payload, kind: 'write' }), (error: unknown) => {
+      assert.ok(error instanceof ClientError);
+      assert.equal(error.code, 'rejected');
+      return true;
+    });
+    assert.equal(group.calls.length, 1);
   });
 });

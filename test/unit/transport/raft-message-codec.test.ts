@@ -159,6 +159,22 @@ describe('raft message codec', () => {
     assert.throws(() => decodeRaftMessage(noopAtZero), /index 0/);
   });
 
+  it('an append whose entries do not follow prevIndex, or whose terms go down, is refused, not handed to the core', () => {
+    const base = { type: 'append', term: 5, from: 1, to: 2, prevIndex: 3, prevTerm: 2, commit: 0 } as const;
+    const gap: Message = { ...base, entries: [{ kind: 'noop', index: 5, term: 5 }] };
+    assert.throws(() => decodeRaftMessage(encodeRaftMessage(gap)), /entries must follow prevIndex/);
+    const down: Message = {
+      ...base,
+      entries: [
+        { kind: 'noop', index: 4, term: 4 },
+        { kind: 'noop', index: 5, term: 3 },
+      ],
+    };
+    assert.throws(() => decodeRaftMessage(encodeRaftMessage(down)), /terms must not go down/);
+    const ahead: Message = { ...base, entries: [{ kind: 'noop', index: 4, term: 6 }] };
+    assert.throws(() => decodeRaftMessage(encodeRaftMessage(ahead)), MessageDecodeError);
+  });
+
   it('a node id that does not fit in 32 bits is a programming error at encode time', () => {
     assert.throws(() => encodeRaftMessage({ type: 'timeoutNow', term: 1, from: 2 ** 32, to: 2 }), /does not fit/);
   });

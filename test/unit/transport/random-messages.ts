@@ -52,8 +52,7 @@ function configChange(random: SeededRandom): ConfigChange {
   }
 }
 
-function entry(random: SeededRandom): Entry {
-  const header = { index: random.intBetween(1, 2 ** 40), term: u64(random) };
+function entry(random: SeededRandom, header = { index: random.intBetween(1, 2 ** 40), term: u64(random) }): Entry {
   switch (random.pick(['command', 'config', 'noop'] as const)) {
     case 'command':
       return { kind: 'command', ...header, data: bytes(random, 64) };
@@ -74,8 +73,15 @@ export function randomMessage(random: SeededRandom, type: MessageType): Message 
   const optionalText = (): string | null => (random.chance(0.3) ? null : text(random));
   switch (type) {
     case 'append': {
-      const entries = Array.from({ length: random.int(8) }, () => entry(random));
-      return { type, ...envelope, prevIndex: u64(random), prevTerm: u64(random), entries, commit: u64(random) };
+      // A well-formed append: entries follow prevIndex, terms from prevTerm up to the message's (the codec checks).
+      const prevIndex = random.intBetween(0, 2 ** 40);
+      const prevTerm = random.intBetween(0, envelope.term);
+      let term = prevTerm;
+      const entries = Array.from({ length: random.int(8) }, (_, offset) => {
+        term = random.intBetween(term, envelope.term);
+        return entry(random, { index: prevIndex + 1 + offset, term });
+      });
+      return { type, ...envelope, prevIndex, prevTerm, entries, commit: u64(random) };
     }
     case 'appendResponse':
       return {
