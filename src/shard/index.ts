@@ -1,0 +1,26 @@
+/** What the rest of raftkv uses of the shard layer. */
+export { bucketOf } from './bucket.js';
+export type { BucketState, BucketStates, BucketStateType } from './bucket-state.js';
+export { bucketsInTransit } from './bucket-state.js';
+export type { BucketExport, InstallPartsOptions } from './bucket-transfer.js';
+export { INSTALL_PART_BYTES_MAX_DEFAULT, installParts } from './bucket-transfer.js';
+export type {
+  BucketPair,
+  ConfigCommand,
+  DeleteBucketCommand,
+  InstallBucketCommand,
+  KvShardCommand,
+  ShardCommand,
+  ShardCommandType,
+  ShardError,
+  ShardErrorCode,
+  ShardFailed,
+  ShardReply,
+  ShardReplyError,
+  TransferredDedupEntry,
+} from './commands.js';
+export { decodeShardCommand, encodeShardCommand } from './command-codec.js';
+export { ShardDecodeError, ShardSnapshotCorruptionError } from './errors.js';
+export { SNAPSHOT_CHUNK_BYTES_MAX_DEFAULT } from './snapshot-writer.js';
+export { ShardStateMachine } from './state-machine.js';
+export type { BucketExportResult, ShardStateMachineOptions } from './state-machine.js';
