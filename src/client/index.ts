@@ -12,3 +12,5 @@ export { TcpGroupChannel } from './tcp-channel.js';
 export type { TcpGroupChannelOptions } from './tcp-channel.js';
 export { MetaClient } from './meta-client.js';
 export type { MetaClientOptions } from './meta-client.js';
+export { ShardedKvClient } from './sharded-client.js';
+export type { ShardedKvClientOptions } from './sharded-client.js';

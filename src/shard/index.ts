@@ -24,3 +24,4 @@ export { ShardDecodeError, ShardSnapshotCorruptionError } from './errors.js';
 export { SNAPSHOT_CHUNK_BYTES_MAX_DEFAULT } from './snapshot-writer.js';
 export { ShardStateMachine } from './state-machine.js';
 export type { BucketExportResult, ShardStateMachineOptions } from './state-machine.js';
+export { decodeShardReply, encodeShardReply, isShardError } from './reply-codec.js';
