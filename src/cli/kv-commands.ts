@@ -1,20 +1,30 @@
-/** `raftkv put|get|append|del`: one request to a replica group, through the client library. */
+/**
+ * `raftkv put|get|append|del`: one request through the client library, to a
+ * sharded cluster (--meta: routed by bucket) or to one replica group (--members).
+ */
 import { randomUUID } from 'node:crypto';
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { realClientClock } from '../client/channel.js';
 import { ClientError } from '../client/errors.js';
 import { KvClient } from '../client/kv-client.js';
+import { MetaClient } from '../client/meta-client.js';
+import { ShardedKvClient } from '../client/sharded-client.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
 import type { HostPort } from './options.js';
 import { integerOption, membersOption } from './options.js';
 
 interface GroupFlags {
-  readonly members: Map<number, HostPort>;
+  readonly meta?: Map<number, HostPort>;
+  readonly members?: Map<number, HostPort>;
   readonly clusterId: string;
   readonly timeoutMs: number;
 }
 
-const MEMBERS_HELP = 'members of the group and their peer addresses: 1=host:port,2=host:port,...';
+/** What the subcommands need of a client: KvClient (one group) and ShardedKvClient (a cluster) both have it. */
+type KeyValueClient = Pick<KvClient, 'get' | 'put' | 'append' | 'delete'>;
+
+const META_HELP = 'a sharded cluster, by its meta group: 1=host:port,2=host:port,...';
+const MEMBERS_HELP = 'or one replica group, by its members: 1=host:port,2=host:port,...';
 const EXAMPLE_MEMBERS = '1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003';
 
 /** Adds the flags that say where the group is; every subcommand here takes them. */
@@ -23,7 +33,8 @@ function withGroupFlags<Args extends unknown[], Opts extends OptionValues>(
 ): Command<Args, Opts & GroupFlags> {
   // commander's typings accumulate option types per call; they are restated here once for all subcommands.
   return command
-    .requiredOption('--members <list>', MEMBERS_HELP, membersOption('--members'))
+    .option('--meta <list>', META_HELP, membersOption('--meta'))
+    .option('--members <list>', MEMBERS_HELP, membersOption('--members'))
     .option('--cluster-id <name>', 'the cluster id the members were started with', 'raftkv')
     .option(
       '--timeout-ms <ms>',
@@ -82,16 +93,36 @@ export function addKvCommands(program: Command): void {
   });
 }
 
-async function withClient(flags: GroupFlags, run: (client: KvClient) => Promise<string>): Promise<void> {
-  const channel = new TcpGroupChannel({ members: flags.members, clusterId: flags.clusterId });
-  const client = new KvClient({
-    members: [...flags.members.keys()],
-    channel,
+async function withClient(flags: GroupFlags, run: (client: KeyValueClient) => Promise<string>): Promise<void> {
+  const { meta, members } = flags;
+  if ((meta === undefined) === (members === undefined)) {
+    process.stderr.write('raftkv: say where the data is: --meta for a sharded cluster, or --members for one group\n');
+    process.exitCode = 2;
+    return;
+  }
+  const common = {
     clock: realClientClock,
     clientId: `cli-${randomUUID()}`,
     random: Math.random,
     deadlineMs: flags.timeoutMs,
-  });
+  };
+  let client: KeyValueClient;
+  const channels: TcpGroupChannel[] = [];
+  if (meta !== undefined) {
+    const metaChannel = new TcpGroupChannel({ members: meta, clusterId: flags.clusterId });
+    const shardChannel = new TcpGroupChannel({ members: new Map(), clusterId: flags.clusterId });
+    channels.push(metaChannel, shardChannel);
+    client = new ShardedKvClient({
+      ...common,
+      meta: new MetaClient({ ...common, members: [...meta.keys()], channel: metaChannel }),
+      channel: shardChannel,
+      learnAddresses: (learnt) => shardChannel.learn(learnt),
+    });
+  } else {
+    const channel = new TcpGroupChannel({ members: members!, clusterId: flags.clusterId });
+    channels.push(channel);
+    client = new KvClient({ ...common, members: [...members!.keys()], channel });
+  }
   try {
     process.stdout.write(`${await run(client)}\n`);
   } catch (error) {
@@ -99,6 +130,6 @@ async function withClient(flags: GroupFlags, run: (client: KvClient) => Promise<
     process.stderr.write(`raftkv: ${error.message}\n`);
     process.exitCode = 2;
   } finally {
-    channel.close();
+    for (const channel of channels) channel.close();
   }
 }

@@ -21,9 +21,33 @@ export interface TcpGroupChannelOptions {
 
 export class TcpGroupChannel implements GroupChannel {
   private readonly connections = new Map<NodeId, TcpClientConnection>();
+  /** Where each node listens: the members given, and those learnt later from configs. */
+  private readonly addresses: Map<NodeId, PeerAddress>;
   private closed = false;
 
-  constructor(private readonly options: TcpGroupChannelOptions) {}
+  constructor(private readonly options: TcpGroupChannelOptions) {
+    this.addresses = new Map(options.members);
+  }
+
+  /**
+   * Learns (or updates) where nodes listen, as a sharded client reads them
+   * from configs ("host:port" each). A node whose address changed gets a new
+   * connection on its next call.
+   */
+  learn(members: readonly { readonly id: NodeId; readonly address: string }[]): void {
+    for (const { id, address } of members) {
+      const colon = address.lastIndexOf(':');
+      const parsed = {
+        host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+        port: Number(address.slice(colon + 1)),
+      };
+      const known = this.addresses.get(id);
+      if (known !== undefined && known.host === parsed.host && known.port === parsed.port) continue;
+      this.addresses.set(id, parsed);
+      this.connections.get(id)?.close();
+      this.connections.delete(id);
+    }
+  }
 
   async call(node: NodeId, request: ServiceRequest, timeoutMs: number): Promise<ServiceResult> {
     if (this.closed) throw new ChannelError(node, 'closed', 'the channel was closed');
@@ -53,7 +77,7 @@ export class TcpGroupChannel implements GroupChannel {
   private connectionTo(node: NodeId): TcpClientConnection {
     const existing = this.connections.get(node);
     if (existing !== undefined && !existing.isClosed) return existing;
-    const address = this.options.members.get(node);
+    const address = this.addresses.get(node);
     if (address === undefined) throw new ChannelError(node, 'unreachable', `member ${node} has no known address`);
     const connection = new TcpClientConnection({
       host: address.host,
