@@ -1,9 +1,10 @@
 /**
  * The RESP server's backend on top of the client library: each RESP
- * connection gets its own KvClient, with a client id of its own, so that the
- * writes of a connection are exactly-once and in order whichever member
- * answers them. The client finds the leader and forwards there, which is how
- * a follower answers a write.
+ * connection gets its own client (a KvClient for one group, a ShardedKvClient
+ * for a cluster), with a client id of its own, so that the writes of a
+ * connection are exactly-once and in order whichever member answers them.
+ * The client finds the leader (and the group of each key) and forwards
+ * there, which is how a follower, or a node of another group, answers.
  */
 import { randomUUID } from 'node:crypto';
 import type { ClientClock, GroupChannel } from '../client/channel.js';
@@ -12,30 +13,37 @@ import { KvClient } from '../client/kv-client.js';
 import type { NodeId } from '../raft/index.js';
 import type { BackendFailure, BackendOutcome, RespBackend, RespSession } from './resp/resp-backend.js';
 
-export interface ClientBackendOptions {
-  readonly members: readonly NodeId[];
-  /** Shared by every session: connections to members are reused. */
-  readonly channel: GroupChannel;
-  readonly clock: ClientClock;
-  /** How long a session keeps retrying one request before it answers an error. */
-  readonly deadlineMs?: number;
+/** What a RESP session needs of a client: KvClient (one group) and ShardedKvClient (a cluster) both are. */
+export interface SessionClient {
+  get(key: Uint8Array): Promise<Uint8Array | null>;
+  put(key: Uint8Array, value: Uint8Array): Promise<void>;
+  append(key: Uint8Array, value: Uint8Array): Promise<number>;
+  delete(key: Uint8Array): Promise<boolean>;
+  close(): void;
 }
+
+/** Makes the client of one RESP connection, with a client id of its own. */
+export type SessionClientFactory = (clientId: string, deadlineMs: number) => SessionClient;
 
 /** Long enough to ride out a leader election, short enough that a RESP client is not left hanging. */
 const SESSION_DEADLINE_MS_DEFAULT = 5_000;
 
 export class ClientBackend implements RespBackend {
-  constructor(private readonly options: ClientBackendOptions) {}
+  constructor(
+    private readonly newClient: SessionClientFactory,
+    /** How long a session keeps retrying one request before it answers an error. */
+    private readonly deadlineMs = SESSION_DEADLINE_MS_DEFAULT,
+  ) {}
+
+  /** Sessions on KvClients of one replica group, sharing `channel`'s connections. */
+  static forGroup(members: readonly NodeId[], channel: GroupChannel, clock: ClientClock): ClientBackend {
+    return new ClientBackend(
+      (clientId, deadlineMs) => new KvClient({ members, channel, clock, clientId, random: Math.random, deadlineMs }),
+    );
+  }
 
   openSession(): RespSession {
-    const client = new KvClient({
-      members: this.options.members,
-      channel: this.options.channel,
-      clock: this.options.clock,
-      clientId: `resp-${randomUUID()}`,
-      random: Math.random,
-      deadlineMs: this.options.deadlineMs ?? SESSION_DEADLINE_MS_DEFAULT,
-    });
+    const client = this.newClient(`resp-${randomUUID()}`, this.deadlineMs);
     return {
       get: (key) => outcome(() => client.get(key), 'read'),
       put: (key, value) => outcome(() => client.put(key, value), 'write'),

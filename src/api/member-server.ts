@@ -91,7 +91,7 @@ export class MemberServer {
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {
       resp = new RespServer({
-        backend: new ClientBackend({ members: [...options.members.keys()], channel, clock: realClientClock }),
+        backend: ClientBackend.forGroup([...options.members.keys()], channel, realClientClock),
         logger,
       });
       await resp.listen(options.resp);

@@ -4,6 +4,7 @@ import { addAdminCommand } from './admin-command.js';
 import { addKvCommands } from './kv-commands.js';
 import { addMetaCommand } from './meta-command.js';
 import { addNodeCommand } from './node-command.js';
+import { addShardCommand } from './shard-command.js';
 import { addSimCommand } from './sim.js';
 
 const program = new Command()
@@ -16,5 +17,6 @@ addNodeCommand(program);
 addKvCommands(program);
 addMetaCommand(program);
 addAdminCommand(program);
+addShardCommand(program);
 
 await program.parseAsync();

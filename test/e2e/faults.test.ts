@@ -77,7 +77,7 @@ describe('end to end: a three-member group of real processes', { timeout: 180_00
     groups.push(group);
     await group.startAll();
     const workload = new E2eWorkload(group, CLIENTS);
-    const probe = workload.newClient();
+    const probe = workload.groupClient();
     await probe.put('probe', 'ready');
     workload.start();
     let faults = 0;
@@ -103,7 +103,7 @@ describe('end to end: a three-member group of real processes', { timeout: 180_00
     groups.push(group);
     await group.startAll();
     const workload = new E2eWorkload(group, CLIENTS);
-    const probe = workload.newClient();
+    const probe = workload.groupClient();
     await probe.put('probe', 'ready');
     workload.start();
     let faults = 0;

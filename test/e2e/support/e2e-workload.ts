@@ -22,6 +22,9 @@ export interface AppendRecord {
   readonly acknowledged: boolean;
 }
 
+/** What the workload needs of a client: KvClient (one group) and ShardedKvClient (a cluster) both are. */
+export type WorkloadClient = Pick<KvClient, 'get' | 'put' | 'append'>;
+
 export class E2eWorkload {
   readonly history: KvOperation[] = [];
   readonly appends: AppendRecord[] = [];
@@ -35,6 +38,8 @@ export class E2eWorkload {
   constructor(
     private readonly group: ProcessGroup,
     private readonly clientCount: number,
+    /** Makes the workload's clients; KvClients of `group` when not given (a sharded run passes its own). */
+    private readonly makeClient: ((channels: TcpGroupChannel[]) => WorkloadClient) | null = null,
   ) {}
 
   get operations(): number {
@@ -42,7 +47,12 @@ export class E2eWorkload {
   }
 
   /** A client with its own connections and client id. */
-  newClient(): KvClient {
+  newClient(): WorkloadClient {
+    return this.makeClient === null ? this.groupClient() : this.makeClient(this.channels);
+  }
+
+  /** A KvClient of the group, with its own connections and client id. */
+  groupClient(): KvClient {
     const channel = new TcpGroupChannel({ members: this.memberAddresses(), clusterId: this.group.clusterId });
     this.channels.push(channel);
     return new KvClient({
@@ -78,7 +88,7 @@ export class E2eWorkload {
     return values;
   }
 
-  private async loop(index: number, client: KvClient): Promise<void> {
+  private async loop(index: number, client: WorkloadClient): Promise<void> {
     let sequence = 0;
     while (!this.stopping) {
       const draw = Math.random();
@@ -106,7 +116,7 @@ export class E2eWorkload {
   }
 
   /** Runs one operation and records it; one that gives up is recorded as never returning. */
-  private async record(index: number, client: KvClient, input: KvOperation['input']): Promise<string> {
+  private async record(index: number, client: WorkloadClient, input: KvOperation['input']): Promise<string> {
     const callMs = performance.now() - this.startMs;
     try {
       let output: string | null = null;

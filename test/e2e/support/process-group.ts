@@ -43,18 +43,26 @@ export class ProcessGroup {
     readonly clusterId: string,
     /** More flags for every member. */
     private readonly extraFlags: readonly string[],
-    /** A KV replica group (`raftkv node`, with RESP) or the meta group (`raftkv meta`). */
-    readonly kind: 'node' | 'meta',
+    /** A KV replica group (`raftkv node`), the meta group (`raftkv meta`) or a shard group (`raftkv shard`). */
+    readonly kind: 'node' | 'meta' | 'shard',
   ) {}
 
+  /**
+   * Members get ids idBase+1 .. idBase+size (ids must be unique in a whole
+   * sharded cluster); a shard group's extraFlags name its --gid and --meta,
+   * and a cluster's groups share one clusterId.
+   */
   static async create(
     size: number,
     extraFlags: readonly string[] = [],
-    kind: 'node' | 'meta' = 'node',
+    kind: 'node' | 'meta' | 'shard' = 'node',
+    placement: { idBase?: number; clusterId?: string } = {},
   ): Promise<ProcessGroup> {
     const directory = await mkdtemp(path.join(os.tmpdir(), 'raftkv-e2e-'));
-    const group = new ProcessGroup(directory, `e2e-${path.basename(directory)}`, extraFlags, kind);
-    for (let id = 1; id <= size; id++) {
+    const clusterId = placement.clusterId ?? `e2e-${path.basename(directory)}`;
+    const group = new ProcessGroup(directory, clusterId, extraFlags, kind);
+    const idBase = placement.idBase ?? 0;
+    for (let id = idBase + 1; id <= idBase + size; id++) {
       group.members.set(id, {
         id,
         peerPort: await freePort(),
@@ -99,7 +107,7 @@ export class ProcessGroup {
         this.membersFlag,
         '--dir',
         path.join(this.directory, `node-${id}`),
-        ...(this.kind === 'node' ? ['--resp', `127.0.0.1:${member.respPort}`] : []),
+        ...(this.kind === 'meta' ? [] : ['--resp', `127.0.0.1:${member.respPort}`]),
         '--cluster-id',
         this.clusterId,
         ...this.extraFlags,
@@ -110,7 +118,7 @@ export class ProcessGroup {
     member.process = child;
     member.stopped = false;
     await waitForPort(member.peerPort, START_TIMEOUT_MS);
-    if (this.kind === 'node') await waitForPort(member.respPort, START_TIMEOUT_MS);
+    if (this.kind !== 'meta') await waitForPort(member.respPort, START_TIMEOUT_MS);
   }
 
   /** SIGKILL: the process dies at once, with whatever it had not written lost. */

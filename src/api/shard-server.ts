@@ -1,0 +1,191 @@
+/**
+ * One member of a shard group as a server process runs it: the Raft files
+ * and the KV engine on disk (the ShardStateMachine over LevelDB), one TCP
+ * port for peers, clients ('kv') and other groups ('shard'), the driver that
+ * follows the meta group's configs and moves buckets, and the RESP listener,
+ * whose sessions route every key to the group that serves it.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { ClientClock } from '../client/channel.js';
+import { realClientClock } from '../client/channel.js';
+import { MetaClient } from '../client/meta-client.js';
+import type { MetaClientOptions } from '../client/meta-client.js';
+import { ShardedKvClient } from '../client/sharded-client.js';
+import { TcpGroupChannel } from '../client/tcp-channel.js';
+import { LevelKvEngine } from '../kv/level-engine.js';
+import type { Logger } from '../log/logger.js';
+import type { GroupId, MemberInfo, ShardConfig } from '../meta/config.js';
+import type { DiskNode } from '../node/disk-node.js';
+import { openDiskNode } from '../node/disk-node.js';
+import { realTicker } from '../node/ports.js';
+import type { RaftNode } from '../node/raft-node.js';
+import type { NodeId } from '../raft/index.js';
+import { ShardDriver, UNEXPECTED_PREFIX } from '../shard/shard-driver.js';
+import { ShardReplica } from '../shard/shard-replica.js';
+import { ShardStateMachine } from '../shard/state-machine.js';
+import type { PeerAddress } from '../transport/index.js';
+import { ClientBackend } from './client-backend.js';
+import type { GroupEndpoint } from './group-endpoint.js';
+import { startGroupEndpoint } from './group-endpoint.js';
+import { RespServer } from './resp/resp-server.js';
+
+export interface ShardServerOptions {
+  readonly id: NodeId;
+  readonly gid: GroupId;
+  /** Every member of this shard group (this one included) with its address. */
+  readonly members: ReadonlyMap<NodeId, PeerAddress>;
+  /** The meta group's members. */
+  readonly meta: ReadonlyMap<NodeId, PeerAddress>;
+  readonly directory: string;
+  readonly resp?: PeerAddress;
+  readonly clusterId: string;
+  readonly logger: Logger;
+  readonly tickMs?: number;
+  readonly snapshotEveryEntries?: number;
+}
+
+const DRIVER_META_DEADLINE_MS = 1_000;
+
+/** A MetaClient that tells a channel where every member of every config it reads listens. */
+class LearningMetaClient extends MetaClient {
+  constructor(
+    options: MetaClientOptions,
+    private readonly learn: (members: readonly MemberInfo[]) => void,
+  ) {
+    super(options);
+  }
+
+  override async query(version: number | null = null, options: { stale?: boolean } = {}): Promise<ShardConfig> {
+    const config = await super.query(version, options);
+    this.learn(config.groups.flatMap((group) => group.members));
+    return config;
+  }
+}
+
+interface ShardMember {
+  readonly node: RaftNode;
+  readonly disk: DiskNode;
+  readonly engine: LevelKvEngine;
+  readonly replica: ShardReplica;
+}
+
+export class ShardServer {
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly endpoint: GroupEndpoint<ShardMember>,
+    private readonly driver: ShardDriver,
+    private readonly channels: readonly TcpGroupChannel[],
+    private readonly resp: RespServer | null,
+  ) {}
+
+  get node(): RaftNode {
+    return this.endpoint.member.node;
+  }
+
+  get port(): number {
+    return this.endpoint.port;
+  }
+
+  get respPort(): number | null {
+    return this.resp?.port ?? null;
+  }
+
+  static async start(options: ShardServerOptions): Promise<ShardServer> {
+    const { logger, clusterId } = options;
+    const clock: ClientClock = realClientClock;
+    const endpoint = await startGroupEndpoint(
+      options,
+      async (peers): Promise<ShardMember> => {
+        // LevelDB creates its own directory, not the ones above it.
+        await mkdir(options.directory, { recursive: true });
+        const engine = await LevelKvEngine.open(path.join(options.directory, 'kv'));
+        const machine = await ShardStateMachine.open(engine, { gid: options.gid });
+        const disk = await openDiskNode({
+          directory: options.directory,
+          id: options.id,
+          voters: [...options.members.keys()],
+          peers,
+          machine,
+          ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
+          ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
+        });
+        return { node: disk.node, disk, engine, replica: new ShardReplica(disk.node, machine) };
+      },
+      (member) => member.replica,
+    );
+    const metaChannel = new TcpGroupChannel({ members: options.meta, clusterId, logger });
+    // Reaches any node of any group: this group's members from the start, the others as configs name them.
+    const groupsChannel = new TcpGroupChannel({
+      members: options.members,
+      clusterId,
+      logger,
+      local: { id: options.id, service: endpoint.member.replica },
+    });
+    const learn = (members: readonly MemberInfo[]): void => groupsChannel.learn(members);
+    const newMetaClient = (clientId: string, deadlineMs?: number): MetaClient =>
+      new LearningMetaClient(
+        {
+          members: [...options.meta.keys()],
+          channel: metaChannel,
+          clock,
+          clientId,
+          random: Math.random,
+          ...(deadlineMs === undefined ? {} : { deadlineMs }),
+        },
+        learn,
+      );
+    const { node, replica } = endpoint.member;
+    const driver = new ShardDriver({
+      gid: options.gid,
+      node,
+      machine: replica.machine,
+      // Short: a pass that cannot reach the meta group gives up and the next poll tries again.
+      meta: newMetaClient(`driver-${options.gid}-${options.id}-${randomUUID()}`, DRIVER_META_DEADLINE_MS),
+      channel: groupsChannel,
+      clock,
+      ticker: realTicker,
+      random: Math.random,
+      onProblem: (problem) =>
+        problem.startsWith(UNEXPECTED_PREFIX)
+          ? logger.error({ problem }, 'a bucket move step failed in a way that is a bug')
+          : logger.debug({ problem }, 'a bucket move step will be retried'),
+    });
+    driver.start();
+    let resp: RespServer | null = null;
+    if (options.resp !== undefined) {
+      resp = new RespServer({
+        backend: new ClientBackend(
+          (clientId, deadlineMs) =>
+            new ShardedKvClient({
+              meta: newMetaClient(`${clientId}-meta`, deadlineMs),
+              channel: groupsChannel,
+              clock,
+              clientId,
+              random: Math.random,
+              deadlineMs,
+              learnAddresses: learn,
+            }),
+        ),
+        logger,
+      });
+      await resp.listen(options.resp);
+    }
+    return new ShardServer(endpoint, driver, [metaChannel, groupsChannel], resp);
+  }
+
+  /** Stops serving and closes every file; safe to call more than once. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.driver.stop();
+      await this.resp?.close();
+      await this.endpoint.close();
+      for (const channel of this.channels) channel.close();
+      await this.endpoint.member.disk.close();
+      await this.endpoint.member.engine.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,80 @@
+/** `raftkv shard`: run one member of a shard group until Ctrl-C or SIGTERM. */
+import type { Command } from '@commander-js/extra-typings';
+import { Option } from '@commander-js/extra-typings';
+import { ShardServer } from '../api/shard-server.js';
+import { createLogger, LOG_LEVELS } from '../log/logger.js';
+import { hostPortOption, integerOption, membersOption } from './options.js';
+import { stopOnSignals } from './process-lifecycle.js';
+
+export function addShardCommand(program: Command): void {
+  program
+    .command('shard')
+    .description('run one member of a shard group, which serves the buckets the meta group gives it')
+    .requiredOption(
+      '--id <n>',
+      "this member's id, one of --members (unique in the whole cluster)",
+      integerOption('--id', 1),
+    )
+    .requiredOption(
+      '--gid <n>',
+      'the id of this shard group, as `raftkv admin join` names it',
+      integerOption('--gid', 1),
+    )
+    .requiredOption(
+      '--members <list>',
+      'every member of this group with its address: 4=host:port,5=host:port,...',
+      membersOption('--members'),
+    )
+    .requiredOption('--meta <list>', 'the meta group: 1=host:port,2=host:port,...', membersOption('--meta'))
+    .requiredOption('--dir <path>', 'data directory of this member (created if missing)')
+    .option(
+      '--resp <host:port>',
+      'serve the Redis protocol (RESP2) here, for keys of every group',
+      hostPortOption('--resp'),
+    )
+    .option('--cluster-id <name>', 'every node and client of one cluster must agree on it', 'raftkv')
+    .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
+    .option(
+      '--snapshot-every <entries>',
+      'snapshot the state and compact the log every N applied entries',
+      integerOption('--snapshot-every', 1),
+      10_000,
+    )
+    .addOption(new Option('--log-level <level>', 'how much to log on stderr').choices(LOG_LEVELS).default('warn'))
+    .addHelpText(
+      'after',
+      `
+Example (group 1 of three members, each in its own terminal; then join it with raftkv admin):
+  raftkv shard --id 11 --gid 1 --members 11=127.0.0.1:7011,12=127.0.0.1:7012,13=127.0.0.1:7013 \\
+    --meta 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --dir data/g1-11 --resp 127.0.0.1:6311
+  raftkv admin --meta 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 join 1 11=127.0.0.1:7011,12=127.0.0.1:7012,13=127.0.0.1:7013`,
+    )
+    .action(async (options) => {
+      if (!options.members.has(options.id)) {
+        program.error(`error: --id ${options.id} is not one of the members in --members`);
+      }
+      const logger = createLogger(options.logLevel, { gid: options.gid, node: options.id });
+      const server = await ShardServer.start({
+        id: options.id,
+        gid: options.gid,
+        members: options.members,
+        meta: options.meta,
+        directory: options.dir,
+        ...(options.resp === undefined ? {} : { resp: options.resp }),
+        clusterId: options.clusterId,
+        logger,
+        tickMs: options.tickMs,
+        snapshotEveryEntries: options.snapshotEvery,
+      });
+      const name = `raftkv shard ${options.gid}/${options.id}`;
+      server.node.onFatal = (error) => {
+        logger.error({ err: error }, 'the node stopped: a disk or state machine failure leaves its state unknown');
+        process.stderr.write(`${name}: stopped after a failure: ${error.message}\n`);
+        process.exit(1);
+      };
+      const self = options.members.get(options.id)!;
+      const resp = options.resp === undefined ? 'off' : `${options.resp.host}:${server.respPort}`;
+      process.stdout.write(`${name}: serving on ${self.host}:${server.port}, RESP ${resp}, data in ${options.dir}\n`);
+      stopOnSignals(name, () => server.close());
+    });
+}
