@@ -72,6 +72,13 @@ export function frameSizeBytes(frame: FrameParts): number {
 export interface FrameDecoderOptions {
   /** The largest frame accepted, header included. */
   readonly frameBytesMax?: number;
+  /**
+   * The largest FIRST frame accepted, when it must be smaller (a connection's
+   * hello: a stranger gets a few hundred bytes, not frameBytesMax, before it
+   * has said who it is). Applied inside the decoder because one chunk may hold
+   * the hello and the frames after it.
+   */
+  readonly firstFrameBytesMax?: number;
 }
 
 type DecoderState =
@@ -87,8 +94,10 @@ type DecoderState =
   | { readonly step: 'failed'; readonly error: FrameError };
 
 export class FrameDecoder {
-  /** May be changed between frames: a connection allows only a small hello, then frames of its role. */
-  frameBytesMax: number;
+  readonly frameBytesMax: number;
+  private readonly firstFrameBytesMax: number;
+  /** Frame headers accepted so far: the first one gets firstFrameBytesMax. */
+  private headersAccepted = 0;
   private state: DecoderState = { step: 'header' };
   /** The header being collected; it may arrive in several chunks, even one byte at a time. */
   private readonly header = Buffer.alloc(FRAME_HEADER_BYTES);
@@ -96,6 +105,7 @@ export class FrameDecoder {
 
   constructor(options: FrameDecoderOptions = {}) {
     this.frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
+    this.firstFrameBytesMax = Math.min(options.firstFrameBytesMax ?? this.frameBytesMax, this.frameBytesMax);
     if (!Number.isSafeInteger(this.frameBytesMax) || this.frameBytesMax < FRAME_HEADER_BYTES) {
       throw new Error(`frameBytesMax must be an integer of at least ${FRAME_HEADER_BYTES}, got ${this.frameBytesMax}`);
     }
@@ -171,9 +181,11 @@ export class FrameDecoder {
     if (kind === undefined) this.fail('unknownKind', `frame kind ${kindCode} is unknown`);
     if (lengthBytes < 2) this.fail('tooShort', `length ${lengthBytes} does not cover the version and kind bytes`);
     const frameBytes = FRAME_LENGTH_BYTES + lengthBytes;
-    if (frameBytes > this.frameBytesMax) {
-      this.fail('tooLarge', `a frame of ${frameBytes} bytes is over the limit of ${this.frameBytesMax} bytes`);
+    const limitBytes = this.headersAccepted === 0 ? this.firstFrameBytesMax : this.frameBytesMax;
+    if (frameBytes > limitBytes) {
+      this.fail('tooLarge', `a frame of ${frameBytes} bytes is over the limit of ${limitBytes} bytes`);
     }
+    this.headersAccepted += 1;
     this.state = { step: 'payload', kind, payloadBytes: lengthBytes - 2, buffer: null, filledBytes: 0 };
   }
 

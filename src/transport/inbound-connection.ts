@@ -72,7 +72,10 @@ export class InboundConnection {
   ) {
     this.logger = context.logger.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
     // Until the hello is accepted, a stranger may send only a hello-sized frame, not 64 MiB.
-    this.decoder = new FrameDecoder({ frameBytesMax: FRAME_HEADER_BYTES + HELLO_PAYLOAD_BYTES_MAX });
+    this.decoder = new FrameDecoder({
+      frameBytesMax: context.frameBytesMax,
+      firstFrameBytesMax: FRAME_HEADER_BYTES + HELLO_PAYLOAD_BYTES_MAX,
+    });
     // Responses are never dropped: the flow control is reading less (see updateReading), not losing answers.
     this.responses = new FrameQueue({ framesMax: Infinity, bytesMax: Infinity }, (frameCount) => {
       this.requestsInFlight -= frameCount;
@@ -150,7 +153,6 @@ export class InboundConnection {
       this.refuse(problem);
       return;
     }
-    this.decoder.frameBytesMax = this.context.frameBytesMax;
     if (hello.role === 'peer') {
       this.phase = { step: 'peer', fromNodeId: hello.fromNodeId };
     } else {

@@ -78,6 +78,22 @@ describe('frames', () => {
     assert.throws(() => decoder.push(Buffer.alloc(10)), frameError('tooLarge'));
   });
 
+  it('a smaller limit for the first frame (the hello) holds even when later, larger frames come in the same chunk', () => {
+    const hello = Buffer.concat(encodeFrame('hello', Buffer.alloc(10)));
+    const request = Buffer.concat(encodeFrame('clientRequest', Buffer.alloc(500)));
+    const decoder = new FrameDecoder({ frameBytesMax: 1024, firstFrameBytesMax: 32 });
+    const frames = decoder.push(Buffer.concat([hello, request]));
+    assert.deepEqual(
+      frames.map((frame) => [frame.kind, frame.payload.byteLength]),
+      [
+        ['hello', 10],
+        ['clientRequest', 500],
+      ],
+    );
+    const strict = new FrameDecoder({ frameBytesMax: 1024, firstFrameBytesMax: 32 });
+    assert.throws(() => strict.push(request), /over the limit of 32 bytes/);
+  });
+
   it('the default limit refuses a forged 4 GiB length without allocating it', () => {
     assert.throws(() => new FrameDecoder().push(header(0xffff_ffff, 1, 2)), frameError('tooLarge'));
   });
