@@ -47,6 +47,10 @@ export interface ShardServerOptions {
 }
 
 const DRIVER_META_DEADLINE_MS = 1_000;
+/** Bytes per pulled part: fewer, larger parts move a big bucket faster (1 MiB is the most a pull may ask). */
+const PULL_PART_BYTES = 1 << 20;
+const PULL_DEADLINE_MS = 10_000;
+const PULL_ATTEMPT_TIMEOUT_MS = 5_000;
 
 /** A MetaClient that tells a channel where every member of every config it reads listens. */
 class LearningMetaClient extends MetaClient {
@@ -148,6 +152,11 @@ export class ShardServer {
       clock,
       ticker: realTicker,
       random: Math.random,
+      // A part of a big bucket takes a while to export and ship on a busy machine: give it time
+      // rather than retry it from scratch (measured with npm run bench:move).
+      partBytesMax: PULL_PART_BYTES,
+      rpcDeadlineMs: PULL_DEADLINE_MS,
+      attemptTimeoutMs: PULL_ATTEMPT_TIMEOUT_MS,
       onProblem: (problem) =>
         problem.startsWith(UNEXPECTED_PREFIX)
           ? logger.error({ problem }, 'a bucket move step failed in a way that is a bug')
