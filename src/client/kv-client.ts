@@ -12,12 +12,12 @@
  * clients for concurrency; they are cheap.
  */
 import { decodeReply, encodeCommand } from '../kv/command-codec.js';
-import type { ClientStamp, KvCommand, KvOk, KvReply, KvWriteCommand } from '../kv/commands.js';
+import type { KvCommand, KvOk, KvReply } from '../kv/commands.js';
 import type { NodeId } from '../raft/index.js';
 import type { ClientClock, GroupChannel } from './channel.js';
 import { ClientError } from './errors.js';
 import { GroupClient } from './group-client.js';
-import { ClientSession } from './session.js';
+import { KvOperations } from './kv-operations.js';
 
 export interface KvClientOptions {
   /** Ids of the group's members; the channel knows how to reach each. */
@@ -36,25 +36,13 @@ export interface KvClientOptions {
   readonly backoffMsMax?: number;
 }
 
-type Bytes = Uint8Array | string;
-
-export interface GetOptions {
-  /** Read any replica's applied state without confirming it is current. */
-  readonly stale?: boolean;
-}
-
-export class KvClient {
+export class KvClient extends KvOperations {
   private readonly group: GroupClient;
-  private readonly session: ClientSession;
 
-  constructor(private readonly options: KvClientOptions) {
+  constructor(options: KvClientOptions) {
+    super(options.clientId);
     if (options.members.length === 0) throw new Error('KvClient: a group has at least one member');
     this.group = new GroupClient({ ...options, service: 'kv' });
-    this.session = new ClientSession(options.clientId);
-  }
-
-  get clientId(): string {
-    return this.options.clientId;
   }
 
   /** The member this client believes leads, if it found one. */
@@ -62,57 +50,13 @@ export class KvClient {
     return this.group.knownLeader;
   }
 
-  /** The value of `key`, or null when it is absent. */
-  async get(key: Bytes, options: GetOptions = {}): Promise<Uint8Array | null> {
-    const command: KvCommand = { type: 'get', key: bytes(key) };
-    const reply = await this.session.run(() => this.send(command, options.stale === true));
-    return reply.value ?? null;
-  }
-
-  async put(key: Bytes, value: Bytes): Promise<void> {
-    await this.write((stamp) => ({ type: 'put', ...stamp, key: bytes(key), value: bytes(value) }));
-  }
-
-  /** Appends to the value (an absent key counts as empty); resolves with the new length in bytes. */
-  async append(key: Bytes, value: Bytes): Promise<number> {
-    const reply = await this.write((stamp) => ({ type: 'append', ...stamp, key: bytes(key), value: bytes(value) }));
-    return reply.valueBytes ?? 0;
-  }
-
-  /** Deletes `key`; resolves with whether it was there. */
-  async delete(key: Bytes): Promise<boolean> {
-    const reply = await this.write((stamp) => ({ type: 'delete', ...stamp, key: bytes(key) }));
-    return reply.existed ?? false;
-  }
-
-  /** Puts `value` only if the current value is `expected` (null: only if absent); resolves with whether it did. */
-  async compareAndSet(key: Bytes, expected: Bytes | null, value: Bytes): Promise<boolean> {
-    try {
-      await this.write((stamp) => ({
-        type: 'cas',
-        ...stamp,
-        key: bytes(key),
-        expected: expected === null ? null : bytes(expected),
-        value: bytes(value),
-      }));
-      return true;
-    } catch (error) {
-      if (error instanceof ClientError && error.code === 'casMismatch') return false;
-      throw error;
-    }
-  }
-
   /** Later calls fail with 'closed'; the channel is the caller's to close. */
   close(): void {
     this.group.close();
   }
 
-  private write(make: (stamp: ClientStamp) => KvWriteCommand): Promise<KvOk> {
-    return this.session.write((stamp) => this.send(make(stamp), false));
-  }
-
   /** The command's reply once a member applied (or read) it; a KV error reply throws ClientError with its code. */
-  private async send(command: KvCommand, stale: boolean): Promise<KvOk> {
+  protected async send(command: KvCommand, stale: boolean): Promise<KvOk> {
     const kind = command.type === 'get' ? 'read' : 'write';
     const reply = await this.group.call({ payload: encodeCommand(command), kind, stale });
     return replyOrThrow(decodeReply(reply));
@@ -122,8 +66,4 @@ export class KvClient {
 function replyOrThrow(reply: KvReply): KvOk {
   if (reply.ok) return reply;
   throw new ClientError(reply.error.code, reply.error.message);
-}
-
-function bytes(value: Bytes): Uint8Array {
-  return typeof value === 'string' ? new TextEncoder().encode(value) : value;
 }

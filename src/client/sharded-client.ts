@@ -15,7 +15,7 @@
  * and a MetaClient each.
  */
 import { decodeCommand, encodeCommand } from '../kv/command-codec.js';
-import type { ClientStamp, KvCommand, KvError, KvOk, KvWriteCommand } from '../kv/commands.js';
+import type { KvCommand, KvError, KvOk } from '../kv/commands.js';
 import type { GroupId, MemberInfo, ShardConfig } from '../meta/config.js';
 import { findGroup, UNASSIGNED } from '../meta/config.js';
 import type { NodeId } from '../raft/index.js';
@@ -25,7 +25,7 @@ import type { ClientClock, GroupChannel } from './channel.js';
 import { ClientError } from './errors.js';
 import { GroupClient } from './group-client.js';
 import type { MetaClient } from './meta-client.js';
-import { ClientSession } from './session.js';
+import { KvOperations } from './kv-operations.js';
 
 export interface ShardedKvClientOptions {
   /** Where configs come from. */
@@ -50,22 +50,15 @@ const GROUP_DEADLINE_MS = 2_000;
 const REFRESH_BACKOFF_MS_MIN = 20;
 const REFRESH_BACKOFF_MS_MAX = 500;
 
-type Bytes = Uint8Array | string;
-
-export class ShardedKvClient {
-  private readonly session: ClientSession;
+export class ShardedKvClient extends KvOperations {
   private config: ShardConfig | null = null;
   /** One GroupClient per group and member list: it remembers that group's leader. */
   private readonly groups = new Map<GroupId, { key: string; client: GroupClient }>();
   private readonly deadlineMs: number;
 
   constructor(private readonly options: ShardedKvClientOptions) {
-    this.session = new ClientSession(options.clientId);
+    super(options.clientId);
     this.deadlineMs = options.deadlineMs ?? DEADLINE_MS_DEFAULT;
-  }
-
-  get clientId(): string {
-    return this.options.clientId;
   }
 
   /** The config this client routes by, if it fetched one. */
@@ -73,52 +66,12 @@ export class ShardedKvClient {
     return this.config;
   }
 
-  async get(key: Bytes, options: { stale?: boolean } = {}): Promise<Uint8Array | null> {
-    const command: KvCommand = { type: 'get', key: bytes(key) };
-    const reply = await this.session.run(() => this.send(command, options.stale === true));
-    return reply.value ?? null;
-  }
-
-  async put(key: Bytes, value: Bytes): Promise<void> {
-    await this.write((stamp) => ({ type: 'put', ...stamp, key: bytes(key), value: bytes(value) }));
-  }
-
-  async append(key: Bytes, value: Bytes): Promise<number> {
-    const reply = await this.write((stamp) => ({ type: 'append', ...stamp, key: bytes(key), value: bytes(value) }));
-    return reply.valueBytes ?? 0;
-  }
-
-  async delete(key: Bytes): Promise<boolean> {
-    const reply = await this.write((stamp) => ({ type: 'delete', ...stamp, key: bytes(key) }));
-    return reply.existed ?? false;
-  }
-
-  async compareAndSet(key: Bytes, expected: Bytes | null, value: Bytes): Promise<boolean> {
-    try {
-      await this.write((stamp) => ({
-        type: 'cas',
-        ...stamp,
-        key: bytes(key),
-        expected: expected === null ? null : bytes(expected),
-        value: bytes(value),
-      }));
-      return true;
-    } catch (error) {
-      if (error instanceof ClientError && error.code === 'casMismatch') return false;
-      throw error;
-    }
-  }
-
   close(): void {
     for (const { client } of this.groups.values()) client.close();
   }
 
-  private write(make: (stamp: ClientStamp) => KvWriteCommand): Promise<KvOk> {
-    return this.session.write((stamp) => this.send(make(stamp), false));
-  }
-
   /** Sends the command to the group of its key until one serves it or the deadline passes. */
-  private async send(command: KvCommand, stale: boolean): Promise<KvOk> {
+  protected async send(command: KvCommand, stale: boolean): Promise<KvOk> {
     const { clock } = this.options;
     const payload = encodeCommand(command);
     // A command this client built must decode: better to fail here than to send a group garbage.
@@ -194,8 +147,4 @@ export class ShardedKvClient {
     const ceilingMs = Math.min(REFRESH_BACKOFF_MS_MAX, REFRESH_BACKOFF_MS_MIN * 2 ** Math.min(refreshes, 8));
     return REFRESH_BACKOFF_MS_MIN + this.options.random() * (ceilingMs - REFRESH_BACKOFF_MS_MIN);
   }
-}
-
-function bytes(value: Bytes): Uint8Array {
-  return typeof value === 'string' ? new TextEncoder().encode(value) : value;
 }
