@@ -92,6 +92,14 @@ interface Member {
   starts: number;
 }
 
+/** A member's disks, in bytes (ShardWorld.persistedBytes). */
+export interface PersistedBytes {
+  readonly engine: number;
+  readonly log: number;
+  readonly snapshots: number;
+  readonly total: number;
+}
+
 export interface ShardWorldOptions {
   /** The shard groups that exist (they join the config only when the test says so). */
   readonly gids: readonly GroupId[];
@@ -261,6 +269,21 @@ export class ShardWorld {
   /** Entries in a member's Raft log: what snapshots keep bounded (6.824's checklogs). */
   logEntries(id: NodeId): number {
     return this.member(id).disk.log.entries.length;
+  }
+
+  /**
+   * What a member keeps on its disks, in bytes: its engine's pairs (key and
+   * value bytes), its Raft log (the commands' data) and its snapshots.
+   */
+  persistedBytes(id: NodeId): PersistedBytes {
+    const disk = this.member(id).disk;
+    let engine = 0;
+    for (const entry of disk.engine.entries) engine += entry.key.byteLength + entry.value.byteLength;
+    let log = 0;
+    for (const entry of disk.log.entries) if (entry.kind === 'command') log += entry.data.byteLength;
+    let snapshots = 0;
+    for (const { data } of disk.snapshots.snapshots.values()) snapshots += data.byteLength;
+    return { engine, log, snapshots, total: engine + log + snapshots };
   }
 
   /** Snapshots a member has kept on its disk. */
