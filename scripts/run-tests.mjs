@@ -43,7 +43,16 @@ if (files.length === 0) {
 
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...passThrough, ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    // Two files at a time unless the caller says otherwise (the end-to-end files run one at a time).
+    ...(passThrough.some((flag) => flag.startsWith('--test-concurrency')) ? [] : ['--test-concurrency=2']),
+    '--test-reporter=spec',
+    ...passThrough,
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 for (const signal of ['SIGINT', 'SIGTERM']) {

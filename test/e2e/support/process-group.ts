@@ -119,6 +119,14 @@ export class ProcessGroup {
     member.stopped = false;
     await waitForPort(member.peerPort, START_TIMEOUT_MS);
     if (this.kind !== 'meta') await waitForPort(member.respPort, START_TIMEOUT_MS);
+    // A port taken by someone else meanwhile answers waitForPort while our process dies of EADDRINUSE.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (child.exitCode !== null || child.signalCode !== null) {
+      member.process = null;
+      throw new Error(
+        `member ${id} exited while starting:\n${this.output.filter((line) => line.startsWith(`[node ${id}]`)).join('')}`,
+      );
+    }
   }
 
   /** SIGKILL: the process dies at once, with whatever it had not written lost. */
