@@ -11,6 +11,7 @@
  */
 import { decodeReply, encodeReply } from '../kv/command-codec.js';
 import type { KvReply } from '../kv/commands.js';
+import { KvDecodeError } from '../kv/errors.js';
 import type { ShardError, ShardReply } from './commands.js';
 import { ShardDecodeError } from './errors.js';
 
@@ -38,7 +39,15 @@ export function encodeShardReply(reply: ShardReply): Buffer {
 export function decodeShardReply(bytes: Uint8Array): ShardReply {
   const tag = bytes[0];
   const body = bytes.subarray(1);
-  if (tag === TAG_KV) return decodeReply(body);
+  if (tag === TAG_KV) {
+    try {
+      return decodeReply(body);
+    } catch (error) {
+      // One error type for a reply that does not decode, whichever half of the format broke.
+      if (error instanceof KvDecodeError) throw new ShardDecodeError('reply', error.problem);
+      throw error;
+    }
+  }
   if (tag !== TAG_SHARD_ERROR) throw new ShardDecodeError('reply', `tag ${String(tag)} is unknown`);
   let error: unknown;
   try {
