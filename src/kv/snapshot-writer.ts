@@ -6,6 +6,7 @@
 import type { EngineEntry, KvEngine } from './engine.js';
 import { clientIdOf, decodeAppliedPosition, decodeDedupEntry, keyKind, userKeyOf } from './keyspace.js';
 import type { SnapshotRecord } from './snapshot-format.js';
+import { packRecords } from '../storage/record-stream.js';
 import { encodeSnapshotRecord } from './snapshot-format.js';
 
 /** Chunk size when the caller names none: small enough to send in one Raft message. */
@@ -65,27 +66,14 @@ function header(appliedIndex: number, appliedTerm: number): SnapshotRecord {
   return { type: 'header', appliedIndex, appliedTerm };
 }
 
-/** Copies records into chunks of exactly chunkBytesMax bytes (the last one shorter). */
+/** The records, encoded, packed into chunks of exactly chunkBytesMax bytes (the last one shorter). */
 async function* packChunks(
   records: AsyncIterable<SnapshotRecord>,
   chunkBytesMax: number,
 ): AsyncIterableIterator<Uint8Array> {
-  let chunk = new Uint8Array(chunkBytesMax);
-  let filledBytes = 0;
-  for await (const record of records) {
-    const bytes = encodeSnapshotRecord(record);
-    let copiedBytes = 0;
-    while (copiedBytes < bytes.byteLength) {
-      const takeBytes = Math.min(chunkBytesMax - filledBytes, bytes.byteLength - copiedBytes);
-      chunk.set(bytes.subarray(copiedBytes, copiedBytes + takeBytes), filledBytes);
-      filledBytes += takeBytes;
-      copiedBytes += takeBytes;
-      if (filledBytes === chunkBytesMax) {
-        yield chunk;
-        chunk = new Uint8Array(chunkBytesMax);
-        filledBytes = 0;
-      }
-    }
-  }
-  if (filledBytes > 0) yield chunk.subarray(0, filledBytes);
+  yield* packRecords(encodeAll(records), chunkBytesMax);
+}
+
+async function* encodeAll(records: AsyncIterable<SnapshotRecord>): AsyncGenerator<Uint8Array> {
+  for await (const record of records) yield encodeSnapshotRecord(record);
 }

@@ -13,7 +13,7 @@
  * the offset in the stream.
  */
 import type { BucketId, GroupId, ShardConfig } from '../meta/config.js';
-import { RECORD_HEADER_BYTES, readRecordAt } from '../storage/record.js';
+import { RecordFramer } from '../storage/record-stream.js';
 import { bucketOf } from './bucket.js';
 import type { BucketState } from './bucket-state.js';
 import { stateTableProblem } from './bucket-state.js';
@@ -25,80 +25,16 @@ import { decodeSnapshotRecord, SNAPSHOT_RECORD_PAYLOAD_BYTES_MAX } from './snaps
 export async function* readSnapshotRecords(
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): AsyncGenerator<SnapshotRecord> {
-  const framer = new RecordFramer();
+  const framer = new RecordFramer(
+    SNAPSHOT_RECORD_PAYLOAD_BYTES_MAX,
+    (offsetBytes, problem) => new ShardSnapshotCorruptionError(offsetBytes, problem),
+  );
   const checker = new RecordChecker();
   for await (const chunk of chunks) {
     for (const { payload, offsetBytes } of framer.push(chunk)) yield checker.check(payload, offsetBytes);
   }
   framer.finish();
   checker.finish(framer.streamBytes);
-}
-
-interface FramedPayload {
-  readonly payload: Buffer;
-  /** Where the record starts in the whole stream. */
-  readonly offsetBytes: number;
-}
-
-/** Cuts a stream of chunks into checksummed record payloads. */
-class RecordFramer {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  /** Bytes pending before another record can be complete; concatenating earlier would copy in vain. */
-  private neededBytes = RECORD_HEADER_BYTES;
-  /** Stream offset of the first pending byte. */
-  private pendingOffsetBytes = 0;
-
-  get streamBytes(): number {
-    return this.pendingOffsetBytes + this.pendingBytes;
-  }
-
-  *push(chunk: Uint8Array): Generator<FramedPayload> {
-    this.pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    this.pendingBytes += chunk.byteLength;
-    if (this.pendingBytes < this.neededBytes) return;
-    const buffer = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-    let offsetBytes = 0;
-    for (;;) {
-      const neededBytes = this.recordBytesAt(buffer, offsetBytes);
-      if (buffer.byteLength - offsetBytes < neededBytes) {
-        this.neededBytes = neededBytes;
-        break;
-      }
-      const read = readRecordAt(buffer, offsetBytes);
-      if (!read.ok) throw new ShardSnapshotCorruptionError(this.pendingOffsetBytes + offsetBytes, read.problem);
-      yield { payload: read.payload, offsetBytes: this.pendingOffsetBytes + offsetBytes };
-      offsetBytes = read.endOffsetBytes;
-    }
-    // Copied, so that a chunk the caller reuses cannot change what is pending.
-    this.pending = offsetBytes === buffer.byteLength ? [] : [Buffer.from(buffer.subarray(offsetBytes))];
-    this.pendingBytes = buffer.byteLength - offsetBytes;
-    this.pendingOffsetBytes += offsetBytes;
-  }
-
-  /** The stream has ended: it must not end inside a record. */
-  finish(): void {
-    if (this.pendingBytes > 0) {
-      throw new ShardSnapshotCorruptionError(
-        this.pendingOffsetBytes,
-        `the stream ends inside a record (${this.pendingBytes} bytes of it are there)`,
-      );
-    }
-  }
-
-  /** How many bytes from `offsetBytes` the record there takes, as far as can be told yet. */
-  private recordBytesAt(buffer: Buffer, offsetBytes: number): number {
-    if (buffer.byteLength - offsetBytes < RECORD_HEADER_BYTES) return RECORD_HEADER_BYTES;
-    const payloadBytes = buffer.readUInt32BE(offsetBytes);
-    // Checked before waiting for the payload: a damaged length must not make the reader buffer gigabytes.
-    if (payloadBytes === 0 || payloadBytes > SNAPSHOT_RECORD_PAYLOAD_BYTES_MAX) {
-      throw new ShardSnapshotCorruptionError(
-        this.pendingOffsetBytes + offsetBytes,
-        `a record length of ${payloadBytes} bytes is outside 1..${SNAPSHOT_RECORD_PAYLOAD_BYTES_MAX}`,
-      );
-    }
-    return RECORD_HEADER_BYTES + payloadBytes;
-  }
 }
 
 /** The order records must come in: each type may follow only those before it in this list. */

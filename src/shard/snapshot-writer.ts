@@ -10,6 +10,7 @@ import type { BucketId, GroupId } from '../meta/config.js';
 import { emptyConfig } from '../meta/config.js';
 import { bucketOfKey, clientIdOf, decodeBucketState, decodeStoredConfig, keyKind, userKeyOf } from './keyspace.js';
 import type { SnapshotRecord } from './snapshot-format.js';
+import { packRecords } from '../storage/record-stream.js';
 import { encodeSnapshotRecord } from './snapshot-format.js';
 
 /** Chunk size when the caller names none: small enough to send in one Raft message. */
@@ -88,27 +89,14 @@ async function* snapshotRecords(entries: AsyncIterable<EngineEntry>, gid: GroupI
   yield { type: 'end', stateCount: held.size, dedupCount, pairCount };
 }
 
-/** Copies records into chunks of exactly chunkBytesMax bytes (the last one shorter). */
+/** The records, encoded, packed into chunks of exactly chunkBytesMax bytes (the last one shorter). */
 async function* packChunks(
   records: AsyncIterable<SnapshotRecord>,
   chunkBytesMax: number,
 ): AsyncIterableIterator<Uint8Array> {
-  let chunk = new Uint8Array(chunkBytesMax);
-  let filledBytes = 0;
-  for await (const record of records) {
-    const bytes = encodeSnapshotRecord(record);
-    let copiedBytes = 0;
-    while (copiedBytes < bytes.byteLength) {
-      const takeBytes = Math.min(chunkBytesMax - filledBytes, bytes.byteLength - copiedBytes);
-      chunk.set(bytes.subarray(copiedBytes, copiedBytes + takeBytes), filledBytes);
-      filledBytes += takeBytes;
-      copiedBytes += takeBytes;
-      if (filledBytes === chunkBytesMax) {
-        yield chunk;
-        chunk = new Uint8Array(chunkBytesMax);
-        filledBytes = 0;
-      }
-    }
-  }
-  if (filledBytes > 0) yield chunk.subarray(0, filledBytes);
+  yield* packRecords(encodeAll(records), chunkBytesMax);
+}
+
+async function* encodeAll(records: AsyncIterable<SnapshotRecord>): AsyncGenerator<Uint8Array> {
+  for await (const record of records) yield encodeSnapshotRecord(record);
 }
