@@ -4,37 +4,21 @@
  * over in-memory engines whose "disks" survive crashes, and the real
  * KvClient speaking through a seeded client network. A run replays from its seed.
  */
-import { ChannelError } from '../../src/client/channel.js';
-import type { ClientClock, GroupChannel } from '../../src/client/channel.js';
+import type { ClientClock } from '../../src/client/channel.js';
 import { KvClient } from '../../src/client/kv-client.js';
 import { KvReplica } from '../../src/kv/kv-replica.js';
 import type { MemoryKvDisk } from '../../src/kv/memory-engine.js';
 import { emptyMemoryKvDisk, MemoryKvEngine } from '../../src/kv/memory-engine.js';
 import { KvStateMachine } from '../../src/kv/state-machine.js';
 import type { NodeId } from '../../src/raft/index.js';
-import type { ServiceRequest, ServiceResult } from '../../src/transport/service-protocol.js';
 import { SimNetwork } from '../../src/transport/sim-network.js';
 import type { NodeGroupOptions } from './node-group.js';
 import { NodeGroup } from './node-group.js';
+import type { ClientPacket } from './sim-channel.js';
+import { SimChannel } from './sim-channel.js';
 
 /** Client endpoints on the client network are numbered from here; members keep their ids. */
 const CLIENT_ENDPOINT_BASE = 1000;
-
-type ClientPacket =
-  | {
-      readonly kind: 'request';
-      readonly from: number;
-      readonly to: number;
-      readonly call: number;
-      readonly request: ServiceRequest;
-    }
-  | {
-      readonly kind: 'result';
-      readonly from: number;
-      readonly to: number;
-      readonly call: number;
-      readonly result: ServiceResult;
-    };
 
 export interface KvSimOptions extends NodeGroupOptions {
   /** Bound on dedup table idleness, in log entries. */
@@ -113,7 +97,7 @@ export class KvSim {
 
   /** A client of the group with its own endpoint on the client network. */
   client(index: number, options: { deadlineMs?: number } = {}): KvClient {
-    const channel = new SimChannel(CLIENT_ENDPOINT_BASE + index, this);
+    const channel = new SimChannel(CLIENT_ENDPOINT_BASE + index, this.clientNetwork, this.group.scheduler);
     this.channels.push(channel);
     const random = this.group.random.fork();
     return new KvClient({
@@ -162,42 +146,5 @@ export class KvSim {
 
   await<T>(promise: Promise<T>, timeoutMs?: number): Promise<T> {
     return this.group.await(promise, timeoutMs);
-  }
-}
-
-/** A GroupChannel over the simulated client network. */
-class SimChannel implements GroupChannel {
-  private nextCall = 0;
-  private readonly pending = new Map<number, { resolve: (result: ServiceResult) => void; cancel: () => void }>();
-
-  constructor(
-    readonly endpoint: number,
-    private readonly sim: KvSim,
-  ) {
-    sim.clientNetwork.attach(endpoint, (packet) => {
-      if (packet.kind !== 'result') return;
-      const waiting = this.pending.get(packet.call);
-      if (waiting === undefined) return;
-      this.pending.delete(packet.call);
-      waiting.cancel();
-      waiting.resolve(packet.result);
-    });
-  }
-
-  call(node: NodeId, request: ServiceRequest, timeoutMs: number): Promise<ServiceResult> {
-    const call = ++this.nextCall;
-    const scheduler = this.sim.group.scheduler;
-    return new Promise((resolve, reject) => {
-      const timer = scheduler.after(timeoutMs, () => {
-        this.pending.delete(call);
-        reject(new ChannelError(node, 'timeout', `node ${node} did not answer within ${timeoutMs} ms`));
-      });
-      this.pending.set(call, { resolve, cancel: () => scheduler.cancel(timer) });
-      this.sim.clientNetwork.send({ kind: 'request', from: this.endpoint, to: node, call, request });
-    });
-  }
-
-  close(): void {
-    this.sim.clientNetwork.detach(this.endpoint);
   }
 }

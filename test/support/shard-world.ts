@@ -8,7 +8,6 @@
  * replies by node id), so they are as faulty as the Raft traffic when asked.
  * A run replays from its seed.
  */
-import { ChannelError } from '../../src/client/channel.js';
 import type { ClientClock, GroupChannel } from '../../src/client/channel.js';
 import { MetaClient } from '../../src/client/meta-client.js';
 import { ShardedKvClient } from '../../src/client/sharded-client.js';
@@ -33,8 +32,10 @@ import {
   MemoryLogStore,
   MemorySnapshotStore,
 } from '../../src/storage/index.js';
-import type { GroupService, ServiceRequest, ServiceResult } from '../../src/transport/service-protocol.js';
+import type { GroupService } from '../../src/transport/service-protocol.js';
 import { SimNetwork } from '../../src/transport/sim-network.js';
+import type { ClientPacket } from './sim-channel.js';
+import { SimChannel } from './sim-channel.js';
 import { SimTime } from './sim-time.js';
 
 export const META_IDS: readonly NodeId[] = [1, 2, 3];
@@ -52,22 +53,6 @@ const SNAPSHOT_CATCH_UP_ENTRIES = 10;
 /** A driver's requests to meta and to other groups: short, so that a pass never stalls long on a down group. */
 const DRIVER_DEADLINE_MS = 1_000;
 const DRIVER_ATTEMPT_TIMEOUT_MS = 300;
-
-type ClientPacket =
-  | {
-      readonly kind: 'request';
-      readonly from: number;
-      readonly to: number;
-      readonly call: number;
-      readonly request: ServiceRequest;
-    }
-  | {
-      readonly kind: 'result';
-      readonly from: number;
-      readonly to: number;
-      readonly call: number;
-      readonly result: ServiceResult;
-    };
 
 /** What a member keeps across crashes. */
 interface MemberDisk {
@@ -160,7 +145,7 @@ export class ShardWorld {
     };
     this.addGroup(0, META_IDS);
     for (const gid of options.gids) this.addGroup(gid, memberIds(gid));
-    this.admin = this.metaClient(new SimChannel(ADMIN_ENDPOINT, this), 'admin', 30_000);
+    this.admin = this.metaClient(this.channelAt(ADMIN_ENDPOINT), 'admin', 30_000);
   }
 
   get nowMs(): number {
@@ -186,7 +171,7 @@ export class ShardWorld {
     if (machine instanceof ShardStateMachine) {
       member.shardMachine = machine;
       member.service = new ShardReplica(node, machine);
-      const channel = new SimChannel(DRIVER_ENDPOINT_BASE + id, this);
+      const channel = this.channelAt(DRIVER_ENDPOINT_BASE + id);
       const random = this.random.fork();
       member.driverChannel = channel;
       member.driver = new ShardDriver({
@@ -306,7 +291,7 @@ export class ShardWorld {
 
   /** A client of the whole cluster, with its own endpoint and meta session. */
   client(index: number, options: { deadlineMs?: number } = {}): ShardedKvClient {
-    const channel = new SimChannel(CLIENT_ENDPOINT_BASE + index, this);
+    const channel = this.channelAt(CLIENT_ENDPOINT_BASE + index);
     const random = this.random.fork();
     return new ShardedKvClient({
       meta: this.metaClient(channel, `client-${index}-meta`, 5_000),
@@ -321,7 +306,7 @@ export class ShardWorld {
 
   /** A bare channel with its own endpoint, for requests that no client library would send (a replayed write). */
   channel(index: number): GroupChannel {
-    return new SimChannel(RAW_ENDPOINT_BASE + index, this);
+    return this.channelAt(RAW_ENDPOINT_BASE + index);
   }
 
   /** Both networks lose, delay and reorder (or stop doing so). */
@@ -370,8 +355,11 @@ export class ShardWorld {
     for (const channel of this.channels) channel.close();
   }
 
-  registerChannel(channel: SimChannel): void {
+  /** A channel from client endpoint `endpoint`, closed with the world. */
+  private channelAt(endpoint: number): SimChannel {
+    const channel = new SimChannel(endpoint, this.clientNetwork, this.scheduler);
     this.channels.push(channel);
+    return channel;
   }
 
   private addGroup(gid: GroupId, ids: readonly NodeId[]): void {
@@ -471,42 +459,4 @@ function memberIds(gid: GroupId): NodeId[] {
     throw new Error(`shard world: gid ${gid} is out of range`);
   }
   return Array.from({ length: MEMBERS_PER_GROUP }, (_, k) => gid * GROUP_ID_STRIDE + k + 1);
-}
-
-/** A GroupChannel over the simulated client network: reaches any member of any group by node id. */
-class SimChannel implements GroupChannel {
-  private nextCall = 0;
-  private readonly pending = new Map<number, { resolve: (result: ServiceResult) => void; cancel: () => void }>();
-
-  constructor(
-    readonly endpoint: number,
-    private readonly world: ShardWorld,
-  ) {
-    world.registerChannel(this);
-    world.clientNetwork.attach(endpoint, (packet) => {
-      if (packet.kind !== 'result') return;
-      const waiting = this.pending.get(packet.call);
-      if (waiting === undefined) return;
-      this.pending.delete(packet.call);
-      waiting.cancel();
-      waiting.resolve(packet.result);
-    });
-  }
-
-  call(node: NodeId, request: ServiceRequest, timeoutMs: number): Promise<ServiceResult> {
-    const call = ++this.nextCall;
-    const scheduler = this.world.scheduler;
-    return new Promise((resolve, reject) => {
-      const timer = scheduler.after(timeoutMs, () => {
-        this.pending.delete(call);
-        reject(new ChannelError(node, 'timeout', `node ${node} did not answer within ${timeoutMs} ms`));
-      });
-      this.pending.set(call, { resolve, cancel: () => scheduler.cancel(timer) });
-      this.world.clientNetwork.send({ kind: 'request', from: this.endpoint, to: node, call, request });
-    });
-  }
-
-  close(): void {
-    this.world.clientNetwork.detach(this.endpoint);
-  }
 }
