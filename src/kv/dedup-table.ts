@@ -11,6 +11,8 @@
  * expires per applied index (more only if idleEntriesMax was lowered).
  */
 import type { LogIndex } from '../raft/types.js';
+import type { ClientStamp, KvReply } from './commands.js';
+import { failed, staleSequence } from './commands.js';
 import type { DedupEntry } from './keyspace.js';
 
 export class DedupTable {
@@ -68,4 +70,28 @@ export class DedupTable {
     this.byClient.delete(clientId);
     this.byClient.set(clientId, entry);
   }
+}
+
+/**
+ * A write, applied at most once per (client id, sequence): a retry of the
+ * client's latest request gets that request's reply again, an older one is
+ * refused as stale, and a new one is run (`run` does its writes and gives its
+ * reply). Failures are remembered too: a retried append over the size limit
+ * must not succeed later. Answers the reply and the client's new entry.
+ */
+export function applyOnce(
+  known: DedupEntry | undefined,
+  command: ClientStamp,
+  index: LogIndex,
+  run: () => KvReply,
+): { reply: KvReply; entry: DedupEntry } {
+  if (known !== undefined && command.sequence <= known.lastSequence) {
+    const reply =
+      command.sequence === known.lastSequence
+        ? known.lastReply
+        : failed(staleSequence(command.sequence, known.lastSequence));
+    return { reply, entry: { ...known, lastSeenIndex: index } };
+  }
+  const reply = run();
+  return { reply, entry: { lastSequence: command.sequence, lastReply: reply, lastSeenIndex: index } };
 }

@@ -22,8 +22,8 @@ import type { LogIndex, Term } from '../raft/types.js';
 import { StoreFailedError } from '../storage/errors.js';
 import { decodeCommand } from './command-codec.js';
 import type { KvCommand, KvReply } from './commands.js';
-import { failed, malformedCommand, staleSequence } from './commands.js';
-import { DedupTable } from './dedup-table.js';
+import { failed, malformedCommand } from './commands.js';
+import { applyOnce, DedupTable } from './dedup-table.js';
 import type { EngineWrite, KvEngine } from './engine.js';
 import { KvDecodeError, KvSnapshotCorruptionError } from './errors.js';
 import { executeCommand } from './execute-command.js';
@@ -222,23 +222,11 @@ export class KvStateMachine implements ReplicatedStateMachine {
     }
     if (command.type === 'get') return executeCommand(command, read).reply;
 
-    const known = this.dedup.get(command.clientId);
-    let reply: KvReply;
-    let entry: DedupEntry;
-    if (known !== undefined && command.sequence <= known.lastSequence) {
-      // A retry of the latest request gets its reply again; an older one was answered long ago.
-      reply =
-        command.sequence === known.lastSequence
-          ? known.lastReply
-          : failed(staleSequence(command.sequence, known.lastSequence));
-      entry = { ...known, lastSeenIndex: index };
-    } else {
+    const { reply, entry } = applyOnce(this.dedup.get(command.clientId), command, index, () => {
       const execution = executeCommand(command, read);
       writes.push(...execution.writes);
-      reply = execution.reply;
-      // Failures are remembered too: a retried append over the size limit must not succeed later.
-      entry = { lastSequence: command.sequence, lastReply: reply, lastSeenIndex: index };
-    }
+      return execution.reply;
+    });
     this.dedup.record(command.clientId, entry);
     writes.push({ type: 'put', key: dedupKey(command.clientId), value: encodeDedupEntry(entry) });
     return reply;

@@ -3,10 +3,9 @@
  * batch's working state. Deterministic over the working state alone, so every
  * replica answers the same entry the same way. Every refusal changes nothing.
  */
-import type { KvCommand, KvReply } from '../kv/commands.js';
-import { failed, staleSequence } from '../kv/commands.js';
+import type { KvCommand } from '../kv/commands.js';
+import { applyOnce } from '../kv/dedup-table.js';
 import { executeCommand } from '../kv/execute-command.js';
-import type { DedupEntry } from '../kv/keyspace.js';
 import { userKeyOf as kvUserKeyOf } from '../kv/keyspace.js';
 import type { BucketId, GroupId, ShardConfig } from '../meta/config.js';
 import type { LogIndex } from '../raft/types.js';
@@ -76,17 +75,8 @@ function executeKv(working: WorkingState, index: LogIndex, command: KvCommand): 
   const read = (userKey: Uint8Array): Uint8Array | null => working.readValue(bucket, userKey);
   if (command.type === 'get') return executeCommand(command, read).reply;
 
-  const known = working.dedup.get(command.clientId);
-  let reply: KvReply;
-  let entry: DedupEntry;
-  if (known !== undefined && command.sequence <= known.lastSequence) {
-    // A retry of the latest request gets its reply again (also one applied by the bucket's previous owner).
-    reply =
-      command.sequence === known.lastSequence
-        ? known.lastReply
-        : failed(staleSequence(command.sequence, known.lastSequence));
-    entry = { ...known, lastSeenIndex: index };
-  } else {
+  // A retry of the latest request gets its reply again (also one applied by the bucket's previous owner).
+  const { reply, entry } = applyOnce(working.dedup.get(command.clientId), command, index, () => {
     const execution = executeCommand(command, read);
     for (const write of execution.writes) {
       // executeCommand writes only the command's own key, under the KV layout: assert it, then re-home it.
@@ -96,9 +86,8 @@ function executeKv(working: WorkingState, index: LogIndex, command: KvCommand): 
       if (write.type === 'put') working.putValue(bucket, command.key, write.value);
       else working.deleteValue(bucket, command.key);
     }
-    reply = execution.reply;
-    entry = { lastSequence: command.sequence, lastReply: reply, lastSeenIndex: index };
-  }
+    return execution.reply;
+  });
   working.recordClient(command.clientId, entry);
   return reply;
 }
