@@ -2,6 +2,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { addAdminCommand } from './admin-command.js';
 import { addKvCommands } from './kv-commands.js';
+import { addLocalCommand } from './local-command.js';
 import { addMetaCommand } from './meta-command.js';
 import { addNodeCommand } from './node-command.js';
 import { addShardCommand } from './shard-command.js';
@@ -12,6 +13,7 @@ const program = new Command()
   .description('a sharded, replicated, strongly consistent key-value store')
   .showHelpAfterError('(run with --help for usage)');
 
+addLocalCommand(program);
 addSimCommand(program);
 addNodeCommand(program);
 addKvCommands(program);
