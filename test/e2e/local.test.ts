@@ -38,9 +38,9 @@ function startLocal(args: readonly string[]): Promise<RunningLocal> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.once('line', (line) => resolve({ child, info: JSON.parse(line) as LocalJson }));
     child.once('exit', (code) => reject(new Error(`raftkv local exited with ${code}: ${stderr}`)));
   });
