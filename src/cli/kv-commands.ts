@@ -26,6 +26,21 @@ type KeyValueClient = Pick<KvClient, 'get' | 'put' | 'append' | 'delete'>;
 const META_HELP = 'a sharded cluster, by its meta group: 1=host:port,2=host:port,...';
 const MEMBERS_HELP = 'or one replica group, by its members: 1=host:port,2=host:port,...';
 const EXAMPLE_MEMBERS = '1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003';
+/** The meta group of `raftkv local` with its default ports. */
+const EXAMPLE_META = '1=127.0.0.1:7100,2=127.0.0.1:7101,3=127.0.0.1:7102';
+
+/** Help text: the command against the cluster `raftkv local` starts, then against one group of `raftkv node`s. */
+function examples(command: string, note = ''): string {
+  const lines = [
+    '',
+    'Examples:',
+    '  # a sharded cluster, such as the one raftkv local starts:',
+    `  raftkv ${command} --meta ${EXAMPLE_META}`,
+    '  # one replica group of raftkv node processes:',
+    `  raftkv ${command} --members ${EXAMPLE_MEMBERS}`,
+  ];
+  return [...lines, ...(note === '' ? [] : ['', note])].join('\n');
+}
 
 /** Adds the flags that say where the group is; every subcommand here takes them. */
 function withGroupFlags<Args extends unknown[], Opts extends OptionValues>(
@@ -46,7 +61,7 @@ function withGroupFlags<Args extends unknown[], Opts extends OptionValues>(
 
 export function addKvCommands(program: Command): void {
   withGroupFlags(program.command('put').description('set KEY to VALUE').argument('<key>').argument('<value>'))
-    .addHelpText('after', `\nExample:\n  raftkv put greeting hello --members ${EXAMPLE_MEMBERS}`)
+    .addHelpText('after', examples('put greeting hello'))
     .action(async (key, value, flags) => {
       await withClient(flags, async (client) => {
         await client.put(key, value);
@@ -63,7 +78,7 @@ export function addKvCommands(program: Command): void {
   )
     .addHelpText(
       'after',
-      `\nExample:\n  raftkv get greeting --members ${EXAMPLE_MEMBERS}\n\nExits with 1 if the key is absent.`,
+      examples('get greeting', 'Exits with 1 if the key is absent, 2 if the cluster did not answer.'),
     )
     .action(async (key, flags) => {
       await withClient(flags, async (client) => {
@@ -82,15 +97,17 @@ export function addKvCommands(program: Command): void {
       .description('append VALUE to KEY; prints the new length')
       .argument('<key>')
       .argument('<value>'),
-  ).action(async (key, value, flags) => {
-    await withClient(flags, async (client) => String(await client.append(key, value)));
-  });
+  )
+    .addHelpText('after', examples('append greeting ", world"'))
+    .action(async (key, value, flags) => {
+      await withClient(flags, async (client) => String(await client.append(key, value)));
+    });
 
-  withGroupFlags(
-    program.command('del').description('delete KEY; prints 1 if it existed, else 0').argument('<key>'),
-  ).action(async (key, flags) => {
-    await withClient(flags, async (client) => ((await client.delete(key)) ? '1' : '0'));
-  });
+  withGroupFlags(program.command('del').description('delete KEY; prints 1 if it existed, else 0').argument('<key>'))
+    .addHelpText('after', examples('del greeting'))
+    .action(async (key, flags) => {
+      await withClient(flags, async (client) => ((await client.delete(key)) ? '1' : '0'));
+    });
 }
 
 async function withClient(flags: GroupFlags, run: (client: KeyValueClient) => Promise<string>): Promise<void> {
