@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { STOP_WITH_PARENT_ENV } from '../cli/process-lifecycle.js';
 import { waitForPort } from './ports.js';
 
 const RAFTKV_BIN = path.resolve(import.meta.dirname, '../../bin/raftkv.js');
@@ -52,7 +53,11 @@ export class NodeProcess {
     const logFd = openSync(logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [RAFTKV_BIN, ...args], { stdio: ['ignore', logFd, logFd] });
+      // stdin is a pipe only so that the node notices when this process dies (see STOP_WITH_PARENT_ENV).
+      child = spawn(process.execPath, [RAFTKV_BIN, ...args], {
+        stdio: ['pipe', logFd, logFd],
+        env: { ...process.env, [STOP_WITH_PARENT_ENV]: '1' },
+      });
     } finally {
       // The child holds its own copy of the descriptor.
       closeSync(logFd);

@@ -20,6 +20,8 @@ const RAFTKV_BIN = path.resolve(import.meta.dirname, '../../bin/raftkv.js');
 const BASE_PORT_LOW = 20_000;
 const BASE_PORT_HIGH = 55_000;
 const START_ATTEMPTS = 4;
+/** A node notices its supervisor's death at once (its stdin closes); stopping then takes well under this. */
+const ORPHAN_STOP_MS_MAX = 20_000;
 
 interface LocalJson {
   readonly resumed: boolean;
@@ -55,6 +57,14 @@ async function redisCli(address: string, ...args: string[]): Promise<string> {
   const [host, port] = address.split(':') as [string, string];
   const { stdout } = await run('redis-cli', ['-h', host, '-p', port, ...args]);
   return stdout.trimEnd();
+}
+
+async function waitUntil(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + ORPHAN_STOP_MS_MAX;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`${what} within ${ORPHAN_STOP_MS_MAX} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function portOf(address: string): number {
@@ -132,5 +142,16 @@ describe('raftkv local', { timeout: 180_000 }, () => {
     }
     second.child.kill('SIGTERM');
     assert.equal(await exitOf(second.child), 0);
+  });
+
+  it('takes its nodes down with it when it is killed outright, so that no orphan holds the ports', async () => {
+    const third = await startLocal(['--dir', directory]);
+    children.push(third.child);
+    third.child.kill('SIGKILL');
+    await exitOf(third.child);
+    const allNodes = third.info.groups.flatMap((group) => group.members);
+    for (const node of allNodes) {
+      await waitUntil(async () => !(await portAccepts('127.0.0.1', portOf(node.address))), `node ${node.id} stops`);
+    }
   });
 });
