@@ -16,7 +16,7 @@ import { buildProgram } from '../../src/cli/program.js';
 import type { Invocation } from '../support/cli-invocation.js';
 import { readInvocation } from '../support/cli-invocation.js';
 import { FakeNode } from '../support/container-command.js';
-import type { Container, Job, Manifest, PodDisruptionBudget, Service, StatefulSet } from '../support/k8s-manifests.js';
+import type { Job, Manifest, PodDisruptionBudget, Service, StatefulSet } from '../support/k8s-manifests.js';
 import {
   DEPLOY_DIR,
   ofKind,
@@ -83,9 +83,10 @@ function members(invocation: Invocation, name: string): Map<number, HostPort> {
   return membersOption(name)(flag(invocation, name));
 }
 
-function containerPort(container: Container, name: string): number {
-  const port = container.ports?.find((candidate) => candidate.name === name);
-  assert.ok(port !== undefined, `container ${container.name} has no port named ${name}`);
+/** The number of a StatefulSet's container port, by name. */
+function portOf(set: StatefulSet, name: string): number {
+  const port = onlyContainer(set.spec.template, set.metadata.name).ports?.find((candidate) => candidate.name === name);
+  assert.ok(port !== undefined, `${set.metadata.name}: its container has no port named ${name}`);
   return port.containerPort;
 }
 
@@ -109,6 +110,7 @@ describe('deploy/ manifests', () => {
     assert.deepEqual(
       listed,
       files.filter((file) => file !== 'kustomization.yaml'),
+      'kustomization.yaml must list every other file of deploy/, and only those',
     );
   });
 
@@ -156,19 +158,18 @@ describe('deploy/ manifests', () => {
       const selected = statefulSets.filter((set) => selects(service.spec.selector, set.spec.template.metadata.labels));
       assert.ok(selected.length > 0, `Service ${service.metadata.name} selects no pods`);
       for (const set of selected) {
-        const container = onlyContainer(set.spec.template, set.metadata.name);
         for (const port of service.spec.ports) {
-          const target =
-            typeof port.targetPort === 'string' ? containerPort(container, port.targetPort) : port.targetPort;
+          const target = typeof port.targetPort === 'string' ? portOf(set, port.targetPort) : port.targetPort;
           assert.equal(target, port.port, `Service ${service.metadata.name} port ${port.name} on ${set.metadata.name}`);
         }
       }
     }
-    for (const budget of ofKind<PodDisruptionBudget>(manifests, 'PodDisruptionBudget')) {
-      const selected = statefulSets.filter((set) =>
+    const budgets = ofKind<PodDisruptionBudget>(manifests, 'PodDisruptionBudget');
+    for (const set of statefulSets) {
+      const covering = budgets.filter((budget) =>
         selects(budget.spec.selector.matchLabels, set.spec.template.metadata.labels),
       );
-      assert.equal(selected.length, 1, `PodDisruptionBudget ${budget.metadata.name} should cover one group`);
+      assert.equal(covering.length, 1, `${set.metadata.name}: one PodDisruptionBudget should cover the group`);
     }
   });
 
@@ -179,7 +180,7 @@ describe('deploy/ manifests', () => {
         assert.equal(probe?.httpGet?.path, '/v1/health', `${set.metadata.name}: probe path`);
         const port = probe.httpGet.port;
         assert.ok(typeof port === 'string', `${set.metadata.name}: probes name their port`);
-        assert.equal(containerPort(container, port), containerPort(container, 'http'));
+        assert.equal(portOf(set, port), portOf(set, 'http'), `${set.metadata.name}: probes ask the HTTP port`);
       }
     }
     const templates = [...statefulSets, ...jobs].map((owner) =>
@@ -233,9 +234,7 @@ describe('deploy/ manifests', () => {
     for (const pods of statefulSets.map(podsOf)) {
       const set = pods[0]!.set;
       const list = flag(pods[0]!.invocation, '--members');
-      const expected = pods.map(
-        (pod) => `${pod.dnsName}:${containerPort(onlyContainer(set.spec.template, ''), 'peer')}`,
-      );
+      const expected = pods.map((pod) => `${pod.dnsName}:${portOf(set, 'peer')}`);
       const named = [...members(pods[0]!.invocation, '--members').values()].map((at) => `${at.host}:${at.port}`);
       assert.deepEqual(named.sort(), expected.sort(), `${set.metadata.name}: --members names each replica once`);
       for (const pod of pods) {
@@ -261,19 +260,10 @@ describe('deploy/ manifests', () => {
       for (const pod of pods) assert.equal(Number(flag(pod.invocation, '--gid')), gids[shardGroups.indexOf(pods)]);
     }
     for (const pod of [...metaPods, ...shardGroups.flat()]) {
-      const container = onlyContainer(pod.set.spec.template, pod.name);
-      assert.equal(
-        flag(pod.invocation, '--http'),
-        `0.0.0.0:${containerPort(container, 'http')}`,
-        `${pod.name}: --http`,
-      );
+      assert.equal(flag(pod.invocation, '--http'), `0.0.0.0:${portOf(pod.set, 'http')}`, `${pod.name}: --http`);
       if (pod.invocation.path[0] !== 'shard') continue;
       assert.deepEqual(memberList('--meta', flag(pod.invocation, '--meta')), metaList, `${pod.name}: --meta`);
-      assert.equal(
-        flag(pod.invocation, '--resp'),
-        `0.0.0.0:${containerPort(container, 'resp')}`,
-        `${pod.name}: --resp`,
-      );
+      assert.equal(flag(pod.invocation, '--resp'), `0.0.0.0:${portOf(pod.set, 'resp')}`, `${pod.name}: --resp`);
     }
   });
 
@@ -286,6 +276,7 @@ describe('deploy/ manifests', () => {
     assert.deepEqual(
       memberList('--meta', flag(invocation, '--meta')),
       memberList('--members', flag(metaPods[0]!.invocation, '--members')),
+      `${job.file}: admin --meta is not the meta group's --members`,
     );
     const joined = new Map<number, string[]>();
     for (let index = 0; index < invocation.positionals.length; index += 2) {
@@ -298,7 +289,7 @@ describe('deploy/ manifests', () => {
         memberList('--members', flag(pods[0]!.invocation, '--members')),
       ]),
     );
-    assert.deepEqual(joined, running);
+    assert.deepEqual(joined, running, `${job.file}: the groups it joins are not the shard groups that run`);
   });
 });
 
