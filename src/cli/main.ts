@@ -1,24 +1,4 @@
-/** The `raftkv` command: one program, one subcommand per job. */
-import { Command } from '@commander-js/extra-typings';
-import { addAdminCommand } from './admin-command.js';
-import { addKvCommands } from './kv-commands.js';
-import { addLocalCommand } from './local-command.js';
-import { addMetaCommand } from './meta-command.js';
-import { addNodeCommand } from './node-command.js';
-import { addShardCommand } from './shard-command.js';
-import { addSimCommand } from './sim.js';
+/** The `raftkv` command: parses the command line and runs the subcommand it names. */
+import { buildProgram } from './program.js';
 
-const program = new Command()
-  .name('raftkv')
-  .description('a sharded, replicated, strongly consistent key-value store')
-  .showHelpAfterError('(run with --help for usage)');
-
-addLocalCommand(program);
-addSimCommand(program);
-addNodeCommand(program);
-addKvCommands(program);
-addMetaCommand(program);
-addAdminCommand(program);
-addShardCommand(program);
-
-await program.parseAsync();
+await buildProgram().parseAsync();
