@@ -81,6 +81,7 @@ export class MemberServer {
         return { node: disk.replica.node, disk, services: routeServices({ kv: disk.replica }) };
       },
       (member) => member.services,
+      (member) => ({ gid: null, logBytes: member.disk.logBytes(), configVersion: null, bucketsInTransit: [] }),
     );
     const channel = new TcpGroupChannel({
       members: options.members,

@@ -67,6 +67,7 @@ export class MetaServer {
       },
       // A KV client pointed here learns that this node serves the meta group only.
       (member) => routeServices({ meta: member.replica }),
+      (member) => ({ gid: 0, logBytes: member.disk.logBytes(), configVersion: null, bucketsInTransit: [] }),
     );
     return new MetaServer(endpoint);
   }

@@ -18,6 +18,7 @@ import { LevelKvEngine } from '../kv/level-engine.js';
 import type { Logger } from '../log/logger.js';
 import type { GroupId, MemberInfo, ShardConfig } from '../meta/config.js';
 import type { DiskNode } from '../node/disk-node.js';
+import type { BucketInTransit } from '../node/node-status.js';
 import { openDiskNode } from '../node/disk-node.js';
 import { realTicker } from '../node/ports.js';
 import type { RaftNode } from '../node/raft-node.js';
@@ -51,6 +52,16 @@ const DRIVER_META_DEADLINE_MS = 1_000;
 const PULL_PART_BYTES = 1 << 20;
 const PULL_DEADLINE_MS = 10_000;
 const PULL_ATTEMPT_TIMEOUT_MS = 5_000;
+
+/** The buckets this group is moving, with what it is doing with each, for its status. */
+function transitOf(machine: ShardStateMachine): BucketInTransit[] {
+  const moving: BucketInTransit[] = [];
+  for (const [bucket, state] of machine.bucketStates()) {
+    if (state.type === 'pulling') moving.push({ bucket, state: `pulling from group ${state.fromGid}` });
+    if (state.type === 'handingOff') moving.push({ bucket, state: `handing off to group ${state.toGid}` });
+  }
+  return moving.sort((a, b) => a.bucket - b.bucket);
+}
 
 /** A MetaClient that tells a channel where every member of every config it reads listens. */
 class LearningMetaClient extends MetaClient {
@@ -119,6 +130,12 @@ export class ShardServer {
         return { node: disk.node, disk, engine, replica: new ShardReplica(disk.node, machine) };
       },
       (member) => member.replica,
+      (member) => ({
+        gid: options.gid,
+        logBytes: member.disk.logBytes(),
+        configVersion: member.replica.machine.currentConfig.version,
+        bucketsInTransit: transitOf(member.replica.machine),
+      }),
     );
     const metaChannel = new TcpGroupChannel({ members: options.meta, clusterId, logger });
     // Reaches any node of any group: this group's members from the start, the others as configs name them.
