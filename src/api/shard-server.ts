@@ -2,8 +2,8 @@
  * One member of a shard group as a server process runs it: the Raft files
  * and the KV engine on disk (the ShardStateMachine over LevelDB), one TCP
  * port for peers, clients ('kv') and other groups ('shard'), the driver that
- * follows the meta group's configs and moves buckets, and the RESP listener,
- * whose sessions route every key to the group that serves it.
+ * follows the meta group's configs and moves buckets, and the RESP and HTTP
+ * listeners, whose sessions route every key to the group that serves it.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { ShardedKvClient } from '../client/sharded-client.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
 import { LevelKvEngine } from '../kv/level-engine.js';
 import type { Logger } from '../log/logger.js';
+import type { MetricsSource } from '../metrics/metrics-source.js';
 import type { GroupId, MemberInfo, ShardConfig } from '../meta/config.js';
 import type { DiskNode } from '../node/disk-node.js';
 import type { BucketInTransit } from '../node/node-status.js';
@@ -30,6 +31,8 @@ import type { PeerAddress } from '../transport/index.js';
 import { ClientBackend } from './client-backend.js';
 import type { GroupEndpoint } from './group-endpoint.js';
 import { startGroupEndpoint } from './group-endpoint.js';
+import { HttpApiServer } from './http/http-server.js';
+import { HTTP_KV_DEADLINE_MS, shardedClusterBackend } from './http/node-backends.js';
 import { RespServer } from './resp/resp-server.js';
 
 export interface ShardServerOptions {
@@ -45,6 +48,9 @@ export interface ShardServerOptions {
   readonly logger: Logger;
   readonly tickMs?: number;
   readonly snapshotEveryEntries?: number;
+  /** Where to serve the HTTP API; none when absent. */
+  readonly http?: PeerAddress;
+  readonly metrics?: MetricsSource;
 }
 
 const DRIVER_META_DEADLINE_MS = 1_000;
@@ -94,7 +100,12 @@ export class ShardServer {
     private readonly driver: ShardDriver,
     private readonly channels: readonly TcpGroupChannel[],
     private readonly resp: RespServer | null,
+    private readonly http: HttpApiServer | null,
   ) {}
+
+  get httpPort(): number | null {
+    return this.http?.port ?? null;
+  }
 
   get node(): RaftNode {
     return this.endpoint.member.node;
@@ -180,32 +191,45 @@ export class ShardServer {
           : logger.debug({ problem }, 'a bucket move step will be retried'),
     });
     driver.start();
+    // RESP and HTTP sessions route every key to its group, forwarding to other groups' nodes.
+    const newShardedClient = (clientId: string, deadlineMs: number): ShardedKvClient =>
+      new ShardedKvClient({
+        meta: newMetaClient(`${clientId}-meta`, deadlineMs),
+        channel: groupsChannel,
+        clock,
+        clientId,
+        random: Math.random,
+        deadlineMs,
+        learnAddresses: learn,
+      });
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {
-      resp = new RespServer({
-        backend: new ClientBackend(
-          (clientId, deadlineMs) =>
-            new ShardedKvClient({
-              meta: newMetaClient(`${clientId}-meta`, deadlineMs),
-              channel: groupsChannel,
-              clock,
-              clientId,
-              random: Math.random,
-              deadlineMs,
-              learnAddresses: learn,
-            }),
-        ),
-        logger,
-      });
+      resp = new RespServer({ backend: new ClientBackend(newShardedClient), logger });
       await resp.listen(options.resp);
     }
-    return new ShardServer(endpoint, driver, [metaChannel, groupsChannel], resp);
+    let http: HttpApiServer | null = null;
+    if (options.http !== undefined) {
+      const backend = shardedClusterBackend({
+        self: { id: options.id, gid: options.gid, clusterId, status: () => endpoint.status() },
+        meta: options.meta,
+        newMetaClient: (deadlineMs) => newMetaClient(`http-${randomUUID()}`, deadlineMs),
+        kv: { newSession: () => newShardedClient(`http-${randomUUID()}`, HTTP_KV_DEADLINE_MS) },
+      });
+      http = new HttpApiServer({
+        backend,
+        logger,
+        ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      });
+      await http.listen(options.http);
+    }
+    return new ShardServer(endpoint, driver, [metaChannel, groupsChannel], resp, http);
   }
 
   /** Stops serving and closes every file; safe to call more than once. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.driver.stop();
+      await this.http?.close();
       await this.resp?.close();
       await this.endpoint.close();
       for (const channel of this.channels) channel.close();

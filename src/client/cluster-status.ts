@@ -45,7 +45,8 @@ export interface GroupToAsk {
   readonly members: readonly MemberInfo[];
 }
 
-export type AskMember = (member: MemberInfo) => Promise<StatusAnswer>;
+/** Asks one member of `group` (whose gid tells a meta member from a shard member of the same id). */
+export type AskMember = (member: MemberInfo, group: GroupToAsk) => Promise<StatusAnswer>;
 
 /** The meta group (if any) first, then every group of `config` in gid order. */
 export function groupsToAsk(config: ShardConfig | null, meta: readonly MemberInfo[] | null): GroupToAsk[] {
@@ -65,7 +66,7 @@ export async function clusterView(
     groups.map(async (group): Promise<GroupView> => {
       const members = await Promise.all(
         group.members.map(async (member): Promise<MemberView> => {
-          const answer = await ask(member);
+          const answer = await ask(member, group);
           return answer.ok
             ? { id: member.id, address: member.address, status: answer.status, error: null }
             : { id: member.id, address: member.address, status: null, error: answer.error };
