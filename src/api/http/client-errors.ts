@@ -5,7 +5,7 @@ import { HttpError } from './http-errors.js';
 /** Null when `error` is none of the client library's: a bug, for the server's 500. */
 export function httpErrorOf(error: unknown, kind: 'read' | 'write'): HttpError | null {
   if (error instanceof MetaRefusedError) {
-    return new HttpError(400, error.code, `the meta group refused the command, nothing changed: ${error.message}`);
+    return new HttpError(400, error.code, `the meta group refused the command: ${error.message}`);
   }
   if (!(error instanceof ClientError)) return null;
   switch (error.code) {
