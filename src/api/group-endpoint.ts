@@ -2,13 +2,18 @@
  * What every server process of a replica group has in common, whatever the
  * group serves: the peer transport to the other members, the member's own
  * state (opened by the caller once the transport exists, since the node
- * sends through it), and one TCP port for peer messages and client requests.
+ * sends through it), and one TCP port for peer messages and client requests,
+ * which also answers the 'status' service for whoever asks.
  */
 import type { Logger } from '../log/logger.js';
+import type { NodeStatus } from '../node/node-status.js';
 import type { RaftNode } from '../node/raft-node.js';
+import type { StatusExtras } from '../node/status-report.js';
+import { nodeStatus } from '../node/status-report.js';
 import type { NodeId } from '../raft/index.js';
 import type { GroupService, PeerAddress } from '../transport/index.js';
 import { TcpPeerTransport, TcpServer } from '../transport/index.js';
+import { withStatusService } from './status-service.js';
 
 export interface GroupEndpointOptions {
   readonly id: NodeId;
@@ -22,6 +27,8 @@ export interface GroupEndpoint<T> {
   /** What `open` made: the member's node and its state. */
   readonly member: T;
   readonly port: number;
+  /** This member's Raft state now, as its 'status' service answers it. */
+  status(): NodeStatus;
   /** Stops listening and closes peer connections; the member is the caller's to close. */
   close(): Promise<void>;
 }
@@ -30,7 +37,9 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
   options: GroupEndpointOptions,
   open: (peers: TcpPeerTransport) => Promise<T>,
   service: (member: T) => GroupService,
+  statusExtras: (member: T) => Omit<StatusExtras, 'startedAtMs'>,
 ): Promise<GroupEndpoint<T>> {
+  const startedAtMs = performance.now();
   const self = options.members.get(options.id);
   if (self === undefined) throw new Error(`member ${options.id} is not in the member list`);
   const peers = new TcpPeerTransport({
@@ -40,6 +49,7 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
     logger: options.logger,
   });
   const member = await open(peers);
+  const status = (): NodeStatus => nodeStatus(member.node, { ...statusExtras(member), startedAtMs });
   const server = await TcpServer.start({
     host: self.host,
     port: self.port,
@@ -47,11 +57,12 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
     selfId: options.id,
     logger: options.logger,
     onPeerMessage: (message) => member.node.receive(message),
-    service: service(member),
+    service: withStatusService(service(member), status),
   });
   return {
     member,
     port: server.port,
+    status,
     async close() {
       await server.close();
       peers.close();

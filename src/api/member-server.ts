@@ -1,16 +1,19 @@
 /**
  * One member of a KV replica group as a server process runs it: the replica
  * on disk, the peer transport, the TCP listener that serves peers and
- * binary-protocol clients on one port, and the RESP listener for Redis
- * clients. Requests that reach a follower are forwarded to the leader by the
+ * binary-protocol clients on one port, the RESP listener for Redis
+ * clients and the HTTP API. Requests that reach a follower are forwarded to the leader by the
  * client library, which talks to this process's own replica directly.
  */
+import { randomUUID } from 'node:crypto';
 import { ClientBackend } from './client-backend.js';
+import { KvClient } from '../client/kv-client.js';
 import { realClientClock } from '../client/channel.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
 import type { DiskReplica } from '../kv/disk-replica.js';
 import { openDiskReplica } from '../kv/disk-replica.js';
 import type { Logger } from '../log/logger.js';
+import type { MetricsSource } from '../metrics/metrics-source.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { NodeId } from '../raft/index.js';
 import type { PeerAddress } from '../transport/index.js';
@@ -18,6 +21,8 @@ import type { GroupService } from '../transport/index.js';
 import { routeServices } from '../transport/index.js';
 import type { GroupEndpoint } from './group-endpoint.js';
 import { startGroupEndpoint } from './group-endpoint.js';
+import { HttpApiServer } from './http/http-server.js';
+import { HTTP_KV_DEADLINE_MS, loneGroupBackend } from './http/node-backends.js';
 import { RespServer } from './resp/resp-server.js';
 
 export interface MemberServerOptions {
@@ -34,6 +39,9 @@ export interface MemberServerOptions {
   readonly snapshotEveryEntries?: number;
   /** Log entries kept behind a snapshot, so that a member a little behind catches up without one. */
   readonly logKeepEntries?: number;
+  /** Where to serve the HTTP API; none when absent. */
+  readonly http?: PeerAddress;
+  readonly metrics?: MetricsSource;
 }
 
 interface KvMember {
@@ -49,7 +57,12 @@ export class MemberServer {
     private readonly endpoint: GroupEndpoint<KvMember>,
     private readonly channel: TcpGroupChannel,
     private readonly resp: RespServer | null,
+    private readonly http: HttpApiServer | null,
   ) {}
+
+  get httpPort(): number | null {
+    return this.http?.port ?? null;
+  }
 
   get disk(): DiskReplica {
     return this.endpoint.member.disk;
@@ -81,6 +94,7 @@ export class MemberServer {
         return { node: disk.replica.node, disk, services: routeServices({ kv: disk.replica }) };
       },
       (member) => member.services,
+      (member) => ({ gid: null, logBytes: member.disk.logBytes(), configVersion: null, bucketsInTransit: [] }),
     );
     const channel = new TcpGroupChannel({
       members: options.members,
@@ -96,12 +110,36 @@ export class MemberServer {
       });
       await resp.listen(options.resp);
     }
-    return new MemberServer(endpoint, channel, resp);
+    let http: HttpApiServer | null = null;
+    if (options.http !== undefined) {
+      const members = [...options.members.keys()];
+      const backend = loneGroupBackend({
+        self: { id: options.id, gid: null, clusterId: options.clusterId, status: () => endpoint.status() },
+        members: options.members,
+        newSession: () =>
+          new KvClient({
+            members,
+            channel,
+            clock: realClientClock,
+            clientId: `http-${randomUUID()}`,
+            random: Math.random,
+            deadlineMs: HTTP_KV_DEADLINE_MS,
+          }),
+      });
+      http = new HttpApiServer({
+        backend,
+        logger,
+        ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      });
+      await http.listen(options.http);
+    }
+    return new MemberServer(endpoint, channel, resp, http);
   }
 
   /** Stops serving and closes every file; safe to call more than once. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.http?.close();
       await this.resp?.close();
       await this.endpoint.close();
       this.channel.close();

@@ -1,20 +1,28 @@
 /**
  * One member of the meta (config) group as a server process runs it: the
  * Raft files on disk, the config table in memory (rebuilt on start from the
- * latest snapshot and the log after it: it is small), and one TCP port for
- * peers and for the admin and shard clients of the 'meta' service.
+ * latest snapshot and the log after it: it is small), one TCP port for
+ * peers and for the admin and shard clients of the 'meta' service, and the
+ * HTTP API when asked for.
  */
+import { randomUUID } from 'node:crypto';
+import { realClientClock } from '../client/channel.js';
+import { MetaClient } from '../client/meta-client.js';
+import { TcpGroupChannel } from '../client/tcp-channel.js';
 import type { Logger } from '../log/logger.js';
+import type { MetricsSource } from '../metrics/metrics-source.js';
 import { MetaReplica } from '../meta/meta-replica.js';
 import { MetaStateMachine } from '../meta/state-machine.js';
 import type { DiskNode } from '../node/disk-node.js';
 import { openDiskNode } from '../node/disk-node.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { NodeId } from '../raft/index.js';
-import type { PeerAddress } from '../transport/index.js';
+import type { GroupService, PeerAddress } from '../transport/index.js';
 import { routeServices } from '../transport/index.js';
 import type { GroupEndpoint } from './group-endpoint.js';
 import { startGroupEndpoint } from './group-endpoint.js';
+import { HttpApiServer } from './http/http-server.js';
+import { META_HOLDS_NO_KEYS, shardedClusterBackend } from './http/node-backends.js';
 
 export interface MetaServerOptions {
   readonly id: NodeId;
@@ -25,6 +33,9 @@ export interface MetaServerOptions {
   readonly logger: Logger;
   readonly tickMs?: number;
   readonly snapshotEveryEntries?: number;
+  /** Where to serve the HTTP API; none when absent. */
+  readonly http?: PeerAddress;
+  readonly metrics?: MetricsSource;
 }
 
 /** Admin commands are rare: a snapshot every thousand keeps a restart's replay short. */
@@ -34,12 +45,21 @@ interface MetaMember {
   readonly node: RaftNode;
   readonly disk: DiskNode;
   readonly replica: MetaReplica;
+  readonly services: GroupService;
 }
 
 export class MetaServer {
   private closing: Promise<void> | null = null;
 
-  private constructor(private readonly endpoint: GroupEndpoint<MetaMember>) {}
+  private constructor(
+    private readonly endpoint: GroupEndpoint<MetaMember>,
+    private readonly channel: TcpGroupChannel,
+    private readonly http: HttpApiServer | null,
+  ) {}
+
+  get httpPort(): number | null {
+    return this.http?.port ?? null;
+  }
 
   get replica(): MetaReplica {
     return this.endpoint.member.replica;
@@ -63,18 +83,52 @@ export class MetaServer {
           snapshotEveryEntries: options.snapshotEveryEntries ?? META_SNAPSHOT_EVERY_ENTRIES_DEFAULT,
           ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
         });
-        return { node: disk.node, disk, replica: new MetaReplica(disk.node, machine) };
+        const replica = new MetaReplica(disk.node, machine);
+        return { node: disk.node, disk, replica, services: routeServices({ meta: replica }) };
       },
       // A KV client pointed here learns that this node serves the meta group only.
-      (member) => routeServices({ meta: member.replica }),
+      (member) => member.services,
+      (member) => ({ gid: 0, logBytes: member.disk.logBytes(), configVersion: null, bucketsInTransit: [] }),
     );
-    return new MetaServer(endpoint);
+    // The HTTP API's admin commands and config reads go through the meta group like any client's.
+    const channel = new TcpGroupChannel({
+      members: options.members,
+      clusterId: options.clusterId,
+      logger: options.logger,
+      local: { id: options.id, service: endpoint.member.services },
+    });
+    let http: HttpApiServer | null = null;
+    if (options.http !== undefined) {
+      const backend = shardedClusterBackend({
+        self: { id: options.id, gid: 0, clusterId: options.clusterId, status: () => endpoint.status() },
+        meta: options.members,
+        newMetaClient: (deadlineMs) =>
+          new MetaClient({
+            members: [...options.members.keys()],
+            channel,
+            clock: realClientClock,
+            clientId: `http-${randomUUID()}`,
+            random: Math.random,
+            deadlineMs,
+          }),
+        kv: { unavailable: META_HOLDS_NO_KEYS },
+      });
+      http = new HttpApiServer({
+        backend,
+        logger: options.logger,
+        ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      });
+      await http.listen(options.http);
+    }
+    return new MetaServer(endpoint, channel, http);
   }
 
   /** Stops serving and closes every file; safe to call more than once. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.http?.close();
       await this.endpoint.close();
+      this.channel.close();
       await this.endpoint.member.disk.close();
     })();
     return this.closing;

@@ -2,8 +2,8 @@
  * One member of a shard group as a server process runs it: the Raft files
  * and the KV engine on disk (the ShardStateMachine over LevelDB), one TCP
  * port for peers, clients ('kv') and other groups ('shard'), the driver that
- * follows the meta group's configs and moves buckets, and the RESP listener,
- * whose sessions route every key to the group that serves it.
+ * follows the meta group's configs and moves buckets, and the RESP and HTTP
+ * listeners, whose sessions route every key to the group that serves it.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,8 +16,10 @@ import { ShardedKvClient } from '../client/sharded-client.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
 import { LevelKvEngine } from '../kv/level-engine.js';
 import type { Logger } from '../log/logger.js';
+import type { MetricsSource } from '../metrics/metrics-source.js';
 import type { GroupId, MemberInfo, ShardConfig } from '../meta/config.js';
 import type { DiskNode } from '../node/disk-node.js';
+import type { BucketInTransit } from '../node/node-status.js';
 import { openDiskNode } from '../node/disk-node.js';
 import { realTicker } from '../node/ports.js';
 import type { RaftNode } from '../node/raft-node.js';
@@ -29,6 +31,8 @@ import type { PeerAddress } from '../transport/index.js';
 import { ClientBackend } from './client-backend.js';
 import type { GroupEndpoint } from './group-endpoint.js';
 import { startGroupEndpoint } from './group-endpoint.js';
+import { HttpApiServer } from './http/http-server.js';
+import { HTTP_KV_DEADLINE_MS, shardedClusterBackend } from './http/node-backends.js';
 import { RespServer } from './resp/resp-server.js';
 
 export interface ShardServerOptions {
@@ -44,6 +48,9 @@ export interface ShardServerOptions {
   readonly logger: Logger;
   readonly tickMs?: number;
   readonly snapshotEveryEntries?: number;
+  /** Where to serve the HTTP API; none when absent. */
+  readonly http?: PeerAddress;
+  readonly metrics?: MetricsSource;
 }
 
 const DRIVER_META_DEADLINE_MS = 1_000;
@@ -51,6 +58,16 @@ const DRIVER_META_DEADLINE_MS = 1_000;
 const PULL_PART_BYTES = 1 << 20;
 const PULL_DEADLINE_MS = 10_000;
 const PULL_ATTEMPT_TIMEOUT_MS = 5_000;
+
+/** The buckets this group is moving, with what it is doing with each, for its status. */
+function transitOf(machine: ShardStateMachine): BucketInTransit[] {
+  const moving: BucketInTransit[] = [];
+  for (const [bucket, state] of machine.bucketStates()) {
+    if (state.type === 'pulling') moving.push({ bucket, state: `pulling from group ${state.fromGid}` });
+    if (state.type === 'handingOff') moving.push({ bucket, state: `handing off to group ${state.toGid}` });
+  }
+  return moving.sort((a, b) => a.bucket - b.bucket);
+}
 
 /** A MetaClient that tells a channel where every member of every config it reads listens. */
 class LearningMetaClient extends MetaClient {
@@ -83,7 +100,12 @@ export class ShardServer {
     private readonly driver: ShardDriver,
     private readonly channels: readonly TcpGroupChannel[],
     private readonly resp: RespServer | null,
+    private readonly http: HttpApiServer | null,
   ) {}
+
+  get httpPort(): number | null {
+    return this.http?.port ?? null;
+  }
 
   get node(): RaftNode {
     return this.endpoint.member.node;
@@ -119,6 +141,12 @@ export class ShardServer {
         return { node: disk.node, disk, engine, replica: new ShardReplica(disk.node, machine) };
       },
       (member) => member.replica,
+      (member) => ({
+        gid: options.gid,
+        logBytes: member.disk.logBytes(),
+        configVersion: member.replica.machine.currentConfig.version,
+        bucketsInTransit: transitOf(member.replica.machine),
+      }),
     );
     const metaChannel = new TcpGroupChannel({ members: options.meta, clusterId, logger });
     // Reaches any node of any group: this group's members from the start, the others as configs name them.
@@ -163,32 +191,45 @@ export class ShardServer {
           : logger.debug({ problem }, 'a bucket move step will be retried'),
     });
     driver.start();
+    // RESP and HTTP sessions route every key to its group, forwarding to other groups' nodes.
+    const newShardedClient = (clientId: string, deadlineMs: number): ShardedKvClient =>
+      new ShardedKvClient({
+        meta: newMetaClient(`${clientId}-meta`, deadlineMs),
+        channel: groupsChannel,
+        clock,
+        clientId,
+        random: Math.random,
+        deadlineMs,
+        learnAddresses: learn,
+      });
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {
-      resp = new RespServer({
-        backend: new ClientBackend(
-          (clientId, deadlineMs) =>
-            new ShardedKvClient({
-              meta: newMetaClient(`${clientId}-meta`, deadlineMs),
-              channel: groupsChannel,
-              clock,
-              clientId,
-              random: Math.random,
-              deadlineMs,
-              learnAddresses: learn,
-            }),
-        ),
-        logger,
-      });
+      resp = new RespServer({ backend: new ClientBackend(newShardedClient), logger });
       await resp.listen(options.resp);
     }
-    return new ShardServer(endpoint, driver, [metaChannel, groupsChannel], resp);
+    let http: HttpApiServer | null = null;
+    if (options.http !== undefined) {
+      const backend = shardedClusterBackend({
+        self: { id: options.id, gid: options.gid, clusterId, status: () => endpoint.status() },
+        meta: options.meta,
+        newMetaClient: (deadlineMs) => newMetaClient(`http-${randomUUID()}`, deadlineMs),
+        kv: { newSession: () => newShardedClient(`http-${randomUUID()}`, HTTP_KV_DEADLINE_MS) },
+      });
+      http = new HttpApiServer({
+        backend,
+        logger,
+        ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      });
+      await http.listen(options.http);
+    }
+    return new ShardServer(endpoint, driver, [metaChannel, groupsChannel], resp, http);
   }
 
   /** Stops serving and closes every file; safe to call more than once. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.driver.stop();
+      await this.http?.close();
       await this.resp?.close();
       await this.endpoint.close();
       for (const channel of this.channels) channel.close();

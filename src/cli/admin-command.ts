@@ -6,9 +6,11 @@ import { realClientClock } from '../client/channel.js';
 import { ClientError, MetaRefusedError } from '../client/errors.js';
 import { MetaClient } from '../client/meta-client.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
-import type { GroupInfo, ShardConfig } from '../meta/config.js';
+import { clusterView, groupsToAsk } from '../client/cluster-status.js';
+import { askNodeStatus, parseAddress, STATUS_TIMEOUT_MS_DEFAULT } from '../client/status-client.js';
+import type { GroupInfo, MemberInfo, ShardConfig } from '../meta/config.js';
 import { BUCKET_COUNT_DEFAULT, BUCKET_COUNT_MAX, canonicalConfigJson } from '../meta/config.js';
-import { formatConfig } from './config-table.js';
+import { formatConfig, formatNodes, leadersOf } from './config-table.js';
 import type { HostPort } from './options.js';
 import { integerOption, membersOption } from './options.js';
 
@@ -28,7 +30,7 @@ export function addAdminCommand(program: Command): void {
     .requiredOption('--meta <list>', 'the meta group: 1=host:port,2=host:port,...', membersOption('--meta'))
     .option('--cluster-id <name>', 'the cluster id the nodes were started with', 'raftkv')
     .option('--timeout-ms <ms>', 'give up after this long', integerOption('--timeout-ms', 1), 10_000)
-    .option('--json', 'print the resulting config as JSON')
+    .option('--json', 'print the resulting config as JSON (query: the config and every node, as HTTP /v1/cluster)')
     .addHelpText(
       'after',
       `
@@ -36,8 +38,8 @@ Examples:
   raftkv admin --meta ${EXAMPLE_META} join 1 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
   raftkv admin --meta ${EXAMPLE_META} move 0-4 1
   raftkv admin --meta ${EXAMPLE_META} leave 2
-  raftkv admin --meta ${EXAMPLE_META} query          the latest config, as a table
-  raftkv admin --meta ${EXAMPLE_META} query 3 --json  version 3, as JSON`,
+  raftkv admin --meta ${EXAMPLE_META} query          the latest config and every node's state, as tables
+  raftkv admin --meta ${EXAMPLE_META} query 3 --json  version 3 and every node, as JSON`,
     );
 
   admin
@@ -50,7 +52,7 @@ Examples:
       integerOption('--buckets', 1, BUCKET_COUNT_MAX),
     )
     .action(async (pairs, options) => {
-      const groups = parseGroups(pairs);
+      const groups = checked(admin, () => parseGroups(pairs));
       // Without --buckets the group decides: the default for a new cluster, the fixed count after.
       await withMetaClient(admin.opts(), (client) => client.join(groups, options.buckets));
     });
@@ -60,7 +62,7 @@ Examples:
     .description('remove replica groups; their buckets go to the groups that stay')
     .argument('<gid...>', 'group ids')
     .action(async (gids) => {
-      const parsed = gids.map((gid) => integerOption('GID', 1)(gid));
+      const parsed = checked(admin, () => gids.map((gid) => integerOption('GID', 1)(gid)));
       await withMetaClient(admin.opts(), (client) => client.leave(parsed));
     });
 
@@ -70,19 +72,41 @@ Examples:
     .argument('<buckets>', 'N or FROM-TO')
     .argument('<gid>', 'the group that gets them')
     .action(async (buckets, gid) => {
-      const [fromBucket, toBucket] = parseBucketRange(buckets);
-      const target = integerOption('GID', 1)(gid);
+      const [fromBucket, toBucket] = checked(admin, () => parseBucketRange(buckets));
+      const target = checked(admin, () => integerOption('GID', 1)(gid));
       await withMetaClient(admin.opts(), (client) => client.move(fromBucket, toBucket, target));
     });
 
   admin
     .command('query')
-    .description('print a config: the latest, or VERSION')
+    .description("print a config (the latest, or VERSION) with each group's leader, and every node's Raft state")
     .argument('[version]', 'a config version (default: the latest)')
     .action(async (version) => {
-      const parsed = version === undefined ? null : integerOption('VERSION', 0)(version);
-      await withMetaClient(admin.opts(), (client) => client.query(parsed));
+      const parsed = checked(admin, () => (version === undefined ? null : integerOption('VERSION', 0)(version)));
+      const flags = admin.opts();
+      await withMetaClient(flags, (client) => client.query(parsed), {
+        print: async (config) => {
+          const view = await clusterView(config, groupsToAsk(config, metaMembers(flags.meta)), (member) =>
+            askNodeStatus(parseAddress(member.address), {
+              clusterId: flags.clusterId,
+              timeoutMs: Math.min(STATUS_TIMEOUT_MS_DEFAULT, flags.timeoutMs),
+            }),
+          );
+          if (flags.json === true) return JSON.stringify(view);
+          return `${formatConfig(config, leadersOf(view.groups))}\n\n${formatNodes(view.groups)}`;
+        },
+      });
     });
+}
+
+/** Arguments parsed inside an action: a bad one is a one-line usage error (exit 1), not a stack trace. */
+function checked<T>(command: Command, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) return command.error(`error: ${error.message}`);
+    throw error;
+  }
 }
 
 /** ["1", "1=h:p,2=h:p", "2", "4=h:p"] -> groups. */
@@ -109,7 +133,26 @@ function parseBucketRange(text: string): [number, number] {
   return [from, match[2] === undefined ? from : Number(match[2])];
 }
 
-async function withMetaClient(flags: AdminFlags, run: (client: MetaClient) => Promise<ShardConfig>): Promise<void> {
+/** The --meta members as configs write members: id and "host:port" (an IPv6 host in brackets). */
+function metaMembers(meta: ReadonlyMap<number, HostPort>): MemberInfo[] {
+  return [...meta].map(([id, { host, port }]) => ({
+    id,
+    address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+  }));
+}
+
+/** How a command prints its config: by default the table, or the canonical JSON with --json. */
+interface ConfigPrinter {
+  print(config: ShardConfig): Promise<string>;
+}
+
+async function withMetaClient(
+  flags: AdminFlags,
+  run: (client: MetaClient) => Promise<ShardConfig>,
+  printer: ConfigPrinter = {
+    print: (config) => Promise.resolve(flags.json === true ? canonicalConfigJson(config) : formatConfig(config)),
+  },
+): Promise<void> {
   const channel = new TcpGroupChannel({ members: flags.meta, clusterId: flags.clusterId });
   const client = new MetaClient({
     members: [...flags.meta.keys()],
@@ -121,7 +164,7 @@ async function withMetaClient(flags: AdminFlags, run: (client: MetaClient) => Pr
   });
   try {
     const config = await run(client);
-    process.stdout.write(`${flags.json === true ? canonicalConfigJson(config) : formatConfig(config)}\n`);
+    process.stdout.write(`${await printer.print(config)}\n`);
   } catch (error) {
     if (!(error instanceof ClientError) && !(error instanceof MetaRefusedError)) throw error;
     process.stderr.write(`raftkv admin: ${error.message}\n`);

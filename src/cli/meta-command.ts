@@ -3,7 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
 import { MetaServer } from '../api/meta-server.js';
 import { createLogger, LOG_LEVELS } from '../log/logger.js';
-import { integerOption, membersOption } from './options.js';
+import { hostPortOption, integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
 
 export function addMetaCommand(program: Command): void {
@@ -17,6 +17,7 @@ export function addMetaCommand(program: Command): void {
       membersOption('--members'),
     )
     .requiredOption('--dir <path>', 'data directory of this member (created if missing)')
+    .option('--http <host:port>', 'serve the HTTP JSON API, /metrics and the dashboard here', hostPortOption('--http'))
     .option('--cluster-id <name>', 'every node and client of one cluster must agree on it', 'raftkv')
     .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
     .addOption(new Option('--log-level <level>', 'how much to log on stderr').choices(LOG_LEVELS).default('warn'))
@@ -41,6 +42,7 @@ Examples (three meta members on one machine, each in its own terminal):
         clusterId: options.clusterId,
         logger,
         tickMs: options.tickMs,
+        ...(options.http === undefined ? {} : { http: options.http }),
       });
       const self = options.members.get(options.id)!;
       const name = `raftkv meta ${options.id}`;
@@ -49,7 +51,8 @@ Examples (three meta members on one machine, each in its own terminal):
         process.stderr.write(`${name}: stopped after a failure: ${error.message}\n`);
         process.exit(1);
       };
-      process.stdout.write(`${name}: serving on ${self.host}:${server.port}, data in ${options.dir}\n`);
+      const http = options.http === undefined ? 'off' : `${options.http.host}:${server.httpPort}`;
+      process.stdout.write(`${name}: serving on ${self.host}:${server.port}, HTTP ${http}, data in ${options.dir}\n`);
       stopOnSignals(name, () => server.close());
     });
 }

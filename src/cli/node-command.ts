@@ -18,6 +18,7 @@ export function addNodeCommand(program: Command): void {
     )
     .requiredOption('--dir <path>', 'data directory of this member (created if missing)')
     .option('--resp <host:port>', 'serve the Redis protocol (RESP2) here', hostPortOption('--resp'))
+    .option('--http <host:port>', 'serve the HTTP JSON API, /metrics and the dashboard here', hostPortOption('--http'))
     .option('--cluster-id <name>', 'peers and clients of one cluster must agree on it', 'raftkv')
     .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
     .option(
@@ -52,6 +53,7 @@ Examples (three members on one machine, each in its own terminal):
         members: options.members,
         directory: options.dir,
         ...(options.resp === undefined ? {} : { resp: options.resp }),
+        ...(options.http === undefined ? {} : { http: options.http }),
         clusterId: options.clusterId,
         logger,
         tickMs: options.tickMs,
@@ -65,8 +67,9 @@ Examples (three members on one machine, each in its own terminal):
       };
       const self = options.members.get(options.id)!;
       const resp = options.resp === undefined ? 'off' : `${options.resp.host}:${server.respPort}`;
+      const http = options.http === undefined ? 'off' : `${options.http.host}:${server.httpPort}`;
       process.stdout.write(
-        `raftkv node ${options.id}: peers and clients on ${self.host}:${server.peerPort}, RESP ${resp}, data in ${options.dir}\n`,
+        `raftkv node ${options.id}: peers and clients on ${self.host}:${server.peerPort}, RESP ${resp}, HTTP ${http}, data in ${options.dir}\n`,
       );
       stopOnSignals(`raftkv node ${options.id}`, () => server.close());
     });

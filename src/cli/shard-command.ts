@@ -32,6 +32,7 @@ export function addShardCommand(program: Command): void {
       'serve the Redis protocol (RESP2) here, for keys of every group',
       hostPortOption('--resp'),
     )
+    .option('--http <host:port>', 'serve the HTTP JSON API, /metrics and the dashboard here', hostPortOption('--http'))
     .option('--cluster-id <name>', 'every node and client of one cluster must agree on it', 'raftkv')
     .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
     .option(
@@ -61,6 +62,7 @@ Example (group 1 of three members, each in its own terminal; then join it with r
         meta: options.meta,
         directory: options.dir,
         ...(options.resp === undefined ? {} : { resp: options.resp }),
+        ...(options.http === undefined ? {} : { http: options.http }),
         clusterId: options.clusterId,
         logger,
         tickMs: options.tickMs,
@@ -74,7 +76,10 @@ Example (group 1 of three members, each in its own terminal; then join it with r
       };
       const self = options.members.get(options.id)!;
       const resp = options.resp === undefined ? 'off' : `${options.resp.host}:${server.respPort}`;
-      process.stdout.write(`${name}: serving on ${self.host}:${server.port}, RESP ${resp}, data in ${options.dir}\n`);
+      const http = options.http === undefined ? 'off' : `${options.http.host}:${server.httpPort}`;
+      process.stdout.write(
+        `${name}: serving on ${self.host}:${server.port}, RESP ${resp}, HTTP ${http}, data in ${options.dir}\n`,
+      );
       stopOnSignals(name, () => server.close());
     });
 }

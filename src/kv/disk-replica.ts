@@ -16,6 +16,8 @@ export type DiskReplicaOptions = Omit<DiskNodeOptions, 'machine'>;
 
 export interface DiskReplica {
   readonly replica: KvReplica;
+  /** Bytes of the Raft log files on disk. */
+  logBytes(): number;
   /** Stops the node and closes every file. */
   close(): Promise<void>;
 }
@@ -28,6 +30,7 @@ export async function openDiskReplica(options: DiskReplicaOptions): Promise<Disk
   const disk = await openDiskNode({ ...options, machine });
   return {
     replica: new KvReplica(disk.node, machine),
+    logBytes: () => disk.logBytes(),
     async close() {
       await disk.close();
       await engine.close();

@@ -38,6 +38,8 @@ export const SNAPSHOT_EVERY_ENTRIES_DEFAULT = 10_000;
 
 export interface DiskNode {
   readonly node: RaftNode;
+  /** Bytes of the Raft log files on disk (snapshots not included). */
+  logBytes(): number;
   /** Stops the node and closes the Raft files (not the machine's). */
   close(): Promise<void>;
 }
@@ -74,6 +76,7 @@ export async function openDiskNode(options: DiskNodeOptions): Promise<DiskNode> 
   );
   return {
     node,
+    logBytes: () => log.sizeBytes,
     async close() {
       await node.stop();
       await log.close();

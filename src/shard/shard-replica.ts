@@ -52,6 +52,8 @@ export class ShardReplica implements GroupService {
         case 'shard':
           return await this.handleShard(request);
         case 'meta':
+        case 'status':
+          // Status is answered by the endpoint in front of every node (api/status-service.ts).
           return notServed(request.service, SERVED);
       }
     } catch (error) {

@@ -165,6 +165,11 @@ export class SegmentedLogStore implements LogStore {
     return this.tornTailCut;
   }
 
+  /** Bytes of the segment files in use, as written so far (what `du` would count, give or take the file system). */
+  get sizeBytes(): number {
+    return this.segments.reduce((total, segment) => total + segment.sizeBytes, 0);
+  }
+
   /** The segment files in use, oldest first. */
   get segmentPaths(): string[] {
     return this.segments.map((segment) => segment.path);

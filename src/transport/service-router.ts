@@ -13,6 +13,7 @@ const WHERE_TO_GO: Record<ServiceName, string> = {
   kv: 'point the client at a member of the group that holds the keys',
   meta: 'point the admin client at a meta node',
   shard: 'bucket transfers go to the members of a shard group',
+  status: 'every raftkv node answers status; this one was started without it',
 };
 
 /** Throws when `services` is empty: a node that serves nothing is a wiring bug. */

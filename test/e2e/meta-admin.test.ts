@@ -54,7 +54,8 @@ describe('raftkv admin against a three-member meta group', { timeout: 90_000 }, 
     assert.match(moved.stdout, /^1\s+0-4\s+5/m);
     assert.match(moved.stdout, /^2\s+5-9\s+5/m);
     const old = await admin('query', '1', '--json');
-    assert.deepEqual((JSON.parse(old.stdout) as { buckets: number[] }).buckets, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    const oldConfig = (JSON.parse(old.stdout) as { config: { buckets: number[] } }).config;
+    assert.deepEqual(oldConfig.buckets, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
   });
 
   it('refuses what cannot be done, with a reason, and changes nothing', async () => {
@@ -73,7 +74,7 @@ describe('raftkv admin against a three-member meta group', { timeout: 90_000 }, 
     await meta.startAll();
     const latest = await admin('query', '--json');
     assert.equal(latest.code, 0, latest.stderr);
-    const config = JSON.parse(latest.stdout) as { version: number; buckets: number[] };
+    const { config } = JSON.parse(latest.stdout) as { config: { version: number; buckets: number[] } };
     assert.equal(config.version, 4);
     assert.deepEqual(config.buckets, [1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
     const left = await admin('leave', '1');

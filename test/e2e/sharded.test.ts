@@ -111,7 +111,7 @@ describe('end to end: a sharded cluster of real processes', { timeout: 240_000 }
     assert.deepEqual(problems, [], `acknowledged writes lost or duplicated\n${logs()}`);
     assert.ok(verdict.ok, `history of key ${verdict.key} is not linearizable`);
     assert.ok(acknowledged > 20, `only ${acknowledged} appends were acknowledged\n${logs()}`);
-    const latest = JSON.parse(await admin('query', '--json')) as { buckets: number[] };
+    const latest = (JSON.parse(await admin('query', '--json')) as { config: { buckets: number[] } }).config;
     assert.ok(
       latest.buckets.every((gid) => gid === 2 || gid === 3),
       `group 1 still owns buckets: ${latest.buckets.join(',')}`,

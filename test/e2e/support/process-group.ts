@@ -20,6 +20,8 @@ export interface MemberProcess {
   readonly id: number;
   readonly peerPort: number;
   readonly respPort: number;
+  /** Where its HTTP API listens, when the group was created with `http`. */
+  readonly httpPort: number;
   process: ChildProcess | null;
   stopped: boolean;
 }
@@ -46,6 +48,8 @@ export class ProcessGroup {
     private readonly extraFlags: readonly string[],
     /** A KV replica group (`raftkv node`), the meta group (`raftkv meta`) or a shard group (`raftkv shard`). */
     readonly kind: 'node' | 'meta' | 'shard',
+    /** Whether members serve the HTTP API (--http on their httpPort). */
+    readonly http: boolean,
   ) {}
 
   /**
@@ -57,17 +61,18 @@ export class ProcessGroup {
     size: number,
     extraFlags: readonly string[] = [],
     kind: 'node' | 'meta' | 'shard' = 'node',
-    placement: { idBase?: number; clusterId?: string } = {},
+    placement: { idBase?: number; clusterId?: string; http?: boolean } = {},
   ): Promise<ProcessGroup> {
     const directory = await mkdtemp(path.join(os.tmpdir(), 'raftkv-e2e-'));
     const clusterId = placement.clusterId ?? `e2e-${path.basename(directory)}`;
-    const group = new ProcessGroup(directory, clusterId, extraFlags, kind);
+    const group = new ProcessGroup(directory, clusterId, extraFlags, kind, placement.http === true);
     const idBase = placement.idBase ?? 0;
     for (let id = idBase + 1; id <= idBase + size; id++) {
       group.members.set(id, {
         id,
         peerPort: await freePort(),
         respPort: await freePort(),
+        httpPort: placement.http === true ? await freePort() : 0,
         process: null,
         stopped: false,
       });
@@ -109,6 +114,7 @@ export class ProcessGroup {
         '--dir',
         path.join(this.directory, `node-${id}`),
         ...(this.kind === 'meta' ? [] : ['--resp', `127.0.0.1:${member.respPort}`]),
+        ...(this.http ? ['--http', `127.0.0.1:${member.httpPort}`] : []),
         '--cluster-id',
         this.clusterId,
         ...this.extraFlags,
@@ -120,6 +126,7 @@ export class ProcessGroup {
     member.stopped = false;
     await waitForPort(member.peerPort, START_TIMEOUT_MS);
     if (this.kind !== 'meta') await waitForPort(member.respPort, START_TIMEOUT_MS);
+    if (this.http) await waitForPort(member.httpPort, START_TIMEOUT_MS);
     // A port taken by someone else meanwhile answers waitForPort while our process dies of EADDRINUSE.
     await new Promise((resolve) => setTimeout(resolve, 100));
     if (child.exitCode !== null || child.signalCode !== null) {
