@@ -1,6 +1,7 @@
 /** The `raftkv` command: one program, one subcommand per job. */
 import { Command } from '@commander-js/extra-typings';
 import { addAdminCommand } from './admin-command.js';
+import { addBenchCommand } from './bench-command.js';
 import { addKvCommands } from './kv-commands.js';
 import { addMetaCommand } from './meta-command.js';
 import { addNodeCommand } from './node-command.js';
@@ -18,5 +19,6 @@ addKvCommands(program);
 addMetaCommand(program);
 addAdminCommand(program);
 addShardCommand(program);
+addBenchCommand(program);
 
 await program.parseAsync();
