@@ -25,7 +25,7 @@
  * bijection, so each key's popularity is exactly its rank's.
  */
 
-/** YCSB's default: the most popular 1 % of 10,000 keys get about a third of the requests. */
+/** YCSB's default: the most popular 1 % of 10,000 keys get about half of the requests. */
 export const ZIPFIAN_THETA_DEFAULT = 0.99;
 
 export class ZipfianShape {
