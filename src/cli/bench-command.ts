@@ -10,22 +10,22 @@ import { InvalidArgumentError } from '@commander-js/extra-typings';
 import type { TargetAddresses } from '../bench/bench-target.js';
 import { connectTarget } from '../bench/bench-target.js';
 import { LoadFailedError } from '../bench/load-phase.js';
+import {
+  CLIENTS_MAX,
+  DURATION_SECONDS_MAX,
+  KEYS_MAX,
+  PLAN_DEFAULTS,
+  VALUE_BYTES_PLAN_MAX,
+} from '../bench/plan-limits.js';
 import { stderrProgress } from '../bench/progress.js';
 import type { BenchPlan, BenchReport } from '../bench/report.js';
 import { formatErrorCodes, formatJson, formatTable } from '../bench/report.js';
 import { probeTarget, runBench } from '../bench/run-bench.js';
 import type { WorkloadName } from '../bench/workloads.js';
 import { parseWorkloadList, WORKLOAD_NAMES, WORKLOADS } from '../bench/workloads.js';
-import { VALUE_BYTES_MAX } from '../kv/commands.js';
-import { CALLS_IN_FLIGHT_MAX_DEFAULT } from '../transport/index.js';
 import type { HostPort } from './options.js';
 import { integerOption, membersOption } from './options.js';
 
-/** All clients share one connection per member, and a connection refuses calls past this many in flight. */
-const CLIENTS_MAX = CALLS_IN_FLIGHT_MAX_DEFAULT;
-/** Key indexes are written with 8 digits; the zipfian constant is a pass over the keys. */
-const KEYS_MAX = 10_000_000;
-const DURATION_SECONDS_MAX = 3_600;
 /** Exit code when the cluster cannot be reached or the keys cannot be loaded (flag errors exit with 1, as commander does). */
 const EXIT_UNREACHABLE = 2;
 const EXIT_INTERRUPTED = 130;
@@ -64,12 +64,27 @@ export function addBenchCommand(program: Command): void {
       '--clients <n>',
       'concurrent clients, each one call at a time',
       integerOption('--clients', 1, CLIENTS_MAX),
-      32,
+      PLAN_DEFAULTS.clients,
     )
-    .option('--keys <n>', 'size of the key space', integerOption('--keys', 1, KEYS_MAX), 10_000)
-    .option('--value-bytes <n>', 'bytes of each value put', integerOption('--value-bytes', 1, VALUE_BYTES_MAX), 256)
-    .option('--duration <s>', 'seconds per workload', integerOption('--duration', 1, DURATION_SECONDS_MAX), 10)
-    .option('--seed <n>', 'seed of the operation and key choices', integerOption('--seed', 0, 0xffff_ffff), 1)
+    .option('--keys <n>', 'size of the key space', integerOption('--keys', 1, KEYS_MAX), PLAN_DEFAULTS.keys)
+    .option(
+      '--value-bytes <n>',
+      'bytes of each value put',
+      integerOption('--value-bytes', 1, VALUE_BYTES_PLAN_MAX),
+      PLAN_DEFAULTS.valueBytes,
+    )
+    .option(
+      '--duration <s>',
+      'seconds per workload',
+      integerOption('--duration', 1, DURATION_SECONDS_MAX),
+      PLAN_DEFAULTS.durationSeconds,
+    )
+    .option(
+      '--seed <n>',
+      'seed of the operation and key choices',
+      integerOption('--seed', 0, 0xffff_ffff),
+      PLAN_DEFAULTS.seed,
+    )
     .option(
       '--timeout-ms <ms>',
       'the first request, and every call after, gives up after this long',
