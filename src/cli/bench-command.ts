@@ -99,6 +99,7 @@ export function addBenchCommand(program: Command): void {
       `
 Workloads:
 ${WORKLOAD_HELP}
+
 Workloads that read first put every key once (the load phase). Keys are
 "bench:" and 8 digits; a run against a cluster in use writes them there.
 
