@@ -196,8 +196,9 @@ function printReport(report: BenchReport, json: boolean): void {
   const lines = [formatTable(report.results), ...formatErrorCodes(report.results)];
   if (report.load !== null) {
     const { keys, seconds, keysPerSecond } = report.load;
-    lines.push(`loaded ${keys} keys in ${seconds.toFixed(1)} s (${Math.round(keysPerSecond)} keys/s) first`);
+    const rate = `${Math.round(keysPerSecond)} keys/s`;
+    lines.push(`loaded ${keys} of ${report.plan.keys} keys first, in ${seconds.toFixed(1)} s (${rate})`);
   }
-  if (report.interrupted) lines.push('interrupted: the last workload ran for less than --duration');
+  if (report.interrupted) lines.push('interrupted by Ctrl-C: the last phase ran for less than planned');
   process.stdout.write(`${lines.join('\n')}\n`);
 }
