@@ -4,6 +4,7 @@
  */
 import { Command } from '@commander-js/extra-typings';
 import { addAdminCommand } from './admin-command.js';
+import { addBenchCommand } from './bench-command.js';
 import { addKvCommands } from './kv-commands.js';
 import { addLocalCommand } from './local-command.js';
 import { addMetaCommand } from './meta-command.js';
@@ -23,5 +24,6 @@ export function buildProgram(): Command {
   addMetaCommand(program);
   addAdminCommand(program);
   addShardCommand(program);
+  addBenchCommand(program);
   return program;
 }
