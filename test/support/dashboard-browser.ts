@@ -124,7 +124,11 @@ export class DashboardPage {
       const value = await read();
       if (accept(value)) return value;
       if (Date.now() > deadline) {
-        throw new Error(`the dashboard did not show ${what} within ${WAIT_MS_MAX} ms; last: ${JSON.stringify(value)}`);
+        // The page's own errors (a script that did not load, a failed request) usually say why.
+        const problems = this.problems.map((problem) => `\n  ${problem.kind}: ${problem.text}`).join('');
+        throw new Error(
+          `the dashboard did not show ${what} within ${WAIT_MS_MAX} ms; last: ${JSON.stringify(value)}${problems}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
     }

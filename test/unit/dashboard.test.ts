@@ -20,6 +20,7 @@ import { DashboardBrowser } from '../support/dashboard-browser.js';
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 const DASHBOARD_DIR = path.join(REPO_ROOT, 'src/api/dashboard');
 const SCREENSHOT_FILE = path.join(REPO_ROOT, 'test-output/dashboard.png');
+const DIALOG_SCREENSHOT_FILE = path.join(REPO_ROOT, 'test-output/dashboard-confirm.png');
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -271,6 +272,7 @@ describe('the web dashboard, in headless Chromium against a fake node', () => {
     const question = await dashboard.submitMove('0-4', '2');
     assert.equal(question, 'Move buckets 0-4 to group 2? Clients follow the buckets while their data is copied.');
     assert.deepEqual(node.posts, [], 'nothing is sent before the user confirms');
+    await dashboard.screenshot(DIALOG_SCREENSHOT_FILE);
     const outcome = await dashboard.confirm();
     assert.deepEqual(node.posts, [{ path: '/v1/admin/move', body: { buckets: '0-4', gid: 2 } }]);
     assert.deepEqual(outcome, {

@@ -54,34 +54,24 @@ function groupNote(group, config) {
 
 /** @param {import('./api-types.js').MemberView} member */
 function memberRow(member) {
-  const status = member.status;
+  const testId = `member-${member.id}`;
   const head = [element('td', {}, [String(member.id)]), element('td', {}, [member.address])];
+  const status = member.status;
   if (status === null) {
     const reason = member.error ?? 'no status';
-    const cell = element(
-      'td',
-      { class: 'unreachable', colspan: COLUMNS.length - 2, 'data-testid': `member-${member.id}-error` },
-      [reason],
-    );
-    return element('tr', { 'data-testid': `member-${member.id}`, 'data-role': 'unreachable' }, [...head, cell]);
+    const attributes = { class: 'unreachable', colspan: COLUMNS.length - 2, 'data-testid': `${testId}-error` };
+    return element('tr', { 'data-testid': testId, 'data-role': 'unreachable' }, [
+      ...head,
+      element('td', attributes, [reason]),
+    ]);
   }
-  const cells = [
-    element('td', { 'data-testid': `member-${member.id}-role` }, [status.role]),
-    status.term,
-    status.commitIndex,
-    status.appliedIndex,
-    status.lastIndex,
-    status.snapshotIndex,
-    formatBytes(status.logBytes),
-    formatDuration(status.uptimeSeconds),
-  ].map((value) => (value instanceof HTMLElement ? value : element('td', { class: 'number' }, [String(value)])));
-  return element(
-    'tr',
-    {
-      'data-testid': `member-${member.id}`,
-      'data-role': status.role,
-      class: status.role === 'leader' ? 'leader' : null,
-    },
-    [...head, ...cells],
-  );
+  const numbers = [status.term, status.commitIndex, status.appliedIndex, status.lastIndex, status.snapshotIndex]
+    .map(String)
+    .concat(formatBytes(status.logBytes), formatDuration(status.uptimeSeconds));
+  const leader = status.role === 'leader';
+  return element('tr', { 'data-testid': testId, 'data-role': status.role, class: leader ? 'leader' : null }, [
+    ...head,
+    element('td', {}, [status.role]),
+    ...numbers.map((text) => element('td', { class: 'number' }, [text])),
+  ]);
 }
