@@ -62,6 +62,8 @@ class FakeNode {
   readonly unreachable = new Map<number, string>([[23, 'unreachable: connect ECONNREFUSED 127.0.0.1:7023']]);
   /** When set, /v1/cluster answers 503 with this message (the meta group has no leader, say). */
   clusterOutage: string | null = null;
+  /** When set, /v1/cluster leaves out its groups and moves (a node of another version, say). */
+  clusterTruncated = false;
   readonly posts: Post[] = [];
   clusterPolls = 0;
   statsPolls = 0;
@@ -90,6 +92,7 @@ class FakeNode {
     if (url.pathname === '/v1/cluster') {
       if (this.clusterOutage !== null)
         return send(response, 503, { error: { code: 'noLeader', message: this.clusterOutage } });
+      if (this.clusterTruncated) return send(response, 200, { config: canonicalConfigValue(this.config) });
       return send(response, 200, this.clusterView());
     }
     if (url.pathname === '/v1/stats') return send(response, 200, this.stats());
@@ -341,5 +344,22 @@ describe('the web dashboard, in headless Chromium against a fake node', () => {
       (line) => line.state === 'ok',
       'the connection back',
     );
+  });
+
+  it('keeps polling, and says why, when an answer lacks what the page needs', async () => {
+    node.clusterTruncated = true;
+    const broken = await dashboard.waitUntil(
+      () => dashboard.connection(),
+      (line) => line.state === 'error',
+      'the unreadable answer',
+    );
+    assert.match(broken.text, /^Cannot refresh \(cluster: the page could not show the answer \(/);
+    node.clusterTruncated = false;
+    await dashboard.waitUntil(
+      () => dashboard.connection(),
+      (line) => line.state === 'ok',
+      'the connection back',
+    );
+    assert.equal(await dashboard.memberRole(13), 'leader');
   });
 });

@@ -93,8 +93,23 @@ function showConnection(problems) {
       : `Cannot refresh (${problems.join('; ')}). Retrying ${every}; what is shown may be out of date.`;
 }
 
+/**
+ * Runs one refresh; an answer the page cannot render (a field missing, say) becomes a problem shown at the
+ * top instead of an exception that would end the polling.
+ * @param {string} what
+ * @param {() => Promise<string | null>} refresh
+ * @returns {Promise<string | null>}
+ */
+async function attempt(what, refresh) {
+  try {
+    return await refresh();
+  } catch (error) {
+    return `${what}: the page could not show the answer (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
 async function poll() {
-  const problems = await Promise.all([refreshCluster(), refreshStats()]);
+  const problems = await Promise.all([attempt('cluster', refreshCluster), attempt('stats', refreshStats)]);
   showConnection(problems.filter((problem) => problem !== null));
   setTimeout(() => void poll(), refreshMs);
 }
@@ -111,7 +126,7 @@ wireAdminForms(
   (config) => {
     showConfig(config, shownMoves);
     // The members' state changes with the config (buckets start moving): show it without waiting for the poll.
-    void refreshCluster();
+    void attempt('cluster', refreshCluster);
   },
 );
 void poll();
