@@ -136,10 +136,19 @@ function nodeProcesses(
     const logFile = path.join(directory, 'logs', `${fileName}.log`);
     return new NodeProcess({
       name,
-      args: [...args, '--id', String(local.id), '--dir', path.join(directory, local.directory), ...common],
+      args: [
+        ...args,
+        '--id',
+        String(local.id),
+        '--dir',
+        path.join(directory, local.directory),
+        '--http',
+        `${host}:${local.httpPort}`,
+        ...common,
+      ],
       logFile,
       host,
-      ports,
+      ports: [...ports, local.httpPort],
       onUnexpectedExit: (description) => onExit(name, description, logFile),
     });
   };
