@@ -11,6 +11,7 @@ import { TcpGroupChannel } from '../client/tcp-channel.js';
 import type { DiskReplica } from '../kv/disk-replica.js';
 import { openDiskReplica } from '../kv/disk-replica.js';
 import type { Logger } from '../log/logger.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { NodeId } from '../raft/index.js';
 import type { PeerAddress } from '../transport/index.js';
@@ -49,7 +50,13 @@ export class MemberServer {
     private readonly endpoint: GroupEndpoint<KvMember>,
     private readonly channel: TcpGroupChannel,
     private readonly resp: RespServer | null,
+    private readonly processMetrics: ProcessMetrics,
   ) {}
+
+  /** This process's metrics, for /metrics and the dashboard. */
+  get metrics(): ProcessMetrics {
+    return this.processMetrics;
+  }
 
   get disk(): DiskReplica {
     return this.endpoint.member.disk;
@@ -65,14 +72,17 @@ export class MemberServer {
 
   static async start(options: MemberServerOptions): Promise<MemberServer> {
     const logger = options.logger;
+    const metrics = new ProcessMetrics();
     const endpoint = await startGroupEndpoint(
-      options,
+      { ...options, onPeerSent: metrics.peerSendObserver },
       async (peers): Promise<KvMember> => {
         const disk = await openDiskReplica({
           directory: options.directory,
           id: options.id,
           voters: [...options.members.keys()],
           peers,
+          observer: metrics,
+          onSync: metrics.syncObserver,
           ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
           ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
           ...(options.logKeepEntries === undefined ? {} : { raft: { snapshotCatchUpEntries: options.logKeepEntries } }),
@@ -91,12 +101,12 @@ export class MemberServer {
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {
       resp = new RespServer({
-        backend: ClientBackend.forGroup([...options.members.keys()], channel, realClientClock),
+        backend: ClientBackend.forGroup([...options.members.keys()], channel, realClientClock, { observer: metrics }),
         logger,
       });
       await resp.listen(options.resp);
     }
-    return new MemberServer(endpoint, channel, resp);
+    return new MemberServer(endpoint, channel, resp, metrics);
   }
 
   /** Stops serving and closes every file; safe to call more than once. */

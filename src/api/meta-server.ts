@@ -5,6 +5,7 @@
  * peers and for the admin and shard clients of the 'meta' service.
  */
 import type { Logger } from '../log/logger.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
 import { MetaReplica } from '../meta/meta-replica.js';
 import { MetaStateMachine } from '../meta/state-machine.js';
 import type { DiskNode } from '../node/disk-node.js';
@@ -39,7 +40,15 @@ interface MetaMember {
 export class MetaServer {
   private closing: Promise<void> | null = null;
 
-  private constructor(private readonly endpoint: GroupEndpoint<MetaMember>) {}
+  private constructor(
+    private readonly endpoint: GroupEndpoint<MetaMember>,
+    private readonly processMetrics: ProcessMetrics,
+  ) {}
+
+  /** This process's metrics, for /metrics and the dashboard. */
+  get metrics(): ProcessMetrics {
+    return this.processMetrics;
+  }
 
   get replica(): MetaReplica {
     return this.endpoint.member.replica;
@@ -50,8 +59,9 @@ export class MetaServer {
   }
 
   static async start(options: MetaServerOptions): Promise<MetaServer> {
+    const metrics = new ProcessMetrics();
     const endpoint = await startGroupEndpoint(
-      options,
+      { ...options, onPeerSent: metrics.peerSendObserver },
       async (peers): Promise<MetaMember> => {
         const machine = new MetaStateMachine();
         const disk = await openDiskNode({
@@ -61,6 +71,8 @@ export class MetaServer {
           peers,
           machine,
           snapshotEveryEntries: options.snapshotEveryEntries ?? META_SNAPSHOT_EVERY_ENTRIES_DEFAULT,
+          observer: metrics,
+          onSync: metrics.syncObserver,
           ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
         });
         return { node: disk.node, disk, replica: new MetaReplica(disk.node, machine) };
@@ -68,7 +80,7 @@ export class MetaServer {
       // A KV client pointed here learns that this node serves the meta group only.
       (member) => routeServices({ meta: member.replica }),
     );
-    return new MetaServer(endpoint);
+    return new MetaServer(endpoint, metrics);
   }
 
   /** Stops serving and closes every file; safe to call more than once. */

@@ -16,6 +16,7 @@ import { ShardedKvClient } from '../client/sharded-client.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
 import { LevelKvEngine } from '../kv/level-engine.js';
 import type { Logger } from '../log/logger.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { GroupId, MemberInfo, ShardConfig } from '../meta/config.js';
 import type { DiskNode } from '../node/disk-node.js';
 import { openDiskNode } from '../node/disk-node.js';
@@ -83,7 +84,13 @@ export class ShardServer {
     private readonly driver: ShardDriver,
     private readonly channels: readonly TcpGroupChannel[],
     private readonly resp: RespServer | null,
+    private readonly processMetrics: ProcessMetrics,
   ) {}
+
+  /** This process's metrics, for /metrics and the dashboard. */
+  get metrics(): ProcessMetrics {
+    return this.processMetrics;
+  }
 
   get node(): RaftNode {
     return this.endpoint.member.node;
@@ -100,19 +107,25 @@ export class ShardServer {
   static async start(options: ShardServerOptions): Promise<ShardServer> {
     const { logger, clusterId } = options;
     const clock: ClientClock = realClientClock;
+    const metrics = new ProcessMetrics();
     const endpoint = await startGroupEndpoint(
-      options,
+      { ...options, onPeerSent: metrics.peerSendObserver },
       async (peers): Promise<ShardMember> => {
         // LevelDB creates its own directory, not the ones above it.
         await mkdir(options.directory, { recursive: true });
         const engine = await LevelKvEngine.open(path.join(options.directory, 'kv'));
-        const machine = await ShardStateMachine.open(engine, { gid: options.gid });
+        const machine = await ShardStateMachine.open(engine, {
+          gid: options.gid,
+          onBucketMoved: metrics.bucketMoveObserver,
+        });
         const disk = await openDiskNode({
           directory: options.directory,
           id: options.id,
           voters: [...options.members.keys()],
           peers,
           machine,
+          observer: metrics,
+          onSync: metrics.syncObserver,
           ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
           ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
         });
@@ -177,12 +190,13 @@ export class ShardServer {
               deadlineMs,
               learnAddresses: learn,
             }),
+          { observer: metrics },
         ),
         logger,
       });
       await resp.listen(options.resp);
     }
-    return new ShardServer(endpoint, driver, [metaChannel, groupsChannel], resp);
+    return new ShardServer(endpoint, driver, [metaChannel, groupsChannel], resp, metrics);
   }
 
   /** Stops serving and closes every file; safe to call more than once. */
