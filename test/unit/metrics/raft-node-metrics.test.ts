@@ -11,11 +11,11 @@ const IDS: readonly NodeId[] = [1, 2, 3];
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 /** A three-member group on real disk stores, each member watched by a ProcessMetrics of its own. */
-async function watchedGroup(seed: number, snapshotEveryEntries = 1_000) {
+async function watchedGroup(seed: number, snapshotEveryEntries = 1_000, snapshotCatchUpEntries = 100) {
   const metrics = new Map(IDS.map((id) => [id, new ProcessMetrics({ defaultMetrics: false })]));
   const group = await DiskKvGroup.create(seed, IDS, {
     snapshotEveryEntries,
-    snapshotCatchUpEntries: 100,
+    snapshotCatchUpEntries,
     snapshotChunkBytes: 16 * 1024,
     observers: (id) => ({ node: metrics.get(id)!, onSync: metrics.get(id)!.syncObserver }),
   });
@@ -92,15 +92,24 @@ describe('metrics of a running Raft group', () => {
     }
   });
 
-  it('a snapshot taken after enough writes is counted', async () => {
-    const { group, scrape } = await watchedGroup(13, 5);
+  it("snapshots are counted: taken after enough writes, installed by a follower that fell behind the leader's log", async () => {
+    const { group, scrape } = await watchedGroup(13, 5, 0);
     try {
       await group.startAll();
       const leader = await group.electLeader();
-      for (let n = 0; n < 6; n++) await group.put(leader, `key${n}`, value('x'));
+      const lagging = IDS.find((id) => id !== leader.id)!;
+      group.network.partition([IDS.filter((id) => id !== lagging), [lagging]]);
+      for (let n = 0; n < 12; n++) await group.put(leader, `key${n}`, value('x'));
       await group.runUntil(() => group.snapshotIndex(leader.id) !== null, 2_000);
-      assert.ok(valueOf(await scrape(leader.id), 'raftkv_snapshots_total', { kind: 'taken' }) >= 1);
-      assert.equal(valueOf(await scrape(leader.id), 'raftkv_snapshots_total', { kind: 'installed' }), 0);
+      const leaderNow = await scrape(leader.id);
+      assert.ok(valueOf(leaderNow, 'raftkv_snapshots_total', { kind: 'taken' }) >= 1);
+      assert.equal(valueOf(leaderNow, 'raftkv_snapshots_total', { kind: 'installed' }), 0);
+
+      group.network.heal();
+      const applied = group.machine(leader.id).appliedIndex;
+      await group.runUntil(() => group.machine(lagging).appliedIndex >= applied, 5_000);
+      assert.equal(valueOf(await scrape(lagging), 'raftkv_snapshots_total', { kind: 'installed' }), 1);
+      assert.deepEqual(group.failures, []);
     } finally {
       await group.close();
     }
