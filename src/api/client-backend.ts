@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClientClock, GroupChannel } from '../client/channel.js';
 import { ClientError } from '../client/errors.js';
 import { KvClient } from '../client/kv-client.js';
+import type { RequestObserver } from '../metrics/metrics-source.js';
 import type { NodeId } from '../raft/index.js';
 import type { BackendFailure, BackendOutcome, RespBackend, RespSession } from './resp/resp-backend.js';
 
@@ -25,32 +26,75 @@ export interface SessionClient {
 /** Makes the client of one RESP connection, with a client id of its own. */
 export type SessionClientFactory = (clientId: string, deadlineMs: number) => SessionClient;
 
+export interface ClientBackendOptions {
+  /** How long a session keeps retrying one request before it answers an error. */
+  readonly deadlineMs?: number;
+  /** Told of every request served, by operation (get, put, append, delete), with its duration (metrics). */
+  readonly observer?: RequestObserver;
+}
+
 /** Long enough to ride out a leader election, short enough that a RESP client is not left hanging. */
 const SESSION_DEADLINE_MS_DEFAULT = 5_000;
 
 export class ClientBackend implements RespBackend {
+  private readonly deadlineMs: number;
+  private readonly observer: RequestObserver | null;
+
   constructor(
     private readonly newClient: SessionClientFactory,
-    /** How long a session keeps retrying one request before it answers an error. */
-    private readonly deadlineMs = SESSION_DEADLINE_MS_DEFAULT,
-  ) {}
+    options: ClientBackendOptions = {},
+  ) {
+    this.deadlineMs = options.deadlineMs ?? SESSION_DEADLINE_MS_DEFAULT;
+    this.observer = options.observer ?? null;
+  }
 
   /** Sessions on KvClients of one replica group, sharing `channel`'s connections. */
-  static forGroup(members: readonly NodeId[], channel: GroupChannel, clock: ClientClock): ClientBackend {
+  static forGroup(
+    members: readonly NodeId[],
+    channel: GroupChannel,
+    clock: ClientClock,
+    options: ClientBackendOptions = {},
+  ): ClientBackend {
     return new ClientBackend(
       (clientId, deadlineMs) => new KvClient({ members, channel, clock, clientId, random: Math.random, deadlineMs }),
+      options,
     );
   }
 
   openSession(): RespSession {
     const client = this.newClient(`resp-${randomUUID()}`, this.deadlineMs);
     return {
-      get: (key) => outcome(() => client.get(key), 'read'),
-      put: (key, value) => outcome(() => client.put(key, value), 'write'),
-      append: (key, value) => outcome(() => client.append(key, value), 'write'),
-      delete: (key) => outcome(() => client.delete(key), 'write'),
+      get: (key) => this.measured('get', () => outcome(() => client.get(key), 'read')),
+      put: (key, value) => this.measured('put', () => outcome(() => client.put(key, value), 'write')),
+      append: (key, value) => this.measured('append', () => outcome(() => client.append(key, value), 'write')),
+      delete: (key) => this.measured('delete', () => outcome(() => client.delete(key), 'write')),
       close: () => client.close(),
     };
+  }
+
+  private measured<T>(operation: string, call: () => Promise<BackendOutcome<T>>): Promise<BackendOutcome<T>> {
+    return this.observer === null ? call() : observed(this.observer, operation, call);
+  }
+}
+
+/** Runs one request and tells `observer` how it went; an observer that throws is ignored (the reply matters more). */
+async function observed<T>(
+  observer: RequestObserver,
+  operation: string,
+  call: () => Promise<BackendOutcome<T>>,
+): Promise<BackendOutcome<T>> {
+  const startMs = performance.now();
+  let ok = false;
+  try {
+    const result = await call();
+    ok = result.ok;
+    return result;
+  } finally {
+    try {
+      observer.observeRequest(operation, performance.now() - startMs, ok);
+    } catch {
+      // See above.
+    }
   }
 }
 

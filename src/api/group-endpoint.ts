@@ -21,6 +21,8 @@ export interface GroupEndpointOptions {
   readonly members: ReadonlyMap<NodeId, PeerAddress>;
   readonly clusterId: string;
   readonly logger: Logger;
+  /** Told of each batch of Raft messages sent to a peer, with its bytes (metrics). */
+  readonly onPeerSent?: (messageCount: number, sizeBytes: number) => void;
 }
 
 export interface GroupEndpoint<T> {
@@ -47,6 +49,7 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
     clusterId: options.clusterId,
     peers: new Map([...options.members].filter(([id]) => id !== options.id)),
     logger: options.logger,
+    onSent: options.onPeerSent,
   });
   const member = await open(peers);
   const status = (): NodeStatus => nodeStatus(member.node, { ...statusExtras(member), startedAtMs });

@@ -13,7 +13,7 @@ import { TcpGroupChannel } from '../client/tcp-channel.js';
 import type { DiskReplica } from '../kv/disk-replica.js';
 import { openDiskReplica } from '../kv/disk-replica.js';
 import type { Logger } from '../log/logger.js';
-import type { MetricsSource } from '../metrics/metrics-source.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { NodeId } from '../raft/index.js';
 import type { PeerAddress } from '../transport/index.js';
@@ -41,7 +41,6 @@ export interface MemberServerOptions {
   readonly logKeepEntries?: number;
   /** Where to serve the HTTP API; none when absent. */
   readonly http?: PeerAddress;
-  readonly metrics?: MetricsSource;
 }
 
 interface KvMember {
@@ -58,10 +57,16 @@ export class MemberServer {
     private readonly channel: TcpGroupChannel,
     private readonly resp: RespServer | null,
     private readonly http: HttpApiServer | null,
+    private readonly processMetrics: ProcessMetrics,
   ) {}
 
   get httpPort(): number | null {
     return this.http?.port ?? null;
+  }
+
+  /** This process's metrics, for /metrics and the dashboard. */
+  get metrics(): ProcessMetrics {
+    return this.processMetrics;
   }
 
   get disk(): DiskReplica {
@@ -78,14 +83,17 @@ export class MemberServer {
 
   static async start(options: MemberServerOptions): Promise<MemberServer> {
     const logger = options.logger;
+    const metrics = new ProcessMetrics();
     const endpoint = await startGroupEndpoint(
-      options,
+      { ...options, onPeerSent: metrics.peerSendObserver },
       async (peers): Promise<KvMember> => {
         const disk = await openDiskReplica({
           directory: options.directory,
           id: options.id,
           voters: [...options.members.keys()],
           peers,
+          observer: metrics,
+          onSync: metrics.syncObserver,
           ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
           ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
           ...(options.logKeepEntries === undefined ? {} : { raft: { snapshotCatchUpEntries: options.logKeepEntries } }),
@@ -105,7 +113,7 @@ export class MemberServer {
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {
       resp = new RespServer({
-        backend: ClientBackend.forGroup([...options.members.keys()], channel, realClientClock),
+        backend: ClientBackend.forGroup([...options.members.keys()], channel, realClientClock, { observer: metrics }),
         logger,
       });
       await resp.listen(options.resp);
@@ -129,11 +137,11 @@ export class MemberServer {
       http = new HttpApiServer({
         backend,
         logger,
-        ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+        metrics,
       });
       await http.listen(options.http);
     }
-    return new MemberServer(endpoint, channel, resp, http);
+    return new MemberServer(endpoint, channel, resp, http, metrics);
   }
 
   /** Stops serving and closes every file; safe to call more than once. */

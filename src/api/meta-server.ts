@@ -10,7 +10,7 @@ import { realClientClock } from '../client/channel.js';
 import { MetaClient } from '../client/meta-client.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
 import type { Logger } from '../log/logger.js';
-import type { MetricsSource } from '../metrics/metrics-source.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
 import { MetaReplica } from '../meta/meta-replica.js';
 import { MetaStateMachine } from '../meta/state-machine.js';
 import type { DiskNode } from '../node/disk-node.js';
@@ -35,7 +35,6 @@ export interface MetaServerOptions {
   readonly snapshotEveryEntries?: number;
   /** Where to serve the HTTP API; none when absent. */
   readonly http?: PeerAddress;
-  readonly metrics?: MetricsSource;
 }
 
 /** Admin commands are rare: a snapshot every thousand keeps a restart's replay short. */
@@ -55,10 +54,16 @@ export class MetaServer {
     private readonly endpoint: GroupEndpoint<MetaMember>,
     private readonly channel: TcpGroupChannel,
     private readonly http: HttpApiServer | null,
+    private readonly processMetrics: ProcessMetrics,
   ) {}
 
   get httpPort(): number | null {
     return this.http?.port ?? null;
+  }
+
+  /** This process's metrics, for /metrics and the dashboard. */
+  get metrics(): ProcessMetrics {
+    return this.processMetrics;
   }
 
   get replica(): MetaReplica {
@@ -70,8 +75,9 @@ export class MetaServer {
   }
 
   static async start(options: MetaServerOptions): Promise<MetaServer> {
+    const metrics = new ProcessMetrics();
     const endpoint = await startGroupEndpoint(
-      options,
+      { ...options, onPeerSent: metrics.peerSendObserver },
       async (peers): Promise<MetaMember> => {
         const machine = new MetaStateMachine();
         const disk = await openDiskNode({
@@ -81,6 +87,8 @@ export class MetaServer {
           peers,
           machine,
           snapshotEveryEntries: options.snapshotEveryEntries ?? META_SNAPSHOT_EVERY_ENTRIES_DEFAULT,
+          observer: metrics,
+          onSync: metrics.syncObserver,
           ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
         });
         const replica = new MetaReplica(disk.node, machine);
@@ -116,11 +124,11 @@ export class MetaServer {
       http = new HttpApiServer({
         backend,
         logger: options.logger,
-        ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+        metrics,
       });
       await http.listen(options.http);
     }
-    return new MetaServer(endpoint, channel, http);
+    return new MetaServer(endpoint, channel, http, metrics);
   }
 
   /** Stops serving and closes every file; safe to call more than once. */

@@ -16,7 +16,7 @@ import { ShardedKvClient } from '../client/sharded-client.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
 import { LevelKvEngine } from '../kv/level-engine.js';
 import type { Logger } from '../log/logger.js';
-import type { MetricsSource } from '../metrics/metrics-source.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { GroupId, MemberInfo, ShardConfig } from '../meta/config.js';
 import type { DiskNode } from '../node/disk-node.js';
 import type { BucketInTransit } from '../node/node-status.js';
@@ -50,7 +50,6 @@ export interface ShardServerOptions {
   readonly snapshotEveryEntries?: number;
   /** Where to serve the HTTP API; none when absent. */
   readonly http?: PeerAddress;
-  readonly metrics?: MetricsSource;
 }
 
 const DRIVER_META_DEADLINE_MS = 1_000;
@@ -101,10 +100,16 @@ export class ShardServer {
     private readonly channels: readonly TcpGroupChannel[],
     private readonly resp: RespServer | null,
     private readonly http: HttpApiServer | null,
+    private readonly processMetrics: ProcessMetrics,
   ) {}
 
   get httpPort(): number | null {
     return this.http?.port ?? null;
+  }
+
+  /** This process's metrics, for /metrics and the dashboard. */
+  get metrics(): ProcessMetrics {
+    return this.processMetrics;
   }
 
   get node(): RaftNode {
@@ -122,19 +127,25 @@ export class ShardServer {
   static async start(options: ShardServerOptions): Promise<ShardServer> {
     const { logger, clusterId } = options;
     const clock: ClientClock = realClientClock;
+    const metrics = new ProcessMetrics();
     const endpoint = await startGroupEndpoint(
-      options,
+      { ...options, onPeerSent: metrics.peerSendObserver },
       async (peers): Promise<ShardMember> => {
         // LevelDB creates its own directory, not the ones above it.
         await mkdir(options.directory, { recursive: true });
         const engine = await LevelKvEngine.open(path.join(options.directory, 'kv'));
-        const machine = await ShardStateMachine.open(engine, { gid: options.gid });
+        const machine = await ShardStateMachine.open(engine, {
+          gid: options.gid,
+          onBucketMoved: metrics.bucketMoveObserver,
+        });
         const disk = await openDiskNode({
           directory: options.directory,
           id: options.id,
           voters: [...options.members.keys()],
           peers,
           machine,
+          observer: metrics,
+          onSync: metrics.syncObserver,
           ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
           ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
         });
@@ -204,7 +215,7 @@ export class ShardServer {
       });
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {
-      resp = new RespServer({ backend: new ClientBackend(newShardedClient), logger });
+      resp = new RespServer({ backend: new ClientBackend(newShardedClient, { observer: metrics }), logger });
       await resp.listen(options.resp);
     }
     let http: HttpApiServer | null = null;
@@ -218,11 +229,11 @@ export class ShardServer {
       http = new HttpApiServer({
         backend,
         logger,
-        ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+        metrics,
       });
       await http.listen(options.http);
     }
-    return new ShardServer(endpoint, driver, [metaChannel, groupsChannel], resp, http);
+    return new ShardServer(endpoint, driver, [metaChannel, groupsChannel], resp, http, metrics);
   }
 
   /** Stops serving and closes every file; safe to call more than once. */

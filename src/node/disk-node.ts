@@ -12,8 +12,10 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeId, RaftOptions } from '../raft/index.js';
+import type { SyncObserver } from '../storage/index.js';
 import { HardStateStore, SegmentedLogStore, SnapshotStore } from '../storage/index.js';
 import type { PeerSender, ReplicatedStateMachine, Ticker } from './ports.js';
+import type { RaftNodeObserver } from './raft-node-observer.js';
 import { realTicker } from './ports.js';
 import { RaftNode } from './raft-node.js';
 
@@ -31,6 +33,10 @@ export interface DiskNodeOptions {
   readonly snapshotEveryEntries?: number;
   /** Overrides of the core's options (all but id and random). */
   readonly raft?: Partial<Omit<RaftOptions, 'id' | 'random'>>;
+  /** Told what the node does (metrics); none by default. */
+  readonly observer?: RaftNodeObserver;
+  /** Told how long each fsync of the log and the hard state took (metrics); none by default. */
+  readonly onSync?: SyncObserver;
 }
 
 export const TICK_MS_DEFAULT = 50;
@@ -48,7 +54,7 @@ export async function openDiskNode(options: DiskNodeOptions): Promise<DiskNode> 
   const raftDirectory = path.join(options.directory, 'raft');
   const snapshotDirectory = path.join(raftDirectory, 'snapshots');
   await mkdir(snapshotDirectory, { recursive: true });
-  const log = await SegmentedLogStore.open(path.join(raftDirectory, 'log'));
+  const log = await SegmentedLogStore.open(path.join(raftDirectory, 'log'), { onSync: options.onSync });
   const snapshots = await SnapshotStore.open(snapshotDirectory);
   const node = await RaftNode.start(
     {
@@ -64,10 +70,11 @@ export async function openDiskNode(options: DiskNodeOptions): Promise<DiskNode> 
       bootstrapVoters: options.voters,
       tickMs: options.tickMs ?? TICK_MS_DEFAULT,
       snapshotEveryEntries: options.snapshotEveryEntries ?? SNAPSHOT_EVERY_ENTRIES_DEFAULT,
+      observer: options.observer,
     },
     {
       log,
-      hardState: new HardStateStore(path.join(raftDirectory, 'hard-state')),
+      hardState: new HardStateStore(path.join(raftDirectory, 'hard-state'), options.onSync),
       snapshots,
       machine: options.machine,
       peers: options.peers,

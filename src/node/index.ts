@@ -5,3 +5,4 @@ export type { ApplyEntry, HardStateFile, PeerSender, ReplicatedStateMachine, Sna
 export { realTicker } from './ports.js';
 export { NodeError, serviceFailure } from './errors.js';
 export type { NodeErrorCode } from './errors.js';
+export type { RaftNodeObserver, RaftNodeState, SnapshotKind } from './raft-node-observer.js';

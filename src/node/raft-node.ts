@@ -14,6 +14,8 @@ import { RaftCore, describeRaftError, snapshotChunkMessage } from '../raft/index
 import type { LoadedLog, LogStore, StoredSnapshot } from '../storage/index.js';
 import { NodeError, notLeader, outcomeUnknown } from './errors.js';
 import type { HardStateFile, PeerSender, ReplicatedStateMachine, SnapshotFiles, Ticker } from './ports.js';
+import type { RaftNodeObserver, RaftNodeState } from './raft-node-observer.js';
+import { guardObserver } from './raft-node-observer.js';
 
 export interface RaftNodeOptions {
   readonly raft: RaftOptions;
@@ -28,6 +30,8 @@ export interface RaftNodeOptions {
   readonly restoreChunkBytes?: number;
   /** A proposal or read not settled after this long is rejected with 'timeout'. */
   readonly requestTimeoutMs?: number;
+  /** Told of proposals, commits, elections, leader changes and snapshots (metrics); none by default. */
+  readonly observer?: RaftNodeObserver;
 }
 
 export interface RaftNodeParts {
@@ -80,6 +84,10 @@ export class RaftNode {
   /** A failure of the disk or the state machine: the node stops rather than go on with unknown state. */
   private fatal: Error | null = null;
   private fatalHandler: (error: Error) => void = () => undefined;
+  private readonly observer: RaftNodeObserver | null;
+  /** The term and leader last told to the observer: an election or a leader change is a difference from them. */
+  private observedTerm: number;
+  private observedLeader: NodeId | null = null;
 
   /**
    * Called once if the node stops after a failure. The node runs from the
@@ -99,6 +107,8 @@ export class RaftNode {
     this.lastSnapshotIndex = core.snapshot.index;
     this.lastRole = core.role;
     this.readNonce = Math.floor(options.raft.random() * 2 ** 48).toString(36);
+    this.observer = options.observer === undefined ? null : guardObserver(options.observer);
+    this.observedTerm = core.term;
   }
 
   /** Recovers from the stores and starts ticking. */
@@ -178,6 +188,7 @@ export class RaftNode {
           : new NodeError(error.code === 'tooManyUncommitted' ? 'overloaded' : 'notLeader', describeRaftError(error)),
       );
     }
+    this.observer?.proposalAccepted();
     const pending = new Promise<unknown>((resolve, reject) => {
       this.proposals.set(result.index, { term: result.term, resolve, reject });
     });
@@ -232,6 +243,7 @@ export class RaftNode {
     if (this.stopped || this.fatal !== null) return;
     action(this.core);
     this.noticeLeadershipChange();
+    this.tellObserver();
     this.kick();
   }
 
@@ -254,12 +266,47 @@ export class RaftNode {
         await this.send(ready);
         await this.apply(ready);
         this.core.advance(ready);
+        if (this.observer !== null) this.afterReadyObserved(this.observer, ready);
       } else if (this.finishedSnapshot === null) {
         return;
       }
       await this.maybeSnapshot();
       this.noticeLeadershipChange();
+      this.tellObserver();
     }
+  }
+
+  private afterReadyObserved(observer: RaftNodeObserver, ready: Ready): void {
+    if (ready.committedEntries.length > 0) observer.entriesCommitted(ready.committedEntries.length);
+    if (ready.snapshot !== null) observer.snapshot('installed');
+    observer.stateSeen(this.observedState());
+  }
+
+  /**
+   * Tells the observer of an election this node started or a new leader it
+   * learnt of, derived from the core's term, role and leader: the term rises
+   * only by campaigning (this node is then a candidate, or leader at once
+   * when alone) or by hearing of a higher one (it is then a follower).
+   */
+  private tellObserver(): void {
+    const observer = this.observer;
+    if (observer === null) return;
+    const { term, role, leader } = this.core;
+    if (term === this.observedTerm && leader === this.observedLeader) return;
+    if (term > this.observedTerm && (role === 'candidate' || role === 'leader')) observer.electionStarted(term);
+    if (leader !== null && leader !== this.observedLeader) observer.leaderChanged(leader, term);
+    this.observedTerm = term;
+    this.observedLeader = leader;
+    observer.stateSeen(this.observedState());
+  }
+
+  private observedState(): RaftNodeState {
+    return {
+      term: this.core.term,
+      commitIndex: this.core.commitIndex,
+      appliedIndex: this.parts.machine.appliedIndex,
+      isLeader: this.core.role === 'leader',
+    };
   }
 
   private async persist(ready: Ready): Promise<void> {
@@ -387,6 +434,7 @@ export class RaftNode {
       .then(
         (stored) => {
           this.finishedSnapshot = stored;
+          this.observer?.snapshot('taken');
         },
         (error: unknown) => this.fail(error),
       )

@@ -109,3 +109,20 @@ export function stateTableProblem(states: BucketStates, config: ShardConfig, gid
     return `config ${config.version} gives bucket ${missing} to group ${gid}, which has no state for it`;
   return null;
 }
+
+/** A bucket that arrived (its last part installed: pulling, then serving) or left (handed off, then deleted). */
+export interface BucketMove {
+  readonly bucket: BucketId;
+  readonly direction: 'in' | 'out';
+}
+
+/** The moves that took the state table from `before` to `after`; a bucket served at once (no owner before) is none. */
+export function bucketMoves(before: BucketStates, after: BucketStates): BucketMove[] {
+  const moves: BucketMove[] = [];
+  for (const [bucket, state] of before) {
+    const next = after.get(bucket);
+    if (state.type === 'pulling' && next?.type === 'serving') moves.push({ bucket, direction: 'in' });
+    if (state.type === 'handingOff' && next === undefined) moves.push({ bucket, direction: 'out' });
+  }
+  return moves;
+}

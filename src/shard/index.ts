@@ -1,7 +1,7 @@
 /** What the rest of raftkv uses of the shard layer. */
 export { bucketOf } from './bucket.js';
-export type { BucketState, BucketStates, BucketStateType } from './bucket-state.js';
-export { bucketsInTransit } from './bucket-state.js';
+export type { BucketMove, BucketState, BucketStates, BucketStateType } from './bucket-state.js';
+export { bucketMoves, bucketsInTransit } from './bucket-state.js';
 export type { BucketExport, InstallPartsOptions } from './bucket-transfer.js';
 export { INSTALL_PART_BYTES_MAX_DEFAULT, installParts } from './bucket-transfer.js';
 export type {

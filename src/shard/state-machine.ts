@@ -45,7 +45,8 @@ import { encodeAppliedPosition } from '../kv/keyspace.js';
 import { DEDUP_IDLE_ENTRIES_MAX_DEFAULT, TERM_UNKNOWN } from '../kv/state-machine.js';
 import type { BucketId, GroupId, ShardConfig } from '../meta/config.js';
 import { isGroupId } from '../meta/config.js';
-import type { BucketState, BucketStates } from './bucket-state.js';
+import type { BucketMove, BucketState, BucketStates } from './bucket-state.js';
+import { bucketMoves } from './bucket-state.js';
 import type { BucketExport } from './bucket-transfer.js';
 import { decodeShardCommand } from './command-codec.js';
 import type { BucketPair, ShardCommand, ShardFailed, ShardReply } from './commands.js';
@@ -69,7 +70,12 @@ export interface ShardStateMachineOptions {
   readonly syncEachApply?: boolean;
   /** Size of the chunks snapshot() yields; SNAPSHOT_CHUNK_BYTES_MAX_DEFAULT when not given. */
   readonly snapshotChunkBytesMax?: number;
+  /** Told of each bucket that arrived or left, as applied (metrics); none by default. */
+  readonly onBucketMoved?: (move: BucketMove) => void;
 }
+
+type ResolvedOptions = Required<Omit<ShardStateMachineOptions, 'onBucketMoved'>> &
+  Pick<ShardStateMachineOptions, 'onBucketMoved'>;
 
 export type BucketExportResult = { readonly ok: true; readonly export: BucketExport } | ShardFailed;
 
@@ -83,11 +89,11 @@ export class ShardStateMachine implements ReplicatedStateMachine {
   private busyWith: string | null = null;
   /** An engine write that failed: what is on disk is unknown until a restart reads it back. */
   private failure: StoreFailedError | null = null;
-  private readonly options: Required<ShardStateMachineOptions>;
+  private readonly options: ResolvedOptions;
 
   private constructor(
     private readonly engine: KvEngine,
-    options: Required<ShardStateMachineOptions>,
+    options: ResolvedOptions,
     stored: StoredState,
   ) {
     this.options = options;
@@ -106,11 +112,12 @@ export class ShardStateMachine implements ReplicatedStateMachine {
    * engine: close the engine when done.
    */
   static async open(engine: KvEngine, options: ShardStateMachineOptions): Promise<ShardStateMachine> {
-    const resolved: Required<ShardStateMachineOptions> = {
+    const resolved: ResolvedOptions = {
       gid: options.gid,
       dedupIdleEntriesMax: options.dedupIdleEntriesMax ?? DEDUP_IDLE_ENTRIES_MAX_DEFAULT,
       syncEachApply: options.syncEachApply ?? false,
       snapshotChunkBytesMax: options.snapshotChunkBytesMax ?? SNAPSHOT_CHUNK_BYTES_MAX_DEFAULT,
+      onBucketMoved: options.onBucketMoved,
     };
     if (!isGroupId(resolved.gid)) throw new Error(`shard state machine: ${resolved.gid} is not a group id`);
     const loaded = await readStoredState(engine, resolved.gid, resolved.dedupIdleEntriesMax);
@@ -283,7 +290,20 @@ export class ShardStateMachine implements ReplicatedStateMachine {
     );
     this.position = position;
     this.config = working.config;
+    // States are replaced, never changed in place: the same map means no bucket moved.
+    if (this.options.onBucketMoved !== undefined && working.states !== this.states) {
+      this.tellMoves(this.options.onBucketMoved, this.states, working.states);
+    }
     this.states = working.states;
+  }
+
+  /** A throwing observer is ignored: the write is done, and a metrics bug must not stop the machine. */
+  private tellMoves(onBucketMoved: (move: BucketMove) => void, before: BucketStates, after: BucketStates): void {
+    try {
+      for (const move of bucketMoves(before, after)) onBucketMoved(move);
+    } catch {
+      // See above.
+    }
   }
 
   private async clearBucketData(bucket: BucketId): Promise<void> {

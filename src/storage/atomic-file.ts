@@ -10,19 +10,21 @@
  */
 import path from 'node:path';
 import { open, readFile, readdir, rename, unlink } from 'node:fs/promises';
-import { syncDirectory, writeFully } from './durable-io.js';
+import type { SyncObserver } from './durable-io.js';
+import { syncDirectory, timedSync, writeFully } from './durable-io.js';
 
 const TEMP_MARKER = '.tmp-';
 let tempFilesCreated = 0;
 
-export async function writeFileAtomic(filePath: string, data: Uint8Array): Promise<void> {
+/** `onSync` is told how long the fsync of the file's data took (not the directory's). */
+export async function writeFileAtomic(filePath: string, data: Uint8Array, onSync?: SyncObserver): Promise<void> {
   tempFilesCreated += 1;
   const tempPath = `${filePath}${TEMP_MARKER}${process.pid}-${tempFilesCreated}`;
   try {
     const handle = await open(tempPath, 'wx');
     try {
       await writeFully(handle, data, 0);
-      await handle.sync();
+      await timedSync(() => handle.sync(), onSync);
     } finally {
       await handle.close();
     }

@@ -12,6 +12,7 @@
 import type { HardState } from '../raft/types.js';
 import { EMPTY_HARD_STATE } from '../raft/types.js';
 import { readFileIfExists, removeStaleTempFiles, writeFileAtomic } from './atomic-file.js';
+import type { SyncObserver } from './durable-io.js';
 import { HardStateCorruptionError } from './errors.js';
 import { encodeRecord, readRecordAt, readUint64, writeUint64 } from './record.js';
 
@@ -22,7 +23,11 @@ export class HardStateStore {
   /** Saves run one after another, so that an older state can never be renamed over a newer one. */
   private saving: Promise<void> = Promise.resolve();
 
-  constructor(readonly filePath: string) {}
+  constructor(
+    readonly filePath: string,
+    /** Told how long each save's fsync took (metrics). */
+    private readonly onSync?: SyncObserver,
+  ) {}
 
   /** The saved state, or EMPTY_HARD_STATE when none was ever saved. Throws HardStateCorruptionError. */
   async load(): Promise<HardState> {
@@ -35,7 +40,7 @@ export class HardStateStore {
   /** Resolves once `state` is durable. */
   save(state: HardState): Promise<void> {
     const bytes = encodeHardState(state);
-    const saved = this.saving.then(() => writeFileAtomic(this.filePath, bytes));
+    const saved = this.saving.then(() => writeFileAtomic(this.filePath, bytes, this.onSync));
     // The next save waits for this one to finish, not to succeed: each writes a whole file of its own.
     this.saving = saved.catch(() => undefined);
     return saved;

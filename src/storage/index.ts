@@ -17,3 +17,4 @@ export { SnapshotStore } from './snapshot-store.js';
 export type { InstallStep, StoredSnapshot } from './snapshot-store.js';
 export { emptyMemorySnapshotDisk, MemorySnapshotStore } from './memory-snapshot-store.js';
 export type { MemorySnapshotDisk } from './memory-snapshot-store.js';
+export type { SyncObserver } from './durable-io.js';

@@ -30,8 +30,8 @@ export class FrameQueue {
 
   constructor(
     private readonly limits: FrameQueueLimits,
-    /** Called after each batch is handed to the socket, with its number of frames (for counters and flow control). */
-    private readonly onWritten: (frameCount: number) => void = () => {},
+    /** Called after each batch is handed to the socket, with its frames and bytes (for counters and flow control). */
+    private readonly onWritten: (frameCount: number, sizeBytes: number) => void = () => {},
   ) {}
 
   get framesQueued(): number {
@@ -95,6 +95,7 @@ export class FrameQueue {
       return;
     }
     const batch = this.frames;
+    const batchBytes = this.queuedBytes;
     this.frames = [];
     this.queuedBytes = 0;
     socket.cork();
@@ -103,6 +104,6 @@ export class FrameQueue {
       socket.write(payload);
     }
     socket.uncork();
-    this.onWritten(batch.length);
+    this.onWritten(batch.length, batchBytes);
   }
 }

@@ -40,8 +40,8 @@ export interface PeerLinkOptions {
   /** Limits what the peer may send back (a reject frame is small). */
   readonly frameBytesMax: number;
   readonly random: () => number;
-  /** Frames handed to the socket. */
-  readonly onSent: (frameCount: number) => void;
+  /** Frames handed to the socket, and their bytes (headers included). */
+  readonly onSent: (frameCount: number, sizeBytes: number) => void;
   /** A connection attempt after the first (after a failure, or after the link went idle). */
   readonly onReconnect: () => void;
 }

@@ -45,6 +45,8 @@ export interface TcpPeerTransportOptions {
   readonly frameBytesMax?: number;
   /** Source of the reconnect jitter, in [0, 1). */
   readonly random?: () => number;
+  /** Told of each batch of messages handed to a peer's socket, with its bytes (metrics). */
+  readonly onSent?: (messageCount: number, sizeBytes: number) => void;
 }
 
 export interface PeerTransportCounters {
@@ -130,13 +132,25 @@ export class TcpPeerTransport implements PeerSender {
       connectTimeoutMs: this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT,
       frameBytesMax: this.frameBytesMax,
       random: this.options.random ?? Math.random,
-      onSent: (frameCount) => {
+      onSent: (frameCount, sizeBytes) => {
         this.counts.messagesSent += frameCount;
+        this.tellSent(frameCount, sizeBytes);
       },
       onReconnect: () => {
         this.counts.reconnects++;
       },
     });
+  }
+
+  /** A throwing observer is ignored: it would otherwise escape from the queue's flush as an uncaught exception. */
+  private tellSent(messageCount: number, sizeBytes: number): void {
+    const onSent = this.options.onSent;
+    if (onSent === undefined) return;
+    try {
+      onSent(messageCount, sizeBytes);
+    } catch {
+      // See above.
+    }
   }
 
   private backoffLimits(): BackoffLimits {

@@ -29,14 +29,14 @@ import { compareKeys } from '../../src/kv/engine.js';
 import { RESTORE_MARKER_KEY } from '../../src/kv/keyspace.js';
 import { LevelKvEngine } from '../../src/kv/level-engine.js';
 import { KvStateMachine } from '../../src/kv/state-machine.js';
-import type { Ticker } from '../../src/node/index.js';
+import type { RaftNodeObserver, Ticker } from '../../src/node/index.js';
 import { RaftNode } from '../../src/node/index.js';
 import type { Entry, LogIndex, Message, NodeId } from '../../src/raft/index.js';
 import { messageSizeBytes } from '../../src/raft/index.js';
 import { SeededRandom } from '../../src/sim/random.js';
 import { Scheduler } from '../../src/sim/scheduler.js';
 import { SimTime } from './sim-time.js';
-import type { LoadedLog, LogStore } from '../../src/storage/index.js';
+import type { LoadedLog, LogStore, SyncObserver } from '../../src/storage/index.js';
 import { HardStateStore, SegmentedLogStore, SnapshotStore } from '../../src/storage/index.js';
 import { SimNetwork } from '../../src/transport/sim-network.js';
 
@@ -68,6 +68,8 @@ export interface DiskKvGroupOptions {
   readonly snapshotEveryEntries: number;
   readonly snapshotCatchUpEntries: number;
   readonly snapshotChunkBytes: number;
+  /** What watches each member's node and fsyncs (metrics), at every start; none when absent. */
+  readonly observers?: (id: NodeId) => { readonly node: RaftNodeObserver; readonly onSync: SyncObserver };
 }
 
 const TICK_MS = 20;
@@ -140,7 +142,10 @@ export class DiskKvGroup {
     const raftDirectory = path.join(memberDirectory, 'raft');
     const snapshotDirectory = path.join(raftDirectory, 'snapshots');
     await mkdir(snapshotDirectory, { recursive: true });
-    const log = new CrashableLog(await SegmentedLogStore.open(path.join(raftDirectory, 'log')));
+    const observers = this.options.observers?.(id);
+    const log = new CrashableLog(
+      await SegmentedLogStore.open(path.join(raftDirectory, 'log'), { onSync: observers?.onSync }),
+    );
     const snapshots = await SnapshotStore.open(snapshotDirectory);
     const engine = new CrashableEngine(await LevelKvEngine.open(path.join(memberDirectory, 'kv')));
     const machine = await KvStateMachine.open(engine);
@@ -162,10 +167,11 @@ export class DiskKvGroup {
         tickMs: TICK_MS,
         snapshotEveryEntries: this.options.snapshotEveryEntries,
         restoreChunkBytes: RESTORE_CHUNK_BYTES,
+        observer: observers?.node,
       },
       {
         log: tracked(log, this.work),
-        hardState: tracked(new HardStateStore(path.join(raftDirectory, 'hard-state')), this.work),
+        hardState: tracked(new HardStateStore(path.join(raftDirectory, 'hard-state'), observers?.onSync), this.work),
         snapshots: tracked(snapshots, this.work),
         machine: tracked(machine, this.work),
         peers: { send: (m) => outbox.push(m) },
