@@ -104,14 +104,15 @@ export class HttpApiServer {
     try {
       await this.route(request, response);
     } catch (error) {
+      if (response.headersSent || request.socket.destroyed) {
+        // Too late for an answer, or nobody left to read one (the client went away mid-upload).
+        response.destroy();
+        return;
+      }
       const answer =
         error instanceof HttpError
           ? error
           : (httpErrorOf(error, 'read') ?? this.internalError(error, request.method ?? '', request.url ?? ''));
-      if (response.headersSent) {
-        response.destroy();
-        return;
-      }
       sendError(response, answer);
       // A body left unread (a 413, an early refusal) is not worth reading: close the connection.
       if (!request.complete) response.once('finish', () => request.socket.destroy());
@@ -124,14 +125,15 @@ export class HttpApiServer {
   }
 
   private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://raftkv');
-    // The raw path: keys keep their percent escapes until kv-routes decodes them to bytes.
-    const rawPath = (request.url ?? '/').split('?')[0]!;
+    // The raw path: keys keep their percent escapes until kv-routes decodes them to bytes. Split by
+    // hand rather than with new URL(), which throws on request targets like "//".
+    const [rawPath = '/', rawQuery = ''] = (request.url ?? '/').split('?', 2);
+    const query = new URLSearchParams(rawQuery);
     const { backend, metrics } = this.options;
     const method = request.method ?? '';
     if (rawPath.startsWith('/v1/kv/')) {
       if (this.pool === null) throw notFound(unavailableText(backend.kv));
-      return handleKv(request, response, rawPath.slice('/v1/kv/'.length), url.searchParams, this.pool, metrics ?? null);
+      return handleKv(request, response, rawPath.slice('/v1/kv/'.length), query, this.pool, metrics ?? null);
     }
     if (rawPath.startsWith('/v1/admin/')) {
       if (isUnavailable(backend.admin)) throw notFound(backend.admin.unavailable);

@@ -304,15 +304,20 @@ describe('the HTTP API', () => {
     } finally {
       clusterFails = false;
     }
-    const reply = await new Promise<string>((resolve, reject) => {
-      const socket = connect(server.port, HOST, () => socket.write('THIS IS NOT HTTP\r\n\r\n'));
-      let text = '';
-      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-    });
+    const raw = (text: string): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(server.port, HOST, () => socket.write(text));
+        let answer = '';
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    const reply = await raw('THIS IS NOT HTTP\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 400 Bad Request/);
     assert.match(reply, /"code":"badRequest"/);
+    // A request target that is no URL path is just a route that does not exist.
+    const odd = await raw('GET //?? HTTP/1.1\r\nHost: raftkv\r\nConnection: close\r\n\r\n');
+    assert.match(odd, /^HTTP\/1\.1 404 Not Found/);
     assert.equal((await fetch(url('/v1/health'))).status, 200);
   });
 });
