@@ -5,53 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { portAccepts } from '../../src/local/ports.js';
+import type { LocalJson } from './support/local-process.js';
+import { exitOf, RAFTKV_BIN, startLocal, startLocalOnFreePorts } from './support/local-process.js';
 
 const run = promisify(execFile);
-const RAFTKV_BIN = path.resolve(import.meta.dirname, '../../bin/raftkv.js');
-/** A port range the system rarely hands out to others; a taken one makes the command fail and the test retry. */
-const BASE_PORT_LOW = 20_000;
-const BASE_PORT_HIGH = 55_000;
-const START_ATTEMPTS = 4;
 /** A node notices its supervisor's death at once (its stdin closes); stopping then takes well under this. */
 const ORPHAN_STOP_MS_MAX = 20_000;
-
-interface LocalJson {
-  readonly resumed: boolean;
-  readonly meta: string;
-  readonly groups: readonly { gid: number; members: readonly { id: number; address: string; resp: string }[] }[];
-}
-
-interface RunningLocal {
-  readonly child: ChildProcess;
-  readonly info: LocalJson;
-}
-
-/** Starts `raftkv local ... --json` and resolves with its JSON line, or rejects with what it printed on failure. */
-function startLocal(args: readonly string[]): Promise<RunningLocal> {
-  const child = spawn(process.execPath, [RAFTKV_BIN, 'local', '--json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.once('line', (line) => resolve({ child, info: JSON.parse(line) as LocalJson }));
-    child.once('exit', (code) => reject(new Error(`raftkv local exited with ${code}: ${stderr}`)));
-  });
-}
-
-function exitOf(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
 
 async function redisCli(address: string, ...args: string[]): Promise<string> {
   const [host, port] = address.split(':') as [string, string];
@@ -81,15 +47,7 @@ describe('raftkv local', { timeout: 180_000 }, () => {
 
   it('starts a cluster that redis-cli can use, stops on SIGTERM, and resumes with its data', async () => {
     directory = await mkdtemp(path.join(os.tmpdir(), 'raftkv-local-e2e-'));
-    let first: RunningLocal | null = null;
-    for (let attempt = 1; first === null; attempt++) {
-      const basePort = BASE_PORT_LOW + 100 * Math.floor(Math.random() * ((BASE_PORT_HIGH - BASE_PORT_LOW) / 100));
-      try {
-        first = await startLocal(['--dir', directory, '--base-port', String(basePort)]);
-      } catch (error) {
-        if (attempt >= START_ATTEMPTS || !/cannot be used/.test(String(error))) throw error;
-      }
-    }
+    const first = await startLocalOnFreePorts(directory);
     children.push(first.child);
     assert.equal(first.info.resumed, false);
     assert.deepEqual(
