@@ -10,13 +10,18 @@ import { randomUUID } from 'node:crypto';
 import type { ClientClock, GroupChannel } from '../client/channel.js';
 import { ClientError } from '../client/errors.js';
 import { KvClient } from '../client/kv-client.js';
+import type { SetOptions, SetOutcome, ValueWithExpiry } from '../client/kv-operations.js';
 import type { NodeId } from '../raft/index.js';
 import type { BackendFailure, BackendOutcome, RespBackend, RespSession } from './resp/resp-backend.js';
 
 /** What a RESP session needs of a client: KvClient (one group) and ShardedKvClient (a cluster) both are. */
 export interface SessionClient {
   get(key: Uint8Array): Promise<Uint8Array | null>;
+  getWithExpiry(key: Uint8Array): Promise<ValueWithExpiry>;
   put(key: Uint8Array, value: Uint8Array): Promise<void>;
+  set(key: Uint8Array, value: Uint8Array, options: SetOptions): Promise<SetOutcome>;
+  incrBy(key: Uint8Array, delta: bigint): Promise<bigint>;
+  getDelete(key: Uint8Array): Promise<Uint8Array | null>;
   append(key: Uint8Array, value: Uint8Array): Promise<number>;
   delete(key: Uint8Array): Promise<boolean>;
   close(): void;
@@ -46,7 +51,11 @@ export class ClientBackend implements RespBackend {
     const client = this.newClient(`resp-${randomUUID()}`, this.deadlineMs);
     return {
       get: (key) => outcome(() => client.get(key), 'read'),
+      getWithExpiry: (key) => outcome(() => client.getWithExpiry(key), 'read'),
       put: (key, value) => outcome(() => client.put(key, value), 'write'),
+      set: (key, value, options) => outcome(() => client.set(key, value, options), 'write'),
+      incrBy: (key, delta) => outcome(() => client.incrBy(key, delta), 'write'),
+      getDelete: (key) => outcome(() => client.getDelete(key), 'write'),
       append: (key, value) => outcome(() => client.append(key, value), 'write'),
       delete: (key) => outcome(() => client.delete(key), 'write'),
       close: () => client.close(),
@@ -79,6 +88,8 @@ function failure(error: ClientError, kind: 'read' | 'write'): BackendFailure {
     case 'casMismatch':
     case 'staleSequence':
     case 'malformedCommand':
+    case 'notAnInteger':
+    case 'incrementOverflow':
       return { ok: false, code: error.code, message: error.message };
   }
 }

@@ -47,7 +47,7 @@ export class KvReplica implements GroupService {
         if (this.machine.restoring) {
           throw new NodeError('overloaded', 'this replica is loading a snapshot; retry the read shortly');
         }
-        return answer(this.machine.get(command.key));
+        return answer(this.machine.get(command.key, Date.now()));
       }
       return answer((await this.node.propose(request.payload)) as KvReply);
     } catch (error) {

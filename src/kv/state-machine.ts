@@ -136,13 +136,14 @@ export class KvStateMachine implements ReplicatedStateMachine {
   /**
    * Reads straight from the engine, as of the last applied entry. Whether that
    * is linearizable is the caller's business (ReadIndex, a lease, or a stale
-   * read by choice).
+   * read by choice). `nowMs` is the serving node's wall clock: a read is
+   * answered by one node, now, so its clock decides what has expired.
    */
-  get(key: Uint8Array): KvReply {
+  get(key: Uint8Array, nowMs: number = Date.now()): KvReply {
     this.assertUsable();
     // During an apply the engine holds the state before or after it, both fine; during a restore, half of one.
     if (this.busyWith === 'restore') this.assertIdle('get');
-    return executeCommand({ type: 'get', key }, (userKey) => this.engine.get(dataKey(userKey))).reply;
+    return executeCommand({ type: 'get', key }, (userKey) => this.engine.get(dataKey(userKey)), nowMs).reply;
   }
 
   /**

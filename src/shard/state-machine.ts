@@ -160,13 +160,15 @@ export class ShardStateMachine implements ReplicatedStateMachine {
    * after a ReadIndex barrier (the caller's business). A key whose bucket is
    * not served here gets wrongGroup, as a write would.
    */
-  get(key: Uint8Array): ShardReply {
+  get(key: Uint8Array, nowMs: number = Date.now()): ShardReply {
     this.assertUsable();
     // During an apply the engine holds the state before or after it, both fine; during a restore, half of one.
     if (this.busyWith === 'restore') this.assertIdle('get');
     const bucket = servingBucket(key, this.config, this.states, this.gid);
     if (typeof bucket !== 'number') return shardFailed(bucket);
-    return executeCommand({ type: 'get', key }, (userKey) => this.engine.get(dataKey(bucket, userKey))).reply;
+    const read = (userKey: Uint8Array): Uint8Array | null => this.engine.get(dataKey(bucket, userKey));
+    // The serving node's clock decides what has expired for a read (see kv/execute-command.ts).
+    return executeCommand({ type: 'get', key }, read, nowMs).reply;
   }
 
   /**

@@ -9,6 +9,8 @@ import { array, integer } from './encoder.js';
 import { unknownCommand, unknownSubcommand, wrongArity } from './error-replies.js';
 import type { CommandContext, CommandSpec } from './command-spec.js';
 import { CONNECTION_COMMANDS } from './connection-commands.js';
+import { COUNTER_COMMANDS } from './counter-commands.js';
+import { EXPIRY_COMMANDS } from './expiry-commands.js';
 import { KV_COMMANDS } from './kv-commands.js';
 
 /** Longer than any command name; a longer first argument is unknown without being decoded. */
@@ -33,6 +35,8 @@ function command(args: readonly Buffer[]): RespReply {
 
 const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map([
   ...KV_COMMANDS,
+  ...COUNTER_COMMANDS,
+  ...EXPIRY_COMMANDS,
   ...CONNECTION_COMMANDS,
   ['command', { argumentsMin: 0, argumentsMax: Infinity, handle: command }],
 ]);
