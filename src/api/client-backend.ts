@@ -22,6 +22,7 @@ export interface SessionClient {
   set(key: Uint8Array, value: Uint8Array, options: SetOptions): Promise<SetOutcome>;
   incrBy(key: Uint8Array, delta: bigint): Promise<bigint>;
   getDelete(key: Uint8Array): Promise<Uint8Array | null>;
+  countKeys(): Promise<number>;
   append(key: Uint8Array, value: Uint8Array): Promise<number>;
   delete(key: Uint8Array): Promise<boolean>;
   close(): void;
@@ -56,6 +57,7 @@ export class ClientBackend implements RespBackend {
       set: (key, value, options) => outcome(() => client.set(key, value, options), 'write'),
       incrBy: (key, delta) => outcome(() => client.incrBy(key, delta), 'write'),
       getDelete: (key) => outcome(() => client.getDelete(key), 'write'),
+      countKeys: () => outcome(() => client.countKeys(), 'read'),
       append: (key, value) => outcome(() => client.append(key, value), 'write'),
       delete: (key) => outcome(() => client.delete(key), 'write'),
       close: () => client.close(),

@@ -93,6 +93,7 @@ export class MemberServer {
       resp = new RespServer({
         backend: ClientBackend.forGroup([...options.members.keys()], channel, realClientClock),
         logger,
+        role: 'kv group member',
       });
       await resp.listen(options.resp);
     }

@@ -179,6 +179,7 @@ export class ShardServer {
             }),
         ),
         logger,
+        role: 'shard member',
       });
       await resp.listen(options.resp);
     }

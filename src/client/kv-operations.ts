@@ -6,7 +6,7 @@
  */
 import type {
   ClientStamp,
-  KvCommand,
+  KvKeyCommand,
   KvOk,
   KvWriteCommand,
   ProposerClock,
@@ -68,18 +68,29 @@ export abstract class KvOperations {
   }
 
   /** The command's reply once a group applied (or read) it; a KV error reply throws ClientError. */
-  protected abstract send(command: KvCommand, stale: boolean): Promise<KvOk>;
+  protected abstract send(command: KvKeyCommand, stale: boolean): Promise<KvOk>;
+
+  /** The live keys of every group this client reaches, summed. */
+  protected abstract sendCount(): Promise<number>;
+
+  /**
+   * How many live keys the store holds (DBSIZE): each group counts its own
+   * at its own moment, so under writes the sum is no snapshot of one instant.
+   */
+  countKeys(): Promise<number> {
+    return this.session.run(() => this.sendCount());
+  }
 
   /** The value of `key`, or null when it is absent. */
   async get(key: Bytes, options: GetOptions = {}): Promise<Uint8Array | null> {
-    const command: KvCommand = { type: 'get', key: bytes(key) };
+    const command: KvKeyCommand = { type: 'get', key: bytes(key) };
     const reply = await this.session.run(() => this.send(command, options.stale === true));
     return reply.value ?? null;
   }
 
   /** The value of `key` and when it expires. */
   async getWithExpiry(key: Bytes, options: GetOptions = {}): Promise<ValueWithExpiry> {
-    const command: KvCommand = { type: 'get', key: bytes(key) };
+    const command: KvKeyCommand = { type: 'get', key: bytes(key) };
     const reply = await this.session.run(() => this.send(command, options.stale === true));
     const expiresAtMs = reply.expiresAtMs ?? null;
     const remainingMs = expiresAtMs === null ? null : Math.max(0, expiresAtMs - this.wallClockMs());

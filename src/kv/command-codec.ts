@@ -13,6 +13,7 @@
  *                     [u8 expiry: 0 none, 1 keep, 2 at][u64 BE expiresAtMs, if at][u8 returnPrevious 0|1]
  *   kind 7 incrBy:    [stamp][key][i64 BE delta]
  *   kind 8 getDelete: [stamp][key]
+ *   kind 9 count:     nothing
  *
  *   stamp = [u8 client id length][client id, UTF-8][u64 BE sequence], then in version 2 only
  *           [u64 BE nowMs] (the proposer's clock; version 1 commands have none)
@@ -50,6 +51,7 @@ import type {
   KvCommand,
   KvCommandType,
   KvError,
+  KvKeyCommand,
   KvErrorCode,
   KvOk,
   KvReply,
@@ -81,6 +83,7 @@ const COMMAND_KIND_CODES = {
   set: 6,
   incrBy: 7,
   getDelete: 8,
+  count: 9,
 } as const satisfies Record<KvCommandType, number>;
 const REPLY_STATUS_OK = 1;
 const REPLY_STATUS_ERROR = 2;
@@ -115,6 +118,9 @@ const LENGTH_PREFIX_BYTES = 4;
 const VERSION_AND_KIND_BYTES = 2;
 
 export function encodeCommand(command: KvCommand): Buffer {
+  if (command.type === 'count') {
+    return new ByteWriter(VERSION_AND_KIND_BYTES).u8(FORMAT_VERSION).u8(COMMAND_KIND_CODES.count).finish();
+  }
   const stamp = command.type === 'get' ? null : checkedStamp(command);
   const stampSizeBytes =
     stamp === null ? 0 : 1 + stamp.clientIdBytes.byteLength + 8 + (stamp.nowMs === undefined ? 0 : 8);
@@ -155,7 +161,7 @@ export function encodeCommand(command: KvCommand): Buffer {
 }
 
 /** Bytes after the stamp and the key. */
-function bodyBytes(command: KvCommand): number {
+function bodyBytes(command: KvKeyCommand): number {
   const keyBytes = LENGTH_PREFIX_BYTES + command.key.byteLength;
   switch (command.type) {
     case 'get':
@@ -250,6 +256,8 @@ function decodeCommandBody(reader: ByteReader, kindCode: number, withClock: bool
       const delta = Buffer.from(reader.bytes(8, 'delta')).readBigInt64BE();
       return { type: 'incrBy', ...stamp, key, delta };
     }
+    case COMMAND_KIND_CODES.count:
+      return { type: 'count' };
     case COMMAND_KIND_CODES.getDelete: {
       const stamp = readStamp();
       return { type: 'getDelete', ...stamp, key: readSized(reader, 'key') };

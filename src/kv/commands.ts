@@ -42,6 +42,15 @@ export interface GetCommand {
   readonly key: Uint8Array;
 }
 
+/**
+ * How many live keys the group serves (Redis DBSIZE). A read, answered by a
+ * replica from its engine, never a log entry; it walks every key, so it costs
+ * time in proportion to the data.
+ */
+export interface CountCommand {
+  readonly type: 'count';
+}
+
 /** Puts `value` with no expiry, whatever was there. */
 export interface PutCommand extends ClientStamp, ProposerClock {
   readonly type: 'put';
@@ -106,12 +115,14 @@ export interface GetDeleteCommand extends ClientStamp, ProposerClock {
 
 export type KvWriteCommand =
   PutCommand | AppendCommand | DeleteCommand | CasCommand | SetCommand | IncrByCommand | GetDeleteCommand;
-export type KvCommand = GetCommand | KvWriteCommand;
+/** Commands about one key: all but count. */
+export type KvKeyCommand = GetCommand | KvWriteCommand;
+export type KvCommand = KvKeyCommand | CountCommand;
 export type KvCommandType = KvCommand['type'];
 
 /** A command carries a client stamp exactly when it writes. */
 export function isWriteCommand(command: KvCommand): command is KvWriteCommand {
-  return command.type !== 'get';
+  return command.type !== 'get' && command.type !== 'count';
 }
 
 /** Success. Which fields are set depends on the command; absent fields mean "not applicable". */
@@ -119,7 +130,7 @@ export interface KvOk {
   readonly ok: true;
   /**
    * get: the value, or null when the key is absent. set with returnPrevious and getDelete: the value
-   * before. incrBy: the new value, as decimal text.
+   * before. incrBy: the new value, as decimal text. count: the number of live keys, as decimal text.
    */
   readonly value?: Uint8Array | null;
   /** get: when the value expires, in wall-clock ms; absent when it never does (or there is none). */
@@ -236,6 +247,7 @@ export function failed(error: KvError): KvFailed {
  * hold commands from an older, more lenient client.
  */
 export function commandLimitError(command: KvCommand): KvError | null {
+  if (command.type === 'count') return null;
   if (command.key.byteLength > KEY_BYTES_MAX) return keyTooLarge(command.key.byteLength);
   switch (command.type) {
     case 'get':

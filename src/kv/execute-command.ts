@@ -8,7 +8,7 @@
  * getDelete, cas) reads and writes here, inside one apply: no other command
  * runs in between, so two clients incrementing one key never lose an update.
  */
-import type { KvCommand, KvOk, KvReply, SetCommand } from './commands.js';
+import type { KvKeyCommand, KvOk, KvReply, SetCommand } from './commands.js';
 import {
   casMismatch,
   commandLimitError,
@@ -40,7 +40,7 @@ const NO_CLOCK_MS = 0;
  * `readNowMs` is the serving node's clock, used by a get (a read is answered
  * by one node, now); a write decides expiry by its proposer's stamp instead.
  */
-export function executeCommand(command: KvCommand, read: ValueReader, readNowMs: number = NO_CLOCK_MS): Execution {
+export function executeCommand(command: KvKeyCommand, read: ValueReader, readNowMs: number = NO_CLOCK_MS): Execution {
   const limitError = commandLimitError(command);
   if (limitError !== null) return { reply: failed(limitError), writes: [] };
   const nowMs = command.type === 'get' ? readNowMs : (command.nowMs ?? NO_CLOCK_MS);

@@ -26,6 +26,7 @@ import { failed, malformedCommand } from './commands.js';
 import { applyOnce, DedupTable } from './dedup-table.js';
 import type { EngineWrite, KvEngine } from './engine.js';
 import { KvDecodeError, KvSnapshotCorruptionError } from './errors.js';
+import { countLive, countReply } from './count-keys.js';
 import { executeCommand } from './execute-command.js';
 import type { ValueReader } from './execute-command.js';
 import type { AppliedPosition, DedupEntry } from './keyspace.js';
@@ -33,6 +34,7 @@ import {
   AFTER_RESTORE_MARKER_RANGE,
   APPLIED_POSITION_KEY,
   clientIdOf,
+  DATA_RANGE,
   dataKey,
   decodeAppliedPosition,
   decodeDedupEntry,
@@ -147,6 +149,18 @@ export class KvStateMachine implements ReplicatedStateMachine {
   }
 
   /**
+   * How many keys hold a value that has not expired by `nowMs` (the serving
+   * node's clock), as of this call: it walks every key, so it costs time in
+   * proportion to the data (Redis DBSIZE keeps a counter; expired keys that
+   * stay on disk make one impossible here). Applies may go on meanwhile.
+   */
+  async countLiveKeys(nowMs: number): Promise<KvReply> {
+    this.assertUsable();
+    if (this.busyWith === 'restore') this.assertIdle('countLiveKeys');
+    return countReply(await countLive(this.engine.entries(DATA_RANGE), nowMs));
+  }
+
+  /**
    * Applies the committed command at `index`, which must follow appliedIndex.
    * Never throws for bad command bytes (every replica would throw at the same
    * entry, forever): they get a malformedCommand reply and change nothing.
@@ -222,6 +236,8 @@ export class KvStateMachine implements ReplicatedStateMachine {
       throw error;
     }
     if (command.type === 'get') return executeCommand(command, read).reply;
+    // Only a faulty proposer logs a count; every replica answers it the same way.
+    if (command.type === 'count') return failed(malformedCommand('a count is a read, never a log entry'));
 
     const { reply, entry } = applyOnce(this.dedup.get(command.clientId), command, index, () => {
       const execution = executeCommand(command, read);

@@ -39,6 +39,7 @@ import { StoreFailedError } from '../storage/errors.js';
 import { failed, malformedCommand } from '../kv/commands.js';
 import type { DedupTable } from '../kv/dedup-table.js';
 import type { EngineEntry, KvEngine } from '../kv/engine.js';
+import { countLive, countReply } from '../kv/count-keys.js';
 import { executeCommand } from '../kv/execute-command.js';
 import type { AppliedPosition, DedupEntry } from '../kv/keyspace.js';
 import { encodeAppliedPosition } from '../kv/keyspace.js';
@@ -169,6 +170,20 @@ export class ShardStateMachine implements ReplicatedStateMachine {
     const read = (userKey: Uint8Array): Uint8Array | null => this.engine.get(dataKey(bucket, userKey));
     // The serving node's clock decides what has expired for a read (see kv/execute-command.ts).
     return executeCommand({ type: 'get', key }, read, nowMs).reply;
+  }
+
+  /**
+   * How many live keys (not expired by `nowMs`, the serving node's clock) the
+   * buckets served here hold, as of this call; see KvStateMachine.countLiveKeys.
+   * A bucket being pulled or handed off is not served, so it is not counted.
+   */
+  async countLiveKeys(nowMs: number): Promise<ShardReply> {
+    this.assertUsable();
+    if (this.busyWith === 'restore') this.assertIdle('countLiveKeys');
+    let count = 0;
+    const serving = [...this.states].filter(([, state]) => state.type === 'serving').map(([bucket]) => bucket);
+    for (const bucket of serving) count += await countLive(this.engine.entries(bucketDataRange(bucket)), nowMs);
+    return countReply(count);
   }
 
   /**

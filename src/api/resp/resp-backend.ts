@@ -62,6 +62,8 @@ export interface RespSession {
   append(key: Uint8Array, value: Uint8Array): Promise<BackendOutcome<number>>;
   /** Answers whether the key was there. */
   delete(key: Uint8Array): Promise<BackendOutcome<boolean>>;
+  /** How many live keys the store holds (DBSIZE); see KvOperations.countKeys. */
+  countKeys(): Promise<BackendOutcome<number>>;
   /** Called once, when the connection has closed and no call is in flight. */
   close(): void;
 }

@@ -12,6 +12,7 @@ import { CONNECTION_COMMANDS } from './connection-commands.js';
 import { COUNTER_COMMANDS } from './counter-commands.js';
 import { EXPIRY_COMMANDS } from './expiry-commands.js';
 import { KV_COMMANDS } from './kv-commands.js';
+import { SERVER_COMMANDS } from './server-commands.js';
 
 /** Longer than any command name; a longer first argument is unknown without being decoded. */
 const COMMAND_NAME_BYTES_MAX = 32;
@@ -37,6 +38,7 @@ const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map([
   ...KV_COMMANDS,
   ...COUNTER_COMMANDS,
   ...EXPIRY_COMMANDS,
+  ...SERVER_COMMANDS,
   ...CONNECTION_COMMANDS,
   ['command', { argumentsMin: 0, argumentsMax: Infinity, handle: command }],
 ]);

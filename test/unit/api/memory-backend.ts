@@ -8,7 +8,8 @@
 import { ClientError } from '../../../src/client/errors.js';
 import { KvOperations } from '../../../src/client/kv-operations.js';
 import type { SetOptions } from '../../../src/client/kv-operations.js';
-import type { KvCommand, KvOk } from '../../../src/kv/commands.js';
+import type { KvKeyCommand, KvOk } from '../../../src/kv/commands.js';
+import { countLive } from '../../../src/kv/count-keys.js';
 import { executeCommand } from '../../../src/kv/execute-command.js';
 import { userKeyOf } from '../../../src/kv/keyspace.js';
 import type {
@@ -68,7 +69,7 @@ export class MemoryBackend implements RespBackend {
   }
 
   /** Applies a command as a state machine would: one command at a time, all its writes at once. */
-  execute(command: KvCommand): KvOk {
+  execute(command: KvKeyCommand): KvOk {
     const read = (userKey: Uint8Array): Uint8Array | null => this.values.get(keyOf(userKey)) ?? null;
     const { reply, writes } = executeCommand(command, read, this.nowMs);
     for (const write of writes) {
@@ -89,8 +90,14 @@ class LocalClient extends KvOperations {
     this.wallClockMs = () => backend.nowMs;
   }
 
-  protected send(command: KvCommand): Promise<KvOk> {
+  protected send(command: KvKeyCommand): Promise<KvOk> {
     return Promise.resolve(this.backend.execute(command));
+  }
+
+  /** What the state machines count: values not expired by now. */
+  protected sendCount(): Promise<number> {
+    const entries = [...this.backend.values].map(([key, value]) => ({ key: Buffer.from(key, 'latin1'), value }));
+    return countLive(entries, this.backend.nowMs);
   }
 }
 
@@ -125,6 +132,10 @@ class MemorySession implements RespSession {
 
   getDelete(key: Uint8Array): Promise<BackendOutcome<Uint8Array | null>> {
     return this.call(() => this.client.getDelete(key));
+  }
+
+  countKeys(): Promise<BackendOutcome<number>> {
+    return this.call(() => this.client.countKeys());
   }
 
   append(key: Uint8Array, value: Uint8Array): Promise<BackendOutcome<number>> {
