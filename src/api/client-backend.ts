@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClientClock, GroupChannel } from '../client/channel.js';
 import { ClientError } from '../client/errors.js';
 import { KvClient } from '../client/kv-client.js';
+import type { SetOptions, SetOutcome, ValueWithExpiry } from '../client/kv-operations.js';
 import type { RequestObserver } from '../metrics/metrics-source.js';
 import type { NodeId } from '../raft/index.js';
 import type { BackendFailure, BackendOutcome, RespBackend, RespSession } from './resp/resp-backend.js';
@@ -17,7 +18,12 @@ import type { BackendFailure, BackendOutcome, RespBackend, RespSession } from '.
 /** What a RESP session needs of a client: KvClient (one group) and ShardedKvClient (a cluster) both are. */
 export interface SessionClient {
   get(key: Uint8Array): Promise<Uint8Array | null>;
+  getWithExpiry(key: Uint8Array): Promise<ValueWithExpiry>;
   put(key: Uint8Array, value: Uint8Array): Promise<void>;
+  set(key: Uint8Array, value: Uint8Array, options: SetOptions): Promise<SetOutcome>;
+  incrBy(key: Uint8Array, delta: bigint): Promise<bigint>;
+  getDelete(key: Uint8Array): Promise<Uint8Array | null>;
+  countKeys(): Promise<number>;
   append(key: Uint8Array, value: Uint8Array): Promise<number>;
   delete(key: Uint8Array): Promise<boolean>;
   close(): void;
@@ -65,7 +71,12 @@ export class ClientBackend implements RespBackend {
     const client = this.newClient(`resp-${randomUUID()}`, this.deadlineMs);
     return {
       get: (key) => this.measured('get', () => outcome(() => client.get(key), 'read')),
+      getWithExpiry: (key) => this.measured('get', () => outcome(() => client.getWithExpiry(key), 'read')),
       put: (key, value) => this.measured('put', () => outcome(() => client.put(key, value), 'write')),
+      set: (key, value, options) => this.measured('set', () => outcome(() => client.set(key, value, options), 'write')),
+      incrBy: (key, delta) => this.measured('incrby', () => outcome(() => client.incrBy(key, delta), 'write')),
+      getDelete: (key) => this.measured('getdel', () => outcome(() => client.getDelete(key), 'write')),
+      countKeys: () => this.measured('dbsize', () => outcome(() => client.countKeys(), 'read')),
       append: (key, value) => this.measured('append', () => outcome(() => client.append(key, value), 'write')),
       delete: (key) => this.measured('delete', () => outcome(() => client.delete(key), 'write')),
       close: () => client.close(),
@@ -123,6 +134,8 @@ function failure(error: ClientError, kind: 'read' | 'write'): BackendFailure {
     case 'casMismatch':
     case 'staleSequence':
     case 'malformedCommand':
+    case 'notAnInteger':
+    case 'incrementOverflow':
       return { ok: false, code: error.code, message: error.message };
   }
 }

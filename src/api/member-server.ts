@@ -115,6 +115,7 @@ export class MemberServer {
       resp = new RespServer({
         backend: ClientBackend.forGroup([...options.members.keys()], channel, realClientClock, { observer: metrics }),
         logger,
+        role: 'kv group member',
       });
       await resp.listen(options.resp);
     }

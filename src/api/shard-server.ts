@@ -215,7 +215,11 @@ export class ShardServer {
       });
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {
-      resp = new RespServer({ backend: new ClientBackend(newShardedClient, { observer: metrics }), logger });
+      resp = new RespServer({
+        backend: new ClientBackend(newShardedClient, { observer: metrics }),
+        logger,
+        role: 'shard member',
+      });
       await resp.listen(options.resp);
     }
     let http: HttpApiServer | null = null;

@@ -8,7 +8,7 @@ export { ATTEMPT_TIMEOUT_MS_DEFAULT, DEADLINE_MS_DEFAULT, GroupClient } from './
 export type { GroupCall, GroupClientOptions } from './group-client.js';
 export { KvClient } from './kv-client.js';
 export type { KvClientOptions } from './kv-client.js';
-export type { GetOptions } from './kv-operations.js';
+export type { GetOptions, SetOptions, SetOutcome, SetTtl, ValueWithExpiry } from './kv-operations.js';
 export { TcpGroupChannel } from './tcp-channel.js';
 export type { TcpGroupChannelOptions } from './tcp-channel.js';
 export { MetaClient } from './meta-client.js';

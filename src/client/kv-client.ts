@@ -12,6 +12,7 @@
  * clients for concurrency; they are cheap.
  */
 import { decodeReply, encodeCommand } from '../kv/command-codec.js';
+import { countOf } from '../kv/count-keys.js';
 import type { KvCommand, KvOk, KvReply } from '../kv/commands.js';
 import type { NodeId } from '../raft/index.js';
 import type { ClientClock, GroupChannel } from './channel.js';
@@ -56,8 +57,12 @@ export class KvClient extends KvOperations {
   }
 
   /** The command's reply once a member applied (or read) it; a KV error reply throws ClientError with its code. */
+  protected async sendCount(): Promise<number> {
+    return countOf(await this.send({ type: 'count' }, false));
+  }
+
   protected async send(command: KvCommand, stale: boolean): Promise<KvOk> {
-    const kind = command.type === 'get' ? 'read' : 'write';
+    const kind = command.type === 'get' || command.type === 'count' ? 'read' : 'write';
     const reply = await this.group.call({ payload: encodeCommand(command), kind, stale });
     return replyOrThrow(decodeReply(reply));
   }

@@ -25,54 +25,121 @@ export interface ClientStamp {
   readonly sequence: number;
 }
 
+/**
+ * The proposer's wall clock when it sent a write, in ms since the epoch.
+ * Whether a value has expired must be decided the same way on every replica,
+ * including one that applies the entry hours later or replays it after a
+ * restart, so the state machine never reads a clock of its own: it compares
+ * expiry times with this stamp. Absent on commands from before expiry
+ * existed; for those nothing counts as expired.
+ */
+export interface ProposerClock {
+  readonly nowMs?: number;
+}
+
 export interface GetCommand {
   readonly type: 'get';
   readonly key: Uint8Array;
 }
 
-export interface PutCommand extends ClientStamp {
+/**
+ * How many live keys the group serves (Redis DBSIZE). A read, answered by a
+ * replica from its engine, never a log entry; it walks every key, so it costs
+ * time in proportion to the data.
+ */
+export interface CountCommand {
+  readonly type: 'count';
+}
+
+/** Puts `value` with no expiry, whatever was there. */
+export interface PutCommand extends ClientStamp, ProposerClock {
   readonly type: 'put';
   readonly key: Uint8Array;
   readonly value: Uint8Array;
 }
 
 /** Adds `value` at the end of the current value (an absent key counts as empty). */
-export interface AppendCommand extends ClientStamp {
+export interface AppendCommand extends ClientStamp, ProposerClock {
   readonly type: 'append';
   readonly key: Uint8Array;
   readonly value: Uint8Array;
 }
 
-export interface DeleteCommand extends ClientStamp {
+export interface DeleteCommand extends ClientStamp, ProposerClock {
   readonly type: 'delete';
   readonly key: Uint8Array;
 }
 
 /** Compare-and-set: puts `value` only if the current value equals `expected`; null expects the key absent. */
-export interface CasCommand extends ClientStamp {
+export interface CasCommand extends ClientStamp, ProposerClock {
   readonly type: 'cas';
   readonly key: Uint8Array;
   readonly expected: Uint8Array | null;
   readonly value: Uint8Array;
 }
 
-export type KvWriteCommand = PutCommand | AppendCommand | DeleteCommand | CasCommand;
-export type KvCommand = GetCommand | KvWriteCommand;
+/** Which values a conditional set replaces: any, only an absent one (Redis NX), only a present one (XX). */
+export type SetCondition = 'always' | 'ifAbsent' | 'ifPresent';
+export const SET_CONDITIONS: readonly SetCondition[] = ['always', 'ifAbsent', 'ifPresent'];
+
+/** The expiry a set leaves: none, the current value's (Redis KEEPTTL), or an absolute time. */
+export type SetExpiry =
+  { readonly type: 'none' } | { readonly type: 'keep' } | { readonly type: 'at'; readonly expiresAtMs: number };
+
+/**
+ * Redis SET with its options, atomically: checks the condition against the
+ * live value, writes or not, and answers whether it wrote and, if asked,
+ * the previous value (SET ... GET, GETSET).
+ */
+export interface SetCommand extends ClientStamp, ProposerClock {
+  readonly type: 'set';
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  readonly condition: SetCondition;
+  readonly expiry: SetExpiry;
+  readonly returnPrevious: boolean;
+}
+
+/** Adds `delta` to the value read as a 64-bit signed integer (absent counts as 0); keeps the expiry. */
+export interface IncrByCommand extends ClientStamp, ProposerClock {
+  readonly type: 'incrBy';
+  readonly key: Uint8Array;
+  readonly delta: bigint;
+}
+
+/** Deletes the key and answers the value it had (Redis GETDEL). */
+export interface GetDeleteCommand extends ClientStamp, ProposerClock {
+  readonly type: 'getDelete';
+  readonly key: Uint8Array;
+}
+
+export type KvWriteCommand =
+  PutCommand | AppendCommand | DeleteCommand | CasCommand | SetCommand | IncrByCommand | GetDeleteCommand;
+/** Commands about one key: all but count. */
+export type KvKeyCommand = GetCommand | KvWriteCommand;
+export type KvCommand = KvKeyCommand | CountCommand;
 export type KvCommandType = KvCommand['type'];
 
 /** A command carries a client stamp exactly when it writes. */
 export function isWriteCommand(command: KvCommand): command is KvWriteCommand {
-  return command.type !== 'get';
+  return command.type !== 'get' && command.type !== 'count';
 }
 
 /** Success. Which fields are set depends on the command; absent fields mean "not applicable". */
 export interface KvOk {
   readonly ok: true;
-  /** get: the value, or null when the key is absent. */
+  /**
+   * get: the value, or null when the key is absent. set with returnPrevious and getDelete: the value
+   * before. incrBy: the new value, as decimal text. count: the number of live keys, as decimal text.
+   */
   readonly value?: Uint8Array | null;
+  /** get: when the value expires, in wall-clock ms; absent when it never does (or there is none). */
+  readonly expiresAtMs?: number;
+  /** set: whether it wrote (false when its condition did not hold). */
+  readonly written?: boolean;
   /** append: the length of the value after the append (what Redis APPEND answers). */
   readonly valueBytes?: number;
-  /** delete: whether the key was there (what Redis DEL counts). */
+  /** delete, getDelete, set: whether the key had a live value before (what Redis DEL counts). */
   readonly existed?: boolean;
 }
 
@@ -99,7 +166,9 @@ export type KvError =
       readonly lastSequence: number;
       readonly message: string;
     }
-  | { readonly code: 'malformedCommand'; readonly problem: string; readonly message: string };
+  | { readonly code: 'malformedCommand'; readonly problem: string; readonly message: string }
+  | { readonly code: 'notAnInteger'; readonly message: string }
+  | { readonly code: 'incrementOverflow'; readonly message: string };
 
 export type KvErrorCode = KvError['code'];
 
@@ -150,6 +219,24 @@ export function malformedCommand(problem: string): KvError {
   };
 }
 
+export function notAnInteger(): KvError {
+  return {
+    code: 'notAnInteger',
+    message:
+      'the value is not an integer or out of range (a 64-bit signed decimal integer is needed), ' +
+      'so nothing changed; set the key to an integer first',
+  };
+}
+
+export function incrementOverflow(): KvError {
+  return {
+    code: 'incrementOverflow',
+    message:
+      'the increment or decrement would overflow a 64-bit signed integer, so nothing changed; ' +
+      'use a smaller step or reset the key',
+  };
+}
+
 export function failed(error: KvError): KvFailed {
   return { ok: false, error };
 }
@@ -160,13 +247,17 @@ export function failed(error: KvError): KvFailed {
  * hold commands from an older, more lenient client.
  */
 export function commandLimitError(command: KvCommand): KvError | null {
+  if (command.type === 'count') return null;
   if (command.key.byteLength > KEY_BYTES_MAX) return keyTooLarge(command.key.byteLength);
   switch (command.type) {
     case 'get':
     case 'delete':
+    case 'getDelete':
+    case 'incrBy':
       return null;
     case 'put':
     case 'append':
+    case 'set':
       return command.value.byteLength > VALUE_BYTES_MAX ? valueTooLarge(command.value.byteLength) : null;
     case 'cas': {
       // An expected value over the limit could never match; say so rather than answer casMismatch forever.

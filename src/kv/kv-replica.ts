@@ -47,7 +47,14 @@ export class KvReplica implements GroupService {
         if (this.machine.restoring) {
           throw new NodeError('overloaded', 'this replica is loading a snapshot; retry the read shortly');
         }
-        return answer(this.machine.get(command.key));
+        return answer(this.machine.get(command.key, Date.now()));
+      }
+      if (command.type === 'count') {
+        if (!request.stale) await this.node.readBarrier();
+        if (this.machine.restoring) {
+          throw new NodeError('overloaded', 'this replica is loading a snapshot; retry the count shortly');
+        }
+        return answer(await this.machine.countLiveKeys(Date.now()));
       }
       return answer((await this.node.propose(request.payload)) as KvReply);
     } catch (error) {

@@ -20,7 +20,8 @@ import type { LogIndex, Term } from '../raft/types.js';
 import { RECORD_HEADER_BYTES, sealRecord } from '../storage/record.js';
 import { ByteReader, ByteWriter } from '../encoding/bytes.js';
 import { KvDecodeError } from './errors.js';
-import { CLIENT_ID_BYTES_MAX, KEY_BYTES_MAX, VALUE_BYTES_MAX } from './commands.js';
+import { CLIENT_ID_BYTES_MAX, KEY_BYTES_MAX } from './commands.js';
+import { STORED_VALUE_BYTES_MAX } from './stored-value.js';
 import type { DedupEntry } from './keyspace.js';
 import { decodeDedupEntry, encodeDedupEntry } from './keyspace.js';
 
@@ -28,7 +29,8 @@ const FORMAT_VERSION = 1;
 const MAGIC = Buffer.from('RKVS', 'ascii');
 const RECORD_TYPES = { header: 1, dedup: 2, pair: 3, end: 4 } as const;
 /** The largest payload a valid snapshot holds (a pair at both limits); a larger length is damage. */
-export const SNAPSHOT_RECORD_PAYLOAD_BYTES_MAX = 1 + 4 + KEY_BYTES_MAX + VALUE_BYTES_MAX;
+/** Pairs hold stored values: a value and its expiry (stored-value.ts). */
+export const SNAPSHOT_RECORD_PAYLOAD_BYTES_MAX = 1 + 4 + KEY_BYTES_MAX + STORED_VALUE_BYTES_MAX;
 
 export type SnapshotRecord =
   | { readonly type: 'header'; readonly appliedIndex: LogIndex; readonly appliedTerm: Term }

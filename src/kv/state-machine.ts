@@ -26,6 +26,7 @@ import { failed, malformedCommand } from './commands.js';
 import { applyOnce, DedupTable } from './dedup-table.js';
 import type { EngineWrite, KvEngine } from './engine.js';
 import { KvDecodeError, KvSnapshotCorruptionError } from './errors.js';
+import { countLive, countReply } from './count-keys.js';
 import { executeCommand } from './execute-command.js';
 import type { ValueReader } from './execute-command.js';
 import type { AppliedPosition, DedupEntry } from './keyspace.js';
@@ -33,6 +34,7 @@ import {
   AFTER_RESTORE_MARKER_RANGE,
   APPLIED_POSITION_KEY,
   clientIdOf,
+  DATA_RANGE,
   dataKey,
   decodeAppliedPosition,
   decodeDedupEntry,
@@ -136,13 +138,26 @@ export class KvStateMachine implements ReplicatedStateMachine {
   /**
    * Reads straight from the engine, as of the last applied entry. Whether that
    * is linearizable is the caller's business (ReadIndex, a lease, or a stale
-   * read by choice).
+   * read by choice). `nowMs` is the serving node's wall clock: a read is
+   * answered by one node, now, so its clock decides what has expired.
    */
-  get(key: Uint8Array): KvReply {
+  get(key: Uint8Array, nowMs: number = Date.now()): KvReply {
     this.assertUsable();
     // During an apply the engine holds the state before or after it, both fine; during a restore, half of one.
     if (this.busyWith === 'restore') this.assertIdle('get');
-    return executeCommand({ type: 'get', key }, (userKey) => this.engine.get(dataKey(userKey))).reply;
+    return executeCommand({ type: 'get', key }, (userKey) => this.engine.get(dataKey(userKey)), nowMs).reply;
+  }
+
+  /**
+   * How many keys hold a value that has not expired by `nowMs` (the serving
+   * node's clock), as of this call: it walks every key, so it costs time in
+   * proportion to the data (Redis DBSIZE keeps a counter; expired keys that
+   * stay on disk make one impossible here). Applies may go on meanwhile.
+   */
+  async countLiveKeys(nowMs: number): Promise<KvReply> {
+    this.assertUsable();
+    if (this.busyWith === 'restore') this.assertIdle('countLiveKeys');
+    return countReply(await countLive(this.engine.entries(DATA_RANGE), nowMs));
   }
 
   /**
@@ -221,6 +236,8 @@ export class KvStateMachine implements ReplicatedStateMachine {
       throw error;
     }
     if (command.type === 'get') return executeCommand(command, read).reply;
+    // Only a faulty proposer logs a count; every replica answers it the same way.
+    if (command.type === 'count') return failed(malformedCommand('a count is a read, never a log entry'));
 
     const { reply, entry } = applyOnce(this.dedup.get(command.clientId), command, index, () => {
       const execution = executeCommand(command, read);

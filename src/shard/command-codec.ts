@@ -21,7 +21,8 @@
  */
 import { ByteReader, ByteWriter } from '../encoding/bytes.js';
 import { decodeCommand, decodeReply, encodeCommand, encodeReply } from '../kv/command-codec.js';
-import { CLIENT_ID_BYTES_MAX, KEY_BYTES_MAX, VALUE_BYTES_MAX } from '../kv/commands.js';
+import { CLIENT_ID_BYTES_MAX, KEY_BYTES_MAX } from '../kv/commands.js';
+import { STORED_VALUE_BYTES_MAX } from '../kv/stored-value.js';
 import { KvDecodeError } from '../kv/errors.js';
 import { BUCKET_COUNT_MAX } from '../meta/config.js';
 import type {
@@ -77,7 +78,7 @@ function encodeInstall(command: InstallBucketCommand, header: (bodyBytes: number
   checkBucket(command.bucket);
   // What an installer sends came from an engine that enforced the limits; breaking them here is a bug.
   for (const [key, value] of command.pairs) {
-    if (key.byteLength > KEY_BYTES_MAX || value.byteLength > VALUE_BYTES_MAX) {
+    if (key.byteLength > KEY_BYTES_MAX || value.byteLength > STORED_VALUE_BYTES_MAX) {
       throw new Error(`installBucket: a pair of ${key.byteLength} + ${value.byteLength} bytes is over the kv limits`);
     }
   }
@@ -166,7 +167,7 @@ function decodeInstall(reader: ByteReader): InstallBucketCommand {
   const pairs: BucketPair[] = [];
   for (let item = 0; item < pairCount; item++) {
     const key = readSized(reader, 'key', KEY_BYTES_MAX);
-    pairs.push([key, readSized(reader, 'value', VALUE_BYTES_MAX)]);
+    pairs.push([key, readSized(reader, 'value', STORED_VALUE_BYTES_MAX)]);
   }
   return { type: 'installBucket', bucket, configVersion, firstPairIndex, pairs, dedup, last: last === 1 };
 }

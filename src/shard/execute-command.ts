@@ -4,6 +4,7 @@
  * replica answers the same entry the same way. Every refusal changes nothing.
  */
 import type { KvCommand } from '../kv/commands.js';
+import { failed, malformedCommand } from '../kv/commands.js';
 import { applyOnce } from '../kv/dedup-table.js';
 import { executeCommand } from '../kv/execute-command.js';
 import { userKeyOf as kvUserKeyOf } from '../kv/keyspace.js';
@@ -70,6 +71,8 @@ export function servingBucket(
  * group must not answer that sequence with the refusal later.
  */
 function executeKv(working: WorkingState, index: LogIndex, command: KvCommand): ShardReply {
+  // Only a faulty proposer logs a count; every replica answers it the same way.
+  if (command.type === 'count') return failed(malformedCommand('a count is a read, never a log entry'));
   const bucket = servingBucket(command.key, working.config, working.states, working.gid);
   if (typeof bucket !== 'number') return shardFailed(bucket);
   const read = (userKey: Uint8Array): Uint8Array | null => working.readValue(bucket, userKey);

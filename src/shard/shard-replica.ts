@@ -75,7 +75,12 @@ export class ShardReplica implements GroupService {
     if (command.type === 'get') {
       if (!request.stale) await this.node.readBarrier();
       this.assertNotRestoring();
-      return answer(this.machine.get(command.key));
+      return answer(this.machine.get(command.key, Date.now()));
+    }
+    if (command.type === 'count') {
+      if (!request.stale) await this.node.readBarrier();
+      this.assertNotRestoring();
+      return answer(await this.machine.countLiveKeys(Date.now()));
     }
     return answer((await this.node.propose(encodeShardCommand({ type: 'kv', command }))) as ShardReply);
   }

@@ -20,7 +20,8 @@
  * member of another group. Chunks are plain slices of the stream.
  */
 import { ByteReader, ByteWriter } from '../encoding/bytes.js';
-import { CLIENT_ID_BYTES_MAX, KEY_BYTES_MAX, VALUE_BYTES_MAX } from '../kv/commands.js';
+import { CLIENT_ID_BYTES_MAX, KEY_BYTES_MAX } from '../kv/commands.js';
+import { STORED_VALUE_BYTES_MAX } from '../kv/stored-value.js';
 import type { DedupEntry } from '../kv/keyspace.js';
 import { decodeDedupEntry, encodeDedupEntry } from '../kv/keyspace.js';
 import { KvDecodeError } from '../kv/errors.js';
@@ -35,7 +36,8 @@ import { decodeBucketState, encodeBucketState } from './keyspace.js';
 const FORMAT_VERSION = 1;
 const MAGIC = Buffer.from('RKSH', 'ascii');
 const RECORD_TYPES = { header: 1, config: 2, bucketState: 3, dedup: 4, pair: 5, end: 6 } as const;
-const PAIR_PAYLOAD_BYTES_MAX = 1 + 2 + 4 + KEY_BYTES_MAX + VALUE_BYTES_MAX;
+/** Pairs hold stored values: a value and its expiry (kv/stored-value.ts). */
+const PAIR_PAYLOAD_BYTES_MAX = 1 + 2 + 4 + KEY_BYTES_MAX + STORED_VALUE_BYTES_MAX;
 /** The largest payload a valid snapshot holds (the largest config); a larger length is damage. */
 export const SNAPSHOT_RECORD_PAYLOAD_BYTES_MAX = Math.max(PAIR_PAYLOAD_BYTES_MAX, 1 + CONFIG_JSON_BYTES_MAX);
 
@@ -150,8 +152,8 @@ export function decodeSnapshotRecord(payload: Uint8Array): SnapshotRecord {
       const keyBytes = reader.u32('key length');
       if (keyBytes > KEY_BYTES_MAX) reader.fail(`a key of ${keyBytes} bytes is over the limit of ${KEY_BYTES_MAX}`);
       const key = reader.bytes(keyBytes, 'key');
-      if (reader.remainingBytes > VALUE_BYTES_MAX) {
-        reader.fail(`a value of ${reader.remainingBytes} bytes is over the limit of ${VALUE_BYTES_MAX}`);
+      if (reader.remainingBytes > STORED_VALUE_BYTES_MAX) {
+        reader.fail(`a value of ${reader.remainingBytes} bytes is over the limit of ${STORED_VALUE_BYTES_MAX}`);
       }
       return { type: 'pair', bucket, key, value: reader.rest('value') };
     }

@@ -39,6 +39,7 @@ import { StoreFailedError } from '../storage/errors.js';
 import { failed, malformedCommand } from '../kv/commands.js';
 import type { DedupTable } from '../kv/dedup-table.js';
 import type { EngineEntry, KvEngine } from '../kv/engine.js';
+import { countLive, countReply } from '../kv/count-keys.js';
 import { executeCommand } from '../kv/execute-command.js';
 import type { AppliedPosition, DedupEntry } from '../kv/keyspace.js';
 import { encodeAppliedPosition } from '../kv/keyspace.js';
@@ -167,13 +168,29 @@ export class ShardStateMachine implements ReplicatedStateMachine {
    * after a ReadIndex barrier (the caller's business). A key whose bucket is
    * not served here gets wrongGroup, as a write would.
    */
-  get(key: Uint8Array): ShardReply {
+  get(key: Uint8Array, nowMs: number = Date.now()): ShardReply {
     this.assertUsable();
     // During an apply the engine holds the state before or after it, both fine; during a restore, half of one.
     if (this.busyWith === 'restore') this.assertIdle('get');
     const bucket = servingBucket(key, this.config, this.states, this.gid);
     if (typeof bucket !== 'number') return shardFailed(bucket);
-    return executeCommand({ type: 'get', key }, (userKey) => this.engine.get(dataKey(bucket, userKey))).reply;
+    const read = (userKey: Uint8Array): Uint8Array | null => this.engine.get(dataKey(bucket, userKey));
+    // The serving node's clock decides what has expired for a read (see kv/execute-command.ts).
+    return executeCommand({ type: 'get', key }, read, nowMs).reply;
+  }
+
+  /**
+   * How many live keys (not expired by `nowMs`, the serving node's clock) the
+   * buckets served here hold, as of this call; see KvStateMachine.countLiveKeys.
+   * A bucket being pulled or handed off is not served, so it is not counted.
+   */
+  async countLiveKeys(nowMs: number): Promise<ShardReply> {
+    this.assertUsable();
+    if (this.busyWith === 'restore') this.assertIdle('countLiveKeys');
+    let count = 0;
+    const serving = [...this.states].filter(([, state]) => state.type === 'serving').map(([bucket]) => bucket);
+    for (const bucket of serving) count += await countLive(this.engine.entries(bucketDataRange(bucket)), nowMs);
+    return countReply(count);
   }
 
   /**

@@ -29,7 +29,9 @@ export function httpErrorOf(error: unknown, kind: 'read' | 'write'): HttpError |
       return new HttpError(400, error.code, error.message);
     case 'casMismatch':
     case 'staleSequence':
-      // The HTTP API sends neither compare-and-set nor reused sequences.
+    case 'notAnInteger':
+    case 'incrementOverflow':
+      // The HTTP API sends no compare-and-set, increment or reused sequence.
       return new HttpError(500, error.code, `${error.message} (a bug of the HTTP API: please report it)`);
   }
 }

@@ -2,9 +2,22 @@
 import type { RespReply } from './encoder.js';
 import type { RespSession } from './resp-backend.js';
 
+/** What INFO tells of the server a connection belongs to. */
+export interface ServerFacts {
+  /** What this node is in raftkv terms, e.g. "shard member" or "kv group member". */
+  readonly role: string;
+  /** Wall-clock ms since the epoch when the RESP server started. */
+  readonly startedAtMs: number;
+  /** The port it listens on; 0 before it listens. */
+  tcpPort(): number;
+  /** Connections open now. */
+  connectedClients(): number;
+}
+
 /** A connection's state that commands read and change. */
 export interface CommandContext {
   readonly session: RespSession;
+  readonly server: ServerFacts;
   /** Unique within the server's lifetime: CLIENT ID and HELLO answer it, logs name it. */
   readonly connectionId: number;
   /** Set by CLIENT SETNAME or HELLO SETNAME; null until then. */

@@ -7,11 +7,10 @@ import type { RespReply } from './encoder.js';
 import { array, bulk, error, integer, NULL_BULK, OK, simple } from './encoder.js';
 import { notAnInteger, unknownSubcommand, wrongArity } from './error-replies.js';
 import type { CommandContext, CommandSpec } from './command-spec.js';
+import { REDIS_COMPATIBLE_VERSION } from './server-commands.js';
 
 /** The one RESP version spoken here; HELLO 3 is refused so that clients fall back to it. */
 const PROTOCOL_VERSION = 2;
-/** What HELLO reports as the version: the commands here behave as Redis 7.0's, which some clients check. */
-const REDIS_COMPATIBLE_VERSION = '7.0.0';
 /** Longest client name, in bytes: names are kept per connection and only ever read by people. */
 export const CLIENT_NAME_BYTES_MAX = 256;
 

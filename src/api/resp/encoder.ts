@@ -3,7 +3,7 @@
 export type RespReply =
   | { readonly kind: 'simple'; readonly text: string }
   | { readonly kind: 'error'; readonly text: string }
-  | { readonly kind: 'integer'; readonly value: number }
+  | { readonly kind: 'integer'; readonly value: number | bigint }
   | { readonly kind: 'bulk'; readonly value: Uint8Array | null }
   | { readonly kind: 'array'; readonly items: readonly RespReply[] | null };
 
@@ -19,7 +19,7 @@ export function error(text: string): RespReply {
   return { kind: 'error', text };
 }
 
-export function integer(value: number): RespReply {
+export function integer(value: number | bigint): RespReply {
   return { kind: 'integer', value };
 }
 

@@ -57,6 +57,11 @@ export function failureReply(failure: BackendFailure): RespReply {
     case 'staleSequence':
     case 'malformedCommand':
       return error(`ERR ${failure.message}`);
+    // Redis's own words: client libraries and scripts match on them.
+    case 'notAnInteger':
+      return notAnInteger();
+    case 'incrementOverflow':
+      return error('ERR increment or decrement would overflow');
   }
 }
 

@@ -8,7 +8,10 @@
  * connection with one write in flight at a time; the server guarantees
  * both, so a session can stamp writes with a plain counter.
  */
+import type { SetOptions, SetOutcome, SetTtl, ValueWithExpiry } from '../../client/kv-operations.js';
 import type { KvErrorCode } from '../../kv/index.js';
+
+export type { SetOptions, SetOutcome, SetTtl, ValueWithExpiry };
 
 /**
  * Why a call was not served. The KV codes (keyTooLarge, valueTooLarge, ...)
@@ -45,11 +48,22 @@ export type BackendOutcome<T> = { readonly ok: true; readonly value: T } | Backe
 export interface RespSession {
   /** The value, or null when the key is absent. A linearizable read. */
   get(key: Uint8Array): Promise<BackendOutcome<Uint8Array | null>>;
+  /** The value and when it expires (TTL, PTTL). A linearizable read. */
+  getWithExpiry(key: Uint8Array): Promise<BackendOutcome<ValueWithExpiry>>;
+  /** Puts with no expiry (a plain SET). */
   put(key: Uint8Array, value: Uint8Array): Promise<BackendOutcome<void>>;
+  /** SET with options: condition, expiry, previous value; atomic in the store. */
+  set(key: Uint8Array, value: Uint8Array, options: SetOptions): Promise<BackendOutcome<SetOutcome>>;
+  /** Adds to the 64-bit integer value (absent counts as 0); answers the new value. Atomic in the store. */
+  incrBy(key: Uint8Array, delta: bigint): Promise<BackendOutcome<bigint>>;
+  /** Deletes the key; answers the value it had. Atomic in the store. */
+  getDelete(key: Uint8Array): Promise<BackendOutcome<Uint8Array | null>>;
   /** Appends to the current value (an absent key counts as empty); answers the length after the append, in bytes. */
   append(key: Uint8Array, value: Uint8Array): Promise<BackendOutcome<number>>;
   /** Answers whether the key was there. */
   delete(key: Uint8Array): Promise<BackendOutcome<boolean>>;
+  /** How many live keys the store holds (DBSIZE); see KvOperations.countKeys. */
+  countKeys(): Promise<BackendOutcome<number>>;
   /** Called once, when the connection has closed and no call is in flight. */
   close(): void;
 }

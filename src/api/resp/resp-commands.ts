@@ -9,7 +9,10 @@ import { array, integer } from './encoder.js';
 import { unknownCommand, unknownSubcommand, wrongArity } from './error-replies.js';
 import type { CommandContext, CommandSpec } from './command-spec.js';
 import { CONNECTION_COMMANDS } from './connection-commands.js';
+import { COUNTER_COMMANDS } from './counter-commands.js';
+import { EXPIRY_COMMANDS } from './expiry-commands.js';
 import { KV_COMMANDS } from './kv-commands.js';
+import { SERVER_COMMANDS } from './server-commands.js';
 
 /** Longer than any command name; a longer first argument is unknown without being decoded. */
 const COMMAND_NAME_BYTES_MAX = 32;
@@ -33,6 +36,9 @@ function command(args: readonly Buffer[]): RespReply {
 
 const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map([
   ...KV_COMMANDS,
+  ...COUNTER_COMMANDS,
+  ...EXPIRY_COMMANDS,
+  ...SERVER_COMMANDS,
   ...CONNECTION_COMMANDS,
   ['command', { argumentsMin: 0, argumentsMax: Infinity, handle: command }],
 ]);

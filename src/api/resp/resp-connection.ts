@@ -9,7 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../../log/logger.js';
-import type { CommandContext } from './command-spec.js';
+import type { CommandContext, ServerFacts } from './command-spec.js';
 import { error } from './encoder.js';
 import type { RespProtocolError } from './parser.js';
 import { RespParser } from './parser.js';
@@ -37,6 +37,7 @@ export interface RespConnectionOptions {
   readonly limits: RespServerLimits;
   readonly logger: Logger;
   readonly stats: RespServerStats;
+  readonly server: ServerFacts;
 }
 
 export class RespConnection {
@@ -77,6 +78,7 @@ export class RespConnection {
     this.writer = new ReplyWriter(options.socket, options.limits.replyBatchBytesMax);
     this.context = {
       session: options.session,
+      server: options.server,
       connectionId: options.connectionId,
       clientName: null,
       closeAfterReply: false,

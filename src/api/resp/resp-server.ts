@@ -6,6 +6,7 @@
 import net from 'node:net';
 import type { Logger } from '../../log/logger.js';
 import { encodeReply, error } from './encoder.js';
+import type { ServerFacts } from './command-spec.js';
 import type { RespBackend } from './resp-backend.js';
 import { RespConnection } from './resp-connection.js';
 import type { RespServerLimits } from './server-limits.js';
@@ -21,6 +22,8 @@ export interface RespServerOptions {
   readonly logger: Logger;
   /** Any limit left out takes its default from DEFAULT_RESP_SERVER_LIMITS. */
   readonly limits?: Partial<RespServerLimits>;
+  /** What INFO says this node is ("kv group member", "shard member"); "raftkv node" when not given. */
+  readonly role?: string;
 }
 
 export interface RespServerAddress {
@@ -39,11 +42,21 @@ export class RespServer {
   private readonly refusedSockets = new Set<net.Socket>();
   private readonly counters: RespServerStats = emptyRespServerStats();
   private connectionIdLast = 0;
+  private readonly facts: ServerFacts;
 
   constructor(options: RespServerOptions) {
     this.backend = options.backend;
     this.logger = options.logger.child({ component: 'resp' });
     this.limits = resolveRespServerLimits(options.limits);
+    this.facts = {
+      role: options.role ?? 'raftkv node',
+      startedAtMs: Date.now(),
+      tcpPort: () => {
+        const address = this.server.address();
+        return address === null || typeof address === 'string' ? 0 : address.port;
+      },
+      connectedClients: () => this.connections.size,
+    };
     // Half-open: a client that sends its requests and then shuts down its side (`redis-cli < file`) still gets every reply.
     this.server = net.createServer(
       { allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS_INITIAL },
@@ -109,6 +122,7 @@ export class RespServer {
       limits: this.limits,
       logger,
       stats: this.counters,
+      server: this.facts,
     });
     this.connections.add(connection);
     this.counters.connectionsOpen++;

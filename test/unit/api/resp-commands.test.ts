@@ -1,25 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CommandContext } from '../../../src/api/resp/command-spec.js';
-import type { RespReply } from '../../../src/api/resp/encoder.js';
-import { encodeReply } from '../../../src/api/resp/encoder.js';
-import { executeCommand } from '../../../src/api/resp/resp-commands.js';
-import { MemoryBackend } from './memory-backend.js';
-
-function freshContext(): CommandContext {
-  return { session: new MemoryBackend().openSession(), connectionId: 7, clientName: null, closeAfterReply: false };
-}
-
-/** Runs a command and answers its reply as the bytes a client would read. */
-async function run(context: CommandContext, ...args: string[]): Promise<string> {
-  const reply: RespReply = await executeCommand(
-    args.map((arg) => Buffer.from(arg)),
-    context,
-  );
-  const out: Buffer[] = [];
-  encodeReply(reply, out);
-  return Buffer.concat(out).toString();
-}
+import { freshContext, run } from './resp-context.js';
 
 describe('RESP commands for connection setup', () => {
   it('HELLO refuses protocol 3 so that clients fall back to RESP2, and describes the server for 2', async () => {

@@ -107,7 +107,8 @@ describe('RESP server', () => {
       );
       assert.equal(await client.call('GET'), "-ERR wrong number of arguments for 'get' command");
       assert.equal(await client.call('GET', 'a', 'b'), "-ERR wrong number of arguments for 'get' command");
-      assert.equal(await client.call('SET', 'k', 'v', 'NX'), '-ERR SET options are not supported yet');
+      assert.equal(await client.call('SET', 'k', 'w', 'NX', 'XX'), '-ERR syntax error');
+      assert.equal(await client.call('SET', 'k', 'w', 'EX', 'soon'), '-ERR value is not an integer or out of range');
       assert.deepEqual(await client.call('GET', 'k'), Buffer.from('v'), 'a refused SET changes nothing');
       // Typed into telnet: inline commands work too.
       client.send('ping\r\n');

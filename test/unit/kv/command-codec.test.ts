@@ -5,7 +5,10 @@ import type { KvCommand, KvReply } from '../../../src/kv/commands.js';
 import {
   casMismatch,
   failed,
+  incrementOverflow,
   keyTooLarge,
+  notAnInteger,
+  SET_CONDITIONS,
   malformedCommand,
   staleSequence,
   utf8,
@@ -42,6 +45,61 @@ const PINNED_COMMANDS: [string, KvCommand, string][] = [
     { type: 'cas', clientId: 'c1', sequence: 11, key: utf8('k'), expected: null, value: utf8('x') },
     '0105' + '026331' + '000000000000000b' + '000000016b' + '00' + '0000000178',
   ],
+  ['count', { type: 'count' }, '0109'],
+  // Version 2: the proposer's clock (here 1000 ms) follows the stamp.
+  [
+    'put with a clock',
+    { type: 'put', clientId: 'c1', sequence: 7, nowMs: 1000, key: utf8('k'), value: utf8('v') },
+    '0202' + '026331' + '0000000000000007' + '00000000000003e8' + '000000016b' + '0000000176',
+  ],
+  [
+    'set if absent, expiring, answering the previous value',
+    {
+      type: 'set',
+      clientId: 'c1',
+      sequence: 12,
+      nowMs: 1000,
+      key: utf8('k'),
+      value: utf8('v'),
+      condition: 'ifAbsent',
+      expiry: { type: 'at', expiresAtMs: 11_000 },
+      returnPrevious: true,
+    },
+    '0206' +
+      '026331' +
+      '000000000000000c' +
+      '00000000000003e8' +
+      '000000016b' +
+      '0000000176' +
+      '01' +
+      '02' +
+      '0000000000002af8' +
+      '01',
+  ],
+  [
+    'set if present, keeping the expiry',
+    {
+      type: 'set',
+      clientId: 'c1',
+      sequence: 13,
+      key: utf8('k'),
+      value: utf8('v'),
+      condition: 'ifPresent',
+      expiry: { type: 'keep' },
+      returnPrevious: false,
+    },
+    '0106' + '026331' + '000000000000000d' + '000000016b' + '0000000176' + '02' + '01' + '00',
+  ],
+  [
+    'incrBy by -2',
+    { type: 'incrBy', clientId: 'c1', sequence: 14, nowMs: 1000, key: utf8('n'), delta: -2n },
+    '0207' + '026331' + '000000000000000e' + '00000000000003e8' + '000000016e' + 'fffffffffffffffe',
+  ],
+  [
+    'getDelete',
+    { type: 'getDelete', clientId: 'c1', sequence: 15, nowMs: 1000, key: utf8('k') },
+    '0208' + '026331' + '000000000000000f' + '00000000000003e8' + '000000016b',
+  ],
 ];
 
 const PINNED_REPLIES: [string, KvReply, string][] = [
@@ -56,6 +114,19 @@ const PINNED_REPLIES: [string, KvReply, string][] = [
   ['casMismatch', failed(casMismatch()), '010203'],
   ['staleSequence', failed(staleSequence(3, 5)), '010204' + '0000000000000003' + '0000000000000005'],
   ['malformedCommand', failed(malformedCommand('no')), '010205' + '0002' + '6e6f'],
+  ['a set that did not write', { ok: true, written: false, existed: true }, '010138'],
+  [
+    'a set that wrote, with the previous value',
+    { ok: true, value: utf8('v'), written: true, existed: false },
+    '01016b' + '0000000176',
+  ],
+  [
+    'a value with its expiry',
+    { ok: true, value: utf8('v'), expiresAtMs: 11_000 },
+    '010183' + '0000000176' + '0000000000002af8',
+  ],
+  ['notAnInteger', failed(notAnInteger()), '010206'],
+  ['incrementOverflow', failed(incrementOverflow()), '010207'],
 ];
 
 function randomBytes(random: SeededRandom, lengthBytes: number): Uint8Array {
@@ -64,8 +135,13 @@ function randomBytes(random: SeededRandom, lengthBytes: number): Uint8Array {
 
 function randomCommand(random: SeededRandom): KvCommand {
   const key = randomBytes(random, random.int(40));
-  const stamp = { clientId: `client-${random.int(1000)}-é`, sequence: random.intBetween(1, 2 ** 40) };
-  switch (random.pick(['get', 'put', 'append', 'delete', 'cas'] as const)) {
+  const stamp = {
+    clientId: `client-${random.int(1000)}-é`,
+    sequence: random.intBetween(1, 2 ** 40),
+    ...(random.chance(0.5) ? { nowMs: random.intBetween(0, 2 ** 45) } : {}),
+  };
+  const kinds = ['get', 'put', 'append', 'delete', 'cas', 'set', 'incrBy', 'getDelete', 'count'] as const;
+  switch (random.pick(kinds)) {
     case 'get':
       return { type: 'get', key };
     case 'put':
@@ -78,6 +154,27 @@ function randomCommand(random: SeededRandom): KvCommand {
       const expected = random.chance(0.3) ? null : randomBytes(random, random.int(50));
       return { type: 'cas', ...stamp, key, expected, value: randomBytes(random, random.int(100)) };
     }
+    case 'set': {
+      const expiry = random.pick([
+        { type: 'none' },
+        { type: 'keep' },
+        { type: 'at', expiresAtMs: random.intBetween(0, 2 ** 50) },
+      ] as const);
+      const condition = random.pick(SET_CONDITIONS);
+      const value = randomBytes(random, random.int(100));
+      return { type: 'set', ...stamp, key, value, condition, expiry, returnPrevious: random.chance(0.5) };
+    }
+    case 'incrBy':
+      return {
+        type: 'incrBy',
+        ...stamp,
+        key,
+        delta: BigInt(random.intBetween(0, 2 ** 40)) * BigInt(random.pick([-1, 1, 1000])),
+      };
+    case 'getDelete':
+      return { type: 'getDelete', ...stamp, key };
+    case 'count':
+      return { type: 'count' };
   }
 }
 
@@ -123,8 +220,8 @@ describe('command codec', () => {
         const garbage = randomBytes(random, random.int(48));
         // A valid version and kind half the time, so that decoding gets past the first bytes.
         if (garbage.byteLength >= 2 && random.chance(0.5)) {
-          garbage[0] = 1;
-          garbage[1] = random.intBetween(0, 6);
+          garbage[0] = random.intBetween(1, 2);
+          garbage[1] = random.intBetween(0, 10);
         }
         decodesOrRejectsCleanly(decodeCommand, garbage, seed);
         decodesOrRejectsCleanly(decodeReply, garbage, seed);
@@ -151,8 +248,8 @@ describe('command codec', () => {
   it('says what is wrong with bytes it rejects', () => {
     const cases: [string, RegExp][] = [
       ['', /command bytes do not decode: the format version needs 1 bytes but only 0 remain/],
-      ['0201', /format version 2 is unknown/],
-      ['0109', /command kind 9 is unknown/],
+      ['0301', /format version 3 is unknown/],
+      ['010a', /command kind 10 is unknown/],
       ['010200', /client id length 0 is outside 1\.\.128/],
       ['010201ff0000000000000001', /client id is not valid UTF-8/],
       ['0102016300000000000000000000000000', /sequence is 0/],
@@ -163,7 +260,7 @@ describe('command codec', () => {
     for (const [hex, message] of cases) {
       assert.throws(() => decodeCommand(Buffer.from(hex, 'hex')), message, hex);
     }
-    assert.throws(() => decodeReply(Buffer.from('010120', 'hex')), /sets unknown bits/);
+    assert.throws(() => decodeReply(Buffer.from('010140', 'hex')), /written=true is flagged without written/);
     assert.throws(() => decodeReply(Buffer.from('010102', 'hex')), /non-null value is flagged without a value/);
     assert.throws(() => decodeReply(Buffer.from('010209', 'hex')), /error code 9 is unknown/);
   });

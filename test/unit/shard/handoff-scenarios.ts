@@ -1,12 +1,14 @@
 /** Buckets moving between two groups, told as the 6.824 ShardKV lab tells it, and batches of such entries. */
 import assert from 'node:assert/strict';
 import type { ApplyEntry } from '../../../src/node/ports.js';
+import type { KvCommand } from '../../../src/kv/commands.js';
 import { utf8 } from '../../../src/kv/commands.js';
 import { installParts } from '../../../src/shard/bucket-transfer.js';
 import { encodeShardCommand } from '../../../src/shard/command-codec.js';
 import type { ShardCommand, ShardReply } from '../../../src/shard/commands.js';
 import { dumpEngine, TestClient } from '../kv/kv-fixtures.js';
 import type { Scenario } from './machine-suite.js';
+import type { Member } from './shard-fixtures.js';
 import { BUCKET_COUNT, configOf, errorCode, keysInBucket, read, textOf } from './shard-fixtures.js';
 
 const MOVED_BUCKETS = [5, 6, 7, 8, 9];
@@ -93,6 +95,45 @@ export function handoffScenarios(scenario: Scenario): void {
     const next = configOf(3, [1, 1, 1, 1, 1, 2, 2, 2, 2, 1]);
     assert.deepEqual(await group1.config(next), { ok: true });
     assert.deepEqual(await group2.config(next), { ok: true });
+  });
+
+  scenario('a moved bucket keeps its expiry times; each group counts the live keys it serves', async (members) => {
+    const group1 = await members.start(1);
+    const group2 = await members.start(2);
+    const t0 = 1_700_000_000_000;
+    const [stays] = keysInBucket(0, 1);
+    const [moves] = keysInBucket(5, 1);
+    const set = (sequence: number, key: string, expiresAtMs: number): KvCommand => ({
+      type: 'set',
+      clientId: 'alice',
+      sequence,
+      nowMs: t0,
+      key: utf8(key),
+      value: utf8('v'),
+      condition: 'always',
+      expiry: { type: 'at', expiresAtMs },
+      returnPrevious: false,
+    });
+    const count = async (member: Member, nowMs: number): Promise<string | null> =>
+      textOf(await member.machine.countLiveKeys(nowMs));
+    const join1 = configOf(1, Array<number>(BUCKET_COUNT).fill(1));
+    await group1.config(join1);
+    await group2.config(join1);
+    await group1.kv(set(1, stays!, t0 + 1000));
+    await group1.kv(set(2, moves!, t0 + 2000));
+    assert.equal(await count(group1, t0), '2');
+    assert.equal(await count(group1, t0 + 1500), '1');
+
+    const join2 = configOf(2, [1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+    await group1.config(join2);
+    await group2.config(join2);
+    assert.equal(await count(group1, t0), '1', 'a bucket handing off is not served, so not counted');
+    assert.equal(await count(group2, t0), '0', 'nor is one still being pulled');
+    await group2.pull(group1, 5);
+    assert.equal(await count(group2, t0 + 1500), '1');
+    assert.equal(await count(group2, t0 + 2001), '0');
+    const moved = group2.machine.get(utf8(moves!), t0);
+    assert.ok(moved.ok && moved.expiresAtMs === t0 + 2000);
   });
 
   scenario('an export is refused until the exporter has applied the version, and after it deleted', async (members) => {
