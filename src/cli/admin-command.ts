@@ -23,6 +23,11 @@ interface AdminFlags {
 
 const EXAMPLE_META = '1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103';
 
+/** A subcommand's examples; --meta belongs to `admin`, so it comes before the subcommand. */
+function examples(...lines: readonly string[]): string {
+  return ['', 'Examples:', ...lines.map((line) => `  raftkv admin --meta ${EXAMPLE_META} ${line}`)].join('\n');
+}
+
 export function addAdminCommand(program: Command): void {
   const admin = program
     .command('admin')
@@ -51,6 +56,13 @@ Examples:
       `buckets of a new cluster, fixed by its first join (1 to ${BUCKET_COUNT_MAX}; default ${BUCKET_COUNT_DEFAULT})`,
       integerOption('--buckets', 1, BUCKET_COUNT_MAX),
     )
+    .addHelpText(
+      'after',
+      examples(
+        'join 1 11=127.0.0.1:7011,12=127.0.0.1:7012,13=127.0.0.1:7013',
+        'join 1 11=127.0.0.1:7011 2 21=127.0.0.1:7021 --buckets 64',
+      ),
+    )
     .action(async (pairs, options) => {
       const groups = checked(admin, () => parseGroups(pairs));
       // Without --buckets the group decides: the default for a new cluster, the fixed count after.
@@ -61,6 +73,7 @@ Examples:
     .command('leave')
     .description('remove replica groups; their buckets go to the groups that stay')
     .argument('<gid...>', 'group ids')
+    .addHelpText('after', examples('leave 2', 'leave 2 3'))
     .action(async (gids) => {
       const parsed = checked(admin, () => gids.map((gid) => integerOption('GID', 1)(gid)));
       await withMetaClient(admin.opts(), (client) => client.leave(parsed));
@@ -71,6 +84,10 @@ Examples:
     .description('give buckets to a group: a bucket (3) or an inclusive range (0-4)')
     .argument('<buckets>', 'N or FROM-TO')
     .argument('<gid>', 'the group that gets them')
+    .addHelpText(
+      'after',
+      examples('move 0-4 1    # buckets 0 to 4 go to group 1', 'move 7 2      # bucket 7 goes to group 2'),
+    )
     .action(async (buckets, gid) => {
       const [fromBucket, toBucket] = checked(admin, () => parseBucketRange(buckets));
       const target = checked(admin, () => integerOption('GID', 1)(gid));
@@ -81,6 +98,7 @@ Examples:
     .command('query')
     .description("print a config (the latest, or VERSION) with each group's leader, and every node's Raft state")
     .argument('[version]', 'a config version (default: the latest)')
+    .addHelpText('after', examples('query', 'query 3', '--json query | jq .config.buckets'))
     .action(async (version) => {
       const parsed = checked(admin, () => (version === undefined ? null : integerOption('VERSION', 0)(version)));
       const flags = admin.opts();

@@ -25,10 +25,10 @@ export function addMetaCommand(program: Command): void {
       'after',
       `
 Examples (three meta members on one machine, each in its own terminal):
-  raftkv meta --id 1 --members 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --dir data/meta-1
-  raftkv meta --id 2 --members 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --dir data/meta-2
-  raftkv meta --id 3 --members 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --dir data/meta-3
-  raftkv admin query --meta 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103`,
+  raftkv meta --id 1 --members 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --dir data/meta-1 --http 127.0.0.1:8101
+  raftkv meta --id 2 --members 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --dir data/meta-2 --http 127.0.0.1:8102
+  raftkv meta --id 3 --members 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --dir data/meta-3 --http 127.0.0.1:8103
+  raftkv admin --meta 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 query`,
     )
     .action(async (options) => {
       if (!options.members.has(options.id)) {

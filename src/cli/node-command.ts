@@ -38,9 +38,9 @@ export function addNodeCommand(program: Command): void {
       'after',
       `
 Examples (three members on one machine, each in its own terminal):
-  raftkv node --id 1 --members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --dir data/1 --resp 127.0.0.1:6381
-  raftkv node --id 2 --members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --dir data/2 --resp 127.0.0.1:6382
-  raftkv node --id 3 --members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --dir data/3 --resp 127.0.0.1:6383
+  raftkv node --id 1 --members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --dir data/1 --resp 127.0.0.1:6381 --http 127.0.0.1:8081
+  raftkv node --id 2 --members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --dir data/2 --resp 127.0.0.1:6382 --http 127.0.0.1:8082
+  raftkv node --id 3 --members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --dir data/3 --resp 127.0.0.1:6383 --http 127.0.0.1:8083
   redis-cli -p 6381 set greeting hello`,
     )
     .action(async (options) => {

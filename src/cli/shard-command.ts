@@ -47,7 +47,7 @@ export function addShardCommand(program: Command): void {
       `
 Example (group 1 of three members, each in its own terminal; then join it with raftkv admin):
   raftkv shard --id 11 --gid 1 --members 11=127.0.0.1:7011,12=127.0.0.1:7012,13=127.0.0.1:7013 \\
-    --meta 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --dir data/g1-11 --resp 127.0.0.1:6311
+    --meta 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 --dir data/g1-11 --resp 127.0.0.1:6311 --http 127.0.0.1:8011
   raftkv admin --meta 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 join 1 11=127.0.0.1:7011,12=127.0.0.1:7012,13=127.0.0.1:7013`,
     )
     .action(async (options) => {
