@@ -28,7 +28,8 @@ export function addLocalCommand(program: Command): void {
     )
     .option(
       '--base-port <port>',
-      `the first port; the cluster uses ports up to 1,000 above it (default ${DEFAULTS.basePort})`,
+      `the first port; the cluster uses ports up to 1,000 above it, best kept below 32768, where the system ` +
+        `picks ports for outgoing connections (default ${DEFAULTS.basePort})`,
       integerOption('--base-port', BASE_PORT_MIN, BASE_PORT_MAX),
     )
     .option('--host <address>', `the loopback address every node listens on (default ${DEFAULTS.host})`)

@@ -22,6 +22,8 @@ import { portProblem } from './ports.js';
 
 /** The first join and the first reads wait out elections in every group: a fresh start on a busy machine takes seconds. */
 const READY_DEADLINE_MS = 60_000;
+/** An error names this many taken ports; a cluster already running takes every one of them. */
+const TAKEN_PORTS_NAMED_MAX = 3;
 
 export interface LocalClusterOptions {
   readonly directory: string;
@@ -117,8 +119,12 @@ async function checkPortsFree(layout: LocalLayout): Promise<void> {
   const problems = await Promise.all(ports.map((port) => portProblem(layout.host, port)));
   const taken = ports.flatMap((port, index) => (problems[index] === null ? [] : [`${port} (${problems[index]})`]));
   if (taken.length > 0) {
+    const named =
+      taken.length <= TAKEN_PORTS_NAMED_MAX
+        ? taken.join(', ')
+        : `${taken.slice(0, TAKEN_PORTS_NAMED_MAX).join(', ')} and ${taken.length - TAKEN_PORTS_NAMED_MAX} more`;
     throw new Error(
-      `ports ${taken.join(', ')} on ${layout.host} cannot be used: is another raftkv local running? ` +
+      `ports ${named} on ${layout.host} cannot be used: is another raftkv local running? ` +
         `Stop it, or choose other ports with --base-port`,
     );
   }

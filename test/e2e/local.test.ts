@@ -67,7 +67,7 @@ describe('raftkv local', { timeout: 180_000 }, () => {
       assert.equal(await redisCli(two.members[index % 3]!.resp, 'get', `key-${index}`), `value-${index}`);
     }
     const { stdout } = await run(process.execPath, [RAFTKV_BIN, 'admin', '--meta', first.info.meta, 'query', '--json']);
-    const config = JSON.parse(stdout) as { buckets: number[] };
+    const { config } = JSON.parse(stdout) as { config: { buckets: number[] } };
     assert.deepEqual(
       [1, 2].map((gid) => config.buckets.filter((owner) => owner === gid).length),
       [5, 5],

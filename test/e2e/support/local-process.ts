@@ -9,9 +9,13 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 export const RAFTKV_BIN = path.resolve(import.meta.dirname, '../../../bin/raftkv.js');
-/** A port range the system rarely hands out to others; a taken one makes the command fail and the test retry. */
-const BASE_PORT_LOW = 20_000;
-const BASE_PORT_HIGH = 55_000;
+/**
+ * Below Linux's ephemeral range (32768 and up), where outgoing connections, the cluster's own
+ * among them, could take a port between the check that it is free and the node listening on it.
+ * A taken one makes the command fail and the test retry elsewhere.
+ */
+const BASE_PORT_LOW = 10_000;
+const BASE_PORT_HIGH = 32_000;
 const START_ATTEMPTS = 4;
 
 export interface LocalNodeJson {
@@ -58,7 +62,7 @@ export async function startLocalOnFreePorts(directory: string, args: readonly st
     try {
       return await startLocal(['--dir', directory, '--base-port', String(basePort), ...args]);
     } catch (error) {
-      if (attempt >= START_ATTEMPTS || !/cannot be used/.test(String(error))) throw error;
+      if (attempt >= START_ATTEMPTS || !/cannot be used|EADDRINUSE/.test(String(error))) throw error;
     }
   }
 }
