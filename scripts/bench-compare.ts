@@ -19,7 +19,7 @@
  * time window, next to the profiles in bench-results/profile-<time>/.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -309,6 +309,30 @@ async function raftkvLeader(group: ProcessGroup): Promise<number> {
   }
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) a process has used so far, or NaN where /proc cannot tell. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Each node's CPU use during a window: what a wall-clock profile cannot tell apart from waiting for a core. */
+function describeCpu(group: ProcessGroup, before: Map<number, number>, seconds: number, leader: number): string {
+  const parts = group.ids.map((id) => {
+    const used = cpuSeconds(group.member(id).process?.pid) - (before.get(id) ?? NaN);
+    return `node ${id}${id === leader ? ' (leader)' : ''} ${((100 * used) / seconds).toFixed(0)}%`;
+  });
+  return `CPU used, in % of one core: ${parts.join(', ')} (machine load average ${os.loadavg()[0]!.toFixed(2)})`;
+}
+
 /** What the leader's /metrics says: event-loop lag (prom-client resets its histogram at each scrape) and counters. */
 async function leaderMetrics(httpPort: number): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
@@ -347,12 +371,16 @@ async function measureRaftkv(run: Run, flags: Flags, profileDir: string | null):
   run.notes.push(`raftkv: leader node ${leader} at ${url}, RESP 127.0.0.1:${member.respPort}`);
   const window: PutWindow = { startUs: 0, endUs: 0 };
   let before = new Map<string, number>();
+  const cpuBefore = new Map<number, number>();
   const onPut = async (phase: 'before' | 'after'): Promise<void> => {
     if (phase === 'before') {
       before = await leaderMetrics(member.httpPort);
+      for (const id of group.ids) cpuBefore.set(id, cpuSeconds(group.member(id).process?.pid));
       window.startUs = monotonicUs();
     } else {
       window.endUs = monotonicUs();
+      const seconds = (window.endUs - window.startUs) / 1e6;
+      run.notes.push(`raftkv put: ${describeCpu(group, cpuBefore, seconds, leader)}`);
       const after = await leaderMetrics(member.httpPort);
       run.notes.push(`raftkv put: ${describePutWindow(before, after, flags.durationSeconds)}`);
     }
@@ -433,7 +461,8 @@ async function stopForProfiles(
   writeFileSync(summaryFile, `${summary}\n`);
   process.stderr.write(`${summary}\n`);
   run.notes.push(
-    `profile: ${path.relative(process.cwd(), profileDir)} (summary of the leader's put window in leader-summary.txt)`,
+    `profile: ${path.relative(process.cwd(), profileDir)} (the leader's put window in leader-summary.txt; ` +
+      `others with scripts/profile-summary.ts FILE --from-us ${window.startUs} --to-us ${window.endUs})`,
   );
 }
 
