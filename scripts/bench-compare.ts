@@ -19,7 +19,7 @@
  * time window, next to the profiles in bench-results/profile-<time>/.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,7 @@ import { ProcessGroup } from '../test/e2e/support/process-group.js';
 import type { CompareRow, Measured, WorkloadName } from './compare/compare-table.js';
 import { formatCompareTable, tableLines } from './compare/compare-table.js';
 import { EtcdCluster } from './compare/etcd-cluster.js';
+import { meterCpu } from './compare/process-cpu.js';
 import { parseRedisBenchmarkCsv, redisBenchmarkArgs } from './compare/redis-benchmark.js';
 import type { HttpOperation, HttpSystem } from './compare/wrk-load.js';
 import { parseWrkOutput, wrkArgs, wrkScript } from './compare/wrk-load.js';
@@ -251,7 +252,7 @@ async function httpWorkloads(
   flags: Flags,
   system: HttpSystem,
   url: string,
-  onPut: (phase: 'before' | 'after') => Promise<void>,
+  onPut: (phase: 'before' | 'after', put: Measured | null) => Promise<void>,
 ): Promise<Results> {
   const results: Results = new Map();
   const seconds = flags.durationSeconds;
@@ -261,9 +262,10 @@ async function httpWorkloads(
     await wrkRun(run, system, 'put', url, CONNECTIONS, WARMUP_SECONDS, KEYS);
     run.notes.pop(); // the warm-up's, which is not in the table
     say(`put, ${CONNECTIONS} connections, ${seconds} s`);
-    await onPut('before');
-    results.set('put', await wrkRun(run, system, 'put', url, CONNECTIONS, seconds, KEYS));
-    await onPut('after');
+    await onPut('before', null);
+    const put = await wrkRun(run, system, 'put', url, CONNECTIONS, seconds, KEYS);
+    results.set('put', put);
+    await onPut('after', put);
   }
   if (flags.workloads.includes('get')) {
     say(`writing ${GET_KEYS} keys, then linearizable get, ${CONNECTIONS} connections, ${seconds} s`);
@@ -285,7 +287,18 @@ async function measureEtcd(run: Run, flags: Flags): Promise<Results> {
   const leader = await cluster.waitForLeader();
   const version = spawnSync('etcd', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '?';
   run.notes.push(`etcd: ${version}, leader ${leader.name} at ${cluster.url(leader)}`);
-  const results = await httpWorkloads(run, flags, 'etcd', cluster.url(leader), () => Promise.resolve());
+  let cpu: ReturnType<typeof meterCpu> | null = null;
+  const onPut = (phase: 'before' | 'after', put: Measured | null): Promise<void> => {
+    if (phase === 'before') {
+      cpu = meterCpu(
+        cluster.members.map((m) => ({ label: `${m.name}${m === leader ? ' (leader)' : ''}`, pid: m.process?.pid })),
+      );
+    } else if (cpu !== null && put !== null) {
+      run.notes.push(`etcd put: ${cpu(flags.durationSeconds, put.opsPerSecond * flags.durationSeconds)}`);
+    }
+    return Promise.resolve();
+  };
+  const results = await httpWorkloads(run, flags, 'etcd', cluster.url(leader), onPut);
   await cluster.close();
   run.etcd = null;
   return results;
@@ -307,30 +320,6 @@ async function raftkvLeader(group: ProcessGroup): Promise<number> {
     if (Date.now() > deadline) throw new Error(`raftkv elected no leader within ${LEADER_WAIT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** CPU seconds (user + system) a process has used so far, or NaN where /proc cannot tell. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Each node's CPU use during a window: what a wall-clock profile cannot tell apart from waiting for a core. */
-function describeCpu(group: ProcessGroup, before: Map<number, number>, seconds: number, leader: number): string {
-  const parts = group.ids.map((id) => {
-    const used = cpuSeconds(group.member(id).process?.pid) - (before.get(id) ?? NaN);
-    return `node ${id}${id === leader ? ' (leader)' : ''} ${((100 * used) / seconds).toFixed(0)}%`;
-  });
-  return `CPU used, in % of one core: ${parts.join(', ')} (machine load average ${os.loadavg()[0]!.toFixed(2)})`;
 }
 
 /** What the leader's /metrics says: event-loop lag (prom-client resets its histogram at each scrape) and counters. */
@@ -371,16 +360,20 @@ async function measureRaftkv(run: Run, flags: Flags, profileDir: string | null):
   run.notes.push(`raftkv: leader node ${leader} at ${url}, RESP 127.0.0.1:${member.respPort}`);
   const window: PutWindow = { startUs: 0, endUs: 0 };
   let before = new Map<string, number>();
-  const cpuBefore = new Map<number, number>();
-  const onPut = async (phase: 'before' | 'after'): Promise<void> => {
+  let cpu: ReturnType<typeof meterCpu> | null = null;
+  const onPut = async (phase: 'before' | 'after', put: Measured | null): Promise<void> => {
     if (phase === 'before') {
       before = await leaderMetrics(member.httpPort);
-      for (const id of group.ids) cpuBefore.set(id, cpuSeconds(group.member(id).process?.pid));
+      const nodes = group.ids.map((id) => ({
+        label: `node ${id}${id === leader ? ' (leader)' : ''}`,
+        pid: group.member(id).process?.pid,
+      }));
+      cpu = meterCpu(nodes);
       window.startUs = monotonicUs();
     } else {
       window.endUs = monotonicUs();
       const seconds = (window.endUs - window.startUs) / 1e6;
-      run.notes.push(`raftkv put: ${describeCpu(group, cpuBefore, seconds, leader)}`);
+      if (cpu !== null && put !== null) run.notes.push(`raftkv put: ${cpu(seconds, put.opsPerSecond * seconds)}`);
       const after = await leaderMetrics(member.httpPort);
       run.notes.push(`raftkv put: ${describePutWindow(before, after, flags.durationSeconds)}`);
     }
