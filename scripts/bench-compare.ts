@@ -435,12 +435,13 @@ async function stopForProfiles(
     if (member.process?.exitCode !== null) member.process = null;
   }
   for (const file of readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile'))) {
-    // node names a profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main one (the
-    // others are tsx's module loader, idle once the sources are loaded).
+    // node names a profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main one (another
+    // is tsx's module loader, idle once the sources are loaded).
     const [, , , pid, thread] = file.split('.');
     const id = pids.get(Number(pid));
-    if (id === undefined || thread !== '0') continue;
-    const named = path.join(profileDir, `node-${id}${id === leader ? '-leader' : ''}.cpuprofile`);
+    if (id === undefined) continue;
+    const role = `${id === leader ? '-leader' : ''}${thread === '0' ? '' : `-thread-${thread}`}`;
+    const named = path.join(profileDir, `node-${id}${role}.cpuprofile`);
     spawnSync('mv', [path.join(profileDir, file), named]);
   }
   const leaderFile = path.join(profileDir, `node-${leader}-leader.cpuprofile`);
