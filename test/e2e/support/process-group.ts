@@ -50,6 +50,8 @@ export class ProcessGroup {
     readonly kind: 'node' | 'meta' | 'shard',
     /** Whether members serve the HTTP API (--http on their httpPort). */
     readonly http: boolean,
+    /** Flags for node itself, before the script (a benchmark passes --cpu-prof, which NODE_OPTIONS refuses). */
+    private readonly nodeFlags: readonly string[],
   ) {}
 
   /**
@@ -61,11 +63,18 @@ export class ProcessGroup {
     size: number,
     extraFlags: readonly string[] = [],
     kind: 'node' | 'meta' | 'shard' = 'node',
-    placement: { idBase?: number; clusterId?: string; http?: boolean } = {},
+    placement: { idBase?: number; clusterId?: string; http?: boolean; nodeFlags?: readonly string[] } = {},
   ): Promise<ProcessGroup> {
     const directory = await mkdtemp(path.join(os.tmpdir(), 'raftkv-e2e-'));
     const clusterId = placement.clusterId ?? `e2e-${path.basename(directory)}`;
-    const group = new ProcessGroup(directory, clusterId, extraFlags, kind, placement.http === true);
+    const group = new ProcessGroup(
+      directory,
+      clusterId,
+      extraFlags,
+      kind,
+      placement.http === true,
+      placement.nodeFlags ?? [],
+    );
     const idBase = placement.idBase ?? 0;
     for (let id = idBase + 1; id <= idBase + size; id++) {
       group.members.set(id, {
@@ -105,6 +114,7 @@ export class ProcessGroup {
     const child = spawn(
       process.execPath,
       [
+        ...this.nodeFlags,
         RAFTKV_BIN,
         this.kind,
         '--id',
