@@ -262,8 +262,10 @@ export class RaftNode {
     while (!this.stopped && this.fatal === null) {
       if (this.core.hasReady()) {
         const ready = this.core.ready();
+        const [early, afterPersist] = this.splitMessages(ready);
+        for (const message of early) this.parts.peers.send(message);
         await this.persist(ready);
-        await this.send(ready);
+        await this.send(ready, afterPersist);
         await this.apply(ready);
         this.core.advance(ready);
         if (this.observer !== null) this.afterReadyObserved(this.observer, ready);
@@ -339,8 +341,30 @@ export class RaftNode {
   private savedTerm = -1;
   private savedVote: NodeId | null = null;
 
-  private async send(ready: Ready): Promise<void> {
-    for (const message of ready.messages) this.parts.peers.send(message);
+  /**
+   * Which of a Ready's messages may leave before its writes are durable, and which must wait.
+   * A leader's appends and heartbeats may go first (Raft thesis, 10.2.1): followers write the
+   * entries while the leader does, and the core counts the leader's own copy toward a commit only
+   * once it is stable (advance), so a majority of durable copies still decides every commit.
+   * Only while the term and vote they carry are already on disk: a message of a term this node
+   * could forget in a crash must not go out. Votes and acks always wait: they promise what the
+   * disk must already hold.
+   */
+  private splitMessages(ready: Ready): [early: readonly Message[], afterPersist: readonly Message[]] {
+    const hard = ready.hardState;
+    const termDurable = hard === null || (hard.term === this.savedTerm && hard.votedFor === this.savedVote);
+    if (!termDurable || ready.messages.length === 0 || this.core.role !== 'leader') return [[], ready.messages];
+    const early: Message[] = [];
+    const afterPersist: Message[] = [];
+    for (const message of ready.messages) {
+      const replication = message.type === 'append' || message.type === 'heartbeat';
+      (replication && message.term === this.savedTerm ? early : afterPersist).push(message);
+    }
+    return [early, afterPersist];
+  }
+
+  private async send(ready: Ready, messages: readonly Message[]): Promise<void> {
+    for (const message of messages) this.parts.peers.send(message);
     for (const chunk of ready.snapshotChunksToSend) {
       let data: Uint8Array;
       try {

@@ -10,7 +10,7 @@ import { RaftNode } from '../../src/node/index.js';
 import { SeededRandom } from '../../src/sim/random.js';
 import { Scheduler } from '../../src/sim/scheduler.js';
 import { SimTime } from './sim-time.js';
-import type { MemoryLogDisk, MemorySnapshotDisk } from '../../src/storage/index.js';
+import type { LogStore, MemoryLogDisk, MemorySnapshotDisk } from '../../src/storage/index.js';
 import {
   emptyMemoryLogDisk,
   emptyMemorySnapshotDisk,
@@ -44,6 +44,8 @@ export interface NodeGroupOptions {
   readonly snapshotChunkBytes?: number;
   /** Wraps each member's snapshot store, to slow or watch it. */
   readonly wrapSnapshots?: (id: number, store: SnapshotFiles) => SnapshotFiles;
+  /** Wraps each member's log store, to slow or watch its writes. */
+  readonly wrapLog?: (id: number, store: LogStore) => LogStore;
   /** Log entries kept behind a snapshot for followers that lag a little (the core's default when absent). */
   readonly snapshotCatchUpEntries?: number;
 }
@@ -127,7 +129,7 @@ export class NodeGroup<M extends ReplicatedStateMachine = ListMachine> {
         restoreChunkBytes: 50,
       },
       {
-        log: new MemoryLogStore(disk.log),
+        log: (this.options.wrapLog ?? ((_id, store) => store))(id, new MemoryLogStore(disk.log)),
         snapshots: (this.options.wrapSnapshots ?? ((_id, store) => store))(id, new MemorySnapshotStore(disk.snapshots)),
         hardState: {
           load: () => Promise.resolve(disk.hardState),

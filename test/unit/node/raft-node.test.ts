@@ -129,4 +129,65 @@ describe('RaftNode', () => {
     for (const id of group.ids) assert.equal(group.machine(id).items.length, 43);
     assert.deepEqual(group.failures, []);
   });
+
+  it('a leader sends new entries while its own write is in flight; a commit still needs a majority of durable copies', async () => {
+    // Log writes of the members in `held` wait at a gate, as a slow fsync would.
+    const held = new Set<number>();
+    let gate = Promise.resolve();
+    const group = new NodeGroup(9, [1, 2, 3], {
+      wrapLog: (id, store) => {
+        const append = store.append.bind(store);
+        store.append = async (entries) => {
+          if (held.has(id)) await gate;
+          return append(entries);
+        };
+        return store;
+      },
+    });
+    await group.startAll();
+    const leader = await group.electLeader();
+    await group.await(leader.propose(encode('warm')));
+    const followers = group.ids.filter((id) => id !== leader.id);
+
+    const hold = (): (() => void) => {
+      let open: () => void = () => undefined;
+      gate = new Promise<void>((resolve) => (open = resolve));
+      held.add(leader.id);
+      return () => {
+        held.delete(leader.id);
+        open();
+      };
+    };
+    const logged = (id: number, index: number): boolean =>
+      group.disks.get(id)!.log.entries.some((entry) => entry.index === index);
+    // Shorter than an election timeout: a leader stuck in its own write that long would be replaced.
+    const whileHeldMs = 60;
+
+    // The leader's own write hangs, yet both followers get the entry, and their two copies commit it.
+    let release = hold();
+    const first = leader.propose(encode('while-the-leader-writes'));
+    const firstIndex = leader.core.lastIndex;
+    await group.runFor(whileHeldMs);
+    assert.ok(
+      followers.every((id) => logged(id, firstIndex)),
+      'the followers have the entry while the leader writes it',
+    );
+    assert.equal(leader.core.stableIndex, firstIndex - 1, "the leader's own write of the entry is still in flight");
+    assert.equal(leader.core.commitIndex, firstIndex, 'two durable copies of three commit it');
+    release();
+    assert.equal(await group.await(first), 2);
+
+    // One follower down: the other's copy alone is not a majority until the leader's own write lands.
+    await group.crash(followers[0]!);
+    release = hold();
+    const second = leader.propose(encode('needs-the-leader'));
+    const secondIndex = leader.core.lastIndex;
+    await group.runFor(whileHeldMs);
+    assert.ok(logged(followers[1]!, secondIndex), 'the remaining follower has the entry');
+    assert.equal(leader.core.commitIndex, firstIndex, 'committed with one durable copy of three');
+    release();
+    assert.equal(await group.await(second), 3);
+    assert.equal(leader.core.commitIndex, secondIndex);
+    assert.deepEqual(group.failures, []);
+  });
 });
