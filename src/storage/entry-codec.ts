@@ -13,6 +13,7 @@
  * The version byte lets a later format be read next to this one.
  */
 import type { ConfigChange, Entry, Membership } from '../raft/types.js';
+import { NODE_ID_MAX } from '../raft/types.js';
 import { EntryDecodeError } from './errors.js';
 import { RECORD_HEADER_BYTES, readUint64, sealRecord, writeUint64 } from './record.js';
 
@@ -114,8 +115,9 @@ function parseMembership(value: unknown): Membership {
   return { voters, learners };
 }
 
+/** A node id a leader can send on: one out of the wire's range would trip its encoder's assertion. */
 function isNodeId(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value);
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= NODE_ID_MAX;
 }
 
 function isNodeIdList(value: unknown): value is number[] {

@@ -24,4 +24,12 @@ describe('log entry codec', () => {
     assert.throws(() => decodeEntry(configPayload('{"type":"addLearner"')), /not valid JSON/);
     assert.throws(() => decodeEntry(configPayload('{"type":"grow","node":1}')), /"grow" is unknown/);
   });
+
+  it('refuses a config entry naming a node id no leader could send to a follower', () => {
+    // One changed digit of a stored learner id 4294967295 made it 5294967295: past the wire's u32.
+    const tooLarge = '{"type":"bootstrap","membership":{"voters":[],"learners":[5294967295]}}';
+    assert.throws(() => decodeEntry(configPayload(tooLarge)), /lists of node ids/);
+    assert.throws(() => decodeEntry(configPayload('{"type":"removeNode","node":-2}')), /names no valid node/);
+    assert.throws(() => decodeEntry(configPayload('{"type":"removeNode","node":1.5}')), /names no valid node/);
+  });
 });
