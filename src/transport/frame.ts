@@ -121,13 +121,14 @@ export class FrameDecoder {
    * before the bad one in the same chunk are dropped with it).
    */
   push(chunk: Buffer): Frame[] {
+    // Checked first, so that even an empty chunk cannot pass for a healthy stream.
+    if (this.state.step === 'failed') throw this.state.error;
     const frames: Frame[] = [];
     let offsetBytes = 0;
     while (offsetBytes < chunk.byteLength || this.payloadComplete()) {
       const state = this.state;
+      // Not 'failed' here: a header that fails throws out of this loop.
       switch (state.step) {
-        case 'failed':
-          throw state.error;
         case 'header':
           offsetBytes = this.collectHeader(chunk, offsetBytes);
           break;

@@ -116,6 +116,16 @@ describe('frames', () => {
     assert.throws(() => new FrameDecoder().push(header(1, 1, 1)), frameError('tooShort'));
   });
 
+  it('a decoder that refused a header refuses every later push, an empty one too', () => {
+    const decoder = new FrameDecoder();
+    assert.throws(() => decoder.push(header(2, 9, 2)), frameError('unknownVersion'));
+    assert.throws(() => decoder.push(Buffer.alloc(0)), frameError('unknownVersion'));
+    assert.throws(
+      () => decoder.push(Buffer.concat(encodeFrame('hello', Buffer.from('x')))),
+      frameError('unknownVersion'),
+    );
+  });
+
   it('frames before garbage in earlier chunks are still delivered', () => {
     const decoder = new FrameDecoder();
     const good = decoder.push(wire([{ kind: 'raftMessage', payload: Buffer.from('ok') }]));
