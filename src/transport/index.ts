@@ -25,7 +25,7 @@ export {
   RESPONSE_QUEUE_BYTES_MAX_DEFAULT,
   TcpServer,
 } from './tcp-server.js';
-export type { TcpServerOptions } from './tcp-server.js';
+export type { ClientConnectionLimits, TcpServerOptions } from './tcp-server.js';
 export type { ServerCounters } from './inbound-connection.js';
 export type { ServerTimers } from './server-timers.js';
 export {

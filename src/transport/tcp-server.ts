@@ -34,6 +34,9 @@ export const CLIENT_REQUESTS_IN_FLIGHT_MAX_DEFAULT = 1024;
 /** Per client connection: answers waiting for a slow reader beyond this pause reading its requests. */
 export const RESPONSE_QUEUE_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
 
+/** The limits an operator sets on client connections (see the README's Limits section). */
+export type ClientConnectionLimits = Pick<TcpServerOptions, 'clientConnectionsMax' | 'clientIdleMs'>;
+
 export interface TcpServerOptions {
   /** Interface to listen on: '127.0.0.1', '0.0.0.0', '::', a host name. */
   readonly host: string;
