@@ -11,7 +11,7 @@ import type { RaftNode } from '../node/raft-node.js';
 import type { StatusExtras } from '../node/status-report.js';
 import { nodeStatus } from '../node/status-report.js';
 import type { NodeId } from '../raft/index.js';
-import type { GroupService, PeerAddress } from '../transport/index.js';
+import type { ClientConnectionLimits, GroupService, PeerAddress } from '../transport/index.js';
 import { TcpPeerTransport, TcpServer } from '../transport/index.js';
 import { withStatusService } from './status-service.js';
 
@@ -21,6 +21,8 @@ export interface GroupEndpointOptions {
   readonly members: ReadonlyMap<NodeId, PeerAddress>;
   readonly clusterId: string;
   readonly logger: Logger;
+  /** Client connections to this member's port: how many, and how long one may idle; defaults when absent. */
+  readonly clientLimits?: ClientConnectionLimits;
   /** Told of each batch of Raft messages sent to a peer, with its bytes (metrics). */
   readonly onPeerSent?: (messageCount: number, sizeBytes: number) => void;
 }
@@ -61,6 +63,7 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
     logger: options.logger,
     onPeerMessage: (message) => member.node.receive(message),
     service: withStatusService(service(member), status),
+    ...options.clientLimits,
   });
   return {
     member,

@@ -16,7 +16,7 @@ import type { Logger } from '../log/logger.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { NodeId } from '../raft/index.js';
-import type { PeerAddress } from '../transport/index.js';
+import type { ClientConnectionLimits, PeerAddress } from '../transport/index.js';
 import type { GroupService } from '../transport/index.js';
 import { routeServices } from '../transport/index.js';
 import type { GroupEndpoint } from './group-endpoint.js';
@@ -41,6 +41,8 @@ export interface MemberServerOptions {
   readonly logKeepEntries?: number;
   /** Where to serve the HTTP API; none when absent. */
   readonly http?: PeerAddress;
+  /** Client connections to the member's port: how many, and how long one may idle. */
+  readonly clientLimits?: ClientConnectionLimits;
 }
 
 interface KvMember {

@@ -17,7 +17,7 @@ import type { DiskNode } from '../node/disk-node.js';
 import { openDiskNode } from '../node/disk-node.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { NodeId } from '../raft/index.js';
-import type { GroupService, PeerAddress } from '../transport/index.js';
+import type { ClientConnectionLimits, GroupService, PeerAddress } from '../transport/index.js';
 import { routeServices } from '../transport/index.js';
 import type { GroupEndpoint } from './group-endpoint.js';
 import { startGroupEndpoint } from './group-endpoint.js';
@@ -35,6 +35,8 @@ export interface MetaServerOptions {
   readonly snapshotEveryEntries?: number;
   /** Where to serve the HTTP API; none when absent. */
   readonly http?: PeerAddress;
+  /** Client connections to the member's port: how many, and how long one may idle. */
+  readonly clientLimits?: ClientConnectionLimits;
 }
 
 /** Admin commands are rare: a snapshot every thousand keeps a restart's replay short. */

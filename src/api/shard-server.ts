@@ -27,7 +27,7 @@ import type { NodeId } from '../raft/index.js';
 import { ShardDriver, UNEXPECTED_PREFIX } from '../shard/shard-driver.js';
 import { ShardReplica } from '../shard/shard-replica.js';
 import { ShardStateMachine } from '../shard/state-machine.js';
-import type { PeerAddress } from '../transport/index.js';
+import type { ClientConnectionLimits, PeerAddress } from '../transport/index.js';
 import { ClientBackend } from './client-backend.js';
 import type { GroupEndpoint } from './group-endpoint.js';
 import { startGroupEndpoint } from './group-endpoint.js';
@@ -50,6 +50,8 @@ export interface ShardServerOptions {
   readonly snapshotEveryEntries?: number;
   /** Where to serve the HTTP API; none when absent. */
   readonly http?: PeerAddress;
+  /** Client connections to the member's port: how many, and how long one may idle. */
+  readonly clientLimits?: ClientConnectionLimits;
 }
 
 const DRIVER_META_DEADLINE_MS = 1_000;

@@ -20,6 +20,18 @@ export function addMetaCommand(program: Command): void {
     .option('--http <host:port>', 'serve the HTTP JSON API, /metrics and the dashboard here', hostPortOption('--http'))
     .option('--cluster-id <name>', 'every node and client of one cluster must agree on it', 'raftkv')
     .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
+    .option(
+      '--client-connections-max <count>',
+      'client connections this member takes on its port (peers have their own slots)',
+      integerOption('--client-connections-max', 1),
+      1024,
+    )
+    .option(
+      '--client-idle-seconds <seconds>',
+      'close a client connection with nothing in flight that sends nothing for this long',
+      integerOption('--client-idle-seconds', 1),
+      300,
+    )
     .addOption(new Option('--log-level <level>', 'how much to log on stderr').choices(LOG_LEVELS).default('warn'))
     .addHelpText(
       'after',
@@ -41,6 +53,10 @@ Examples (three meta members on one machine, each in its own terminal):
         directory: options.dir,
         clusterId: options.clusterId,
         logger,
+        clientLimits: {
+          clientConnectionsMax: options.clientConnectionsMax,
+          clientIdleMs: options.clientIdleSeconds * 1000,
+        },
         tickMs: options.tickMs,
         ...(options.http === undefined ? {} : { http: options.http }),
       });

@@ -22,6 +22,18 @@ export function addNodeCommand(program: Command): void {
     .option('--cluster-id <name>', 'peers and clients of one cluster must agree on it', 'raftkv')
     .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
     .option(
+      '--client-connections-max <count>',
+      'client connections this member takes on its port (peers have their own slots)',
+      integerOption('--client-connections-max', 1),
+      1024,
+    )
+    .option(
+      '--client-idle-seconds <seconds>',
+      'close a client connection with nothing in flight that sends nothing for this long',
+      integerOption('--client-idle-seconds', 1),
+      300,
+    )
+    .option(
       '--snapshot-every <entries>',
       'snapshot the state and compact the log every N applied entries',
       integerOption('--snapshot-every', 1),
@@ -56,6 +68,10 @@ Examples (three members on one machine, each in its own terminal):
         ...(options.http === undefined ? {} : { http: options.http }),
         clusterId: options.clusterId,
         logger,
+        clientLimits: {
+          clientConnectionsMax: options.clientConnectionsMax,
+          clientIdleMs: options.clientIdleSeconds * 1000,
+        },
         tickMs: options.tickMs,
         snapshotEveryEntries: options.snapshotEvery,
         logKeepEntries: options.logKeep,

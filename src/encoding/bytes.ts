@@ -144,4 +144,9 @@ export class ByteReader {
   }
 }
 
-const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+/**
+ * ignoreBOM: a leading U+FEFF is part of the text, not a byte order mark to
+ * drop; dropped, the client id "\uFEFF" would come back empty and
+ * "\uFEFFalice" as "alice", another client's id.
+ */
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

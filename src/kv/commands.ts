@@ -268,7 +268,8 @@ export function commandLimitError(command: KvCommand): KvError | null {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** ignoreBOM: a value that starts with U+FEFF keeps it, as it was written. */
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** UTF-8 bytes of a string key or value. */
 export function utf8(text: string): Uint8Array {

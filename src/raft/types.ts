@@ -6,6 +6,8 @@
 
 /** A member of a Raft group. Unique within the group and never reused. */
 export type NodeId = number;
+/** The largest node id: ids travel as u32 on the wire and in the log (a group numbers its members, it does not hash them). */
+export const NODE_ID_MAX = 0xffff_ffff;
 /** A Raft term: a logical clock that only moves forward. */
 export type Term = number;
 /** A position in the replicated log; the first real entry has index 1. */

@@ -13,6 +13,8 @@
  * The version byte lets a later format be read next to this one.
  */
 import type { ConfigChange, Entry, Membership } from '../raft/types.js';
+import { NODE_ID_MAX } from '../raft/types.js';
+import { EntryDecodeError } from './errors.js';
 import { RECORD_HEADER_BYTES, readUint64, sealRecord, writeUint64 } from './record.js';
 
 const FORMAT_VERSION = 1;
@@ -45,23 +47,29 @@ function entryBody(entry: Entry): Uint8Array {
 }
 
 /**
- * The entry a record payload holds. Throws with the reason when the payload
- * is not one: the caller knows the file and offset and reports those.
+ * The entry a record payload holds. Throws EntryDecodeError with the reason
+ * when the payload is not one: the caller knows the file and offset and
+ * reports those.
  * Command data is copied out, so that the entry does not keep the whole
  * buffer the payload was read from alive.
  */
 export function decodeEntry(payload: Buffer): Entry {
   if (payload.byteLength < ENTRY_HEADER_BYTES) {
-    throw new Error(`an entry needs at least ${ENTRY_HEADER_BYTES} bytes, the payload has ${payload.byteLength}`);
+    throw new EntryDecodeError(
+      `an entry needs at least ${ENTRY_HEADER_BYTES} bytes, the payload has ${payload.byteLength}`,
+    );
   }
   const version = payload.readUInt8(0);
   if (version !== FORMAT_VERSION) {
-    throw new Error(`entry format version ${version} is unknown to this raftkv (it reads version ${FORMAT_VERSION})`);
+    throw new EntryDecodeError(
+      `entry format version ${version} is unknown to this raftkv (it reads version ${FORMAT_VERSION})`,
+    );
   }
   const kindCode = payload.readUInt8(1);
   const index = readUint64(payload, 2);
   const term = readUint64(payload, 10);
-  if (index === null || index < 1 || term === null) throw new Error('the entry index or term is out of range');
+  if (index === null || index < 1 || term === null)
+    throw new EntryDecodeError('the entry index or term is out of range');
   const body = payload.subarray(ENTRY_HEADER_BYTES);
   switch (kindCode) {
     case KIND_CODES.command:
@@ -69,10 +77,10 @@ export function decodeEntry(payload: Buffer): Entry {
     case KIND_CODES.config:
       return { kind: 'config', index, term, change: parseConfigChange(body) };
     case KIND_CODES.noop:
-      if (body.byteLength !== 0) throw new Error(`a noop entry carries ${body.byteLength} unexpected bytes`);
+      if (body.byteLength !== 0) throw new EntryDecodeError(`a noop entry carries ${body.byteLength} unexpected bytes`);
       return { kind: 'noop', index, term };
     default:
-      throw new Error(`entry kind ${kindCode} is unknown`);
+      throw new EntryDecodeError(`entry kind ${kindCode} is unknown`);
   }
 }
 
@@ -81,20 +89,20 @@ function parseConfigChange(body: Buffer): ConfigChange {
   try {
     value = JSON.parse(body.toString('utf8'));
   } catch {
-    throw new Error('the config change is not valid JSON');
+    throw new EntryDecodeError('the config change is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null) throw new Error('the config change is not an object');
+  if (typeof value !== 'object' || value === null) throw new EntryDecodeError('the config change is not an object');
   const change = value as Record<string, unknown>;
   switch (change.type) {
     case 'addLearner':
     case 'promoteLearner':
     case 'removeNode':
-      if (!isNodeId(change.node)) throw new Error(`the ${change.type} change names no valid node`);
+      if (!isNodeId(change.node)) throw new EntryDecodeError(`the ${change.type} change names no valid node`);
       return { type: change.type, node: change.node };
     case 'bootstrap':
       return { type: 'bootstrap', membership: parseMembership(change.membership) };
     default:
-      throw new Error(`config change type ${JSON.stringify(change.type)} is unknown`);
+      throw new EntryDecodeError(`config change type ${JSON.stringify(change.type)} is unknown`);
   }
 }
 
@@ -102,13 +110,14 @@ function parseMembership(value: unknown): Membership {
   const membership = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
   const { voters, learners } = membership;
   if (!isNodeIdList(voters) || !isNodeIdList(learners)) {
-    throw new Error('the bootstrap membership needs lists of node ids for voters and learners');
+    throw new EntryDecodeError('the bootstrap membership needs lists of node ids for voters and learners');
   }
   return { voters, learners };
 }
 
+/** A node id a leader can send on: one out of the wire's range would trip its encoder's assertion. */
 function isNodeId(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value);
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= NODE_ID_MAX;
 }
 
 function isNodeIdList(value: unknown): value is number[] {

@@ -51,6 +51,19 @@ export class SnapshotCorruptionError extends StorageCorruptionError {
 }
 
 /**
+ * A record payload that passed its checksum but holds no log entry of this
+ * format. The codec does not know the file, so this says only what is wrong;
+ * the segment reader turns it into a LogCorruptionError with path and offset.
+ */
+export class EntryDecodeError extends Error {
+  readonly code = 'entryDecode';
+  constructor(readonly problem: string) {
+    super(`log entry bytes do not decode: ${problem}`);
+    this.name = 'EntryDecodeError';
+  }
+}
+
+/**
  * A store whose write or fsync failed earlier. After a failed fsync the kernel
  * may have dropped the dirty pages, so what is on disk is unknown until the
  * process restarts and recovery reads it back (see "fsyncgate"); retrying

@@ -11,6 +11,7 @@
  */
 import type { Entry, LogIndex } from '../raft/types.js';
 import { decodeEntry, ENTRY_HEADER_BYTES } from './entry-codec.js';
+import { EntryDecodeError } from './errors.js';
 import { RECORD_HEADER_BYTES, readRecordAt } from './record.js';
 
 export interface SegmentName {
@@ -86,7 +87,8 @@ export function scanSegment(bytes: Buffer): SegmentScan {
     try {
       entry = decodeEntry(record.payload);
     } catch (error) {
-      const problem = `the record passes its checksum but holds no entry: ${(error as Error).message}`;
+      if (!(error instanceof EntryDecodeError)) throw error;
+      const problem = `the record passes its checksum but holds no entry: ${error.problem}`;
       return { entries, intactBytes: offsetBytes, damage: { kind: 'undecodable', offsetBytes, problem } };
     }
     entries.push({ entry, offsetBytes });
@@ -114,8 +116,9 @@ function findIntactRecord(bytes: Buffer, fromBytes: number): number | null {
     try {
       decodeEntry(record.payload);
       return offsetBytes;
-    } catch {
+    } catch (error) {
       // Random bytes that happen to pass a checksum; keep looking.
+      if (!(error instanceof EntryDecodeError)) throw error;
     }
   }
   return null;

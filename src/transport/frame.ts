@@ -9,10 +9,13 @@
  * payload. Nothing here looks inside a payload.
  *
  * FrameDecoder is a byte-level state machine (header, then payload) in the
- * style of nats.js's parser: it copies each byte at most once into a buffer
- * sized from the header, and hands out a slice of the incoming chunk without
- * copying when a whole payload arrived in one piece. The size limit is checked
- * on the header, before anything is allocated, so a forged length costs nothing.
+ * style of nats.js's parser: it hands out a slice of the incoming chunk
+ * without copying when a whole payload arrived in one piece, and otherwise
+ * keeps the pieces and joins them (one copy) when the last one comes. The
+ * size limit is checked on the header, and nothing is allocated from the
+ * header's length: what a connection costs is the bytes it really sent, so
+ * a header that promises 64 MiB and a trickle of bytes after it costs the
+ * trickle, however many connections do it.
  */
 import { FrameError } from './errors.js';
 
@@ -87,8 +90,8 @@ type DecoderState =
       readonly step: 'payload';
       readonly kind: FrameKind;
       readonly payloadBytes: number;
-      /** Allocated on the first partial piece only: a payload that arrives whole is never copied. */
-      buffer: Buffer | null;
+      /** Parts of the payload that came in earlier chunks; empty while it may still arrive whole, uncopied. */
+      readonly pieces: Buffer[];
       filledBytes: number;
     }
   | { readonly step: 'failed'; readonly error: FrameError };
@@ -118,37 +121,45 @@ export class FrameDecoder {
    * before the bad one in the same chunk are dropped with it).
    */
   push(chunk: Buffer): Frame[] {
+    // Checked first, so that even an empty chunk cannot pass for a healthy stream.
+    if (this.state.step === 'failed') throw this.state.error;
     const frames: Frame[] = [];
     let offsetBytes = 0;
     while (offsetBytes < chunk.byteLength || this.payloadComplete()) {
       const state = this.state;
+      // Not 'failed' here: a header that fails throws out of this loop.
       switch (state.step) {
-        case 'failed':
-          throw state.error;
         case 'header':
           offsetBytes = this.collectHeader(chunk, offsetBytes);
           break;
         case 'payload': {
           const missingBytes = state.payloadBytes - state.filledBytes;
           if (missingBytes === 0) {
-            frames.push({ kind: state.kind, payload: state.buffer ?? EMPTY_PAYLOAD });
+            frames.push({ kind: state.kind, payload: joinPieces(state.pieces, state.payloadBytes) });
             this.state = { step: 'header' };
-          } else if (state.buffer === null && chunk.byteLength - offsetBytes >= missingBytes) {
+          } else if (state.pieces.length === 0 && chunk.byteLength - offsetBytes >= missingBytes) {
             // The whole payload is in this chunk: a view of it, no copy.
             frames.push({ kind: state.kind, payload: chunk.subarray(offsetBytes, offsetBytes + missingBytes) });
             offsetBytes += missingBytes;
             this.state = { step: 'header' };
           } else {
-            state.buffer ??= Buffer.allocUnsafe(state.payloadBytes);
-            const copiedBytes = chunk.copy(state.buffer, state.filledBytes, offsetBytes);
-            state.filledBytes += copiedBytes;
-            offsetBytes += copiedBytes;
+            const takenBytes = Math.min(missingBytes, chunk.byteLength - offsetBytes);
+            state.pieces.push(chunk.subarray(offsetBytes, offsetBytes + takenBytes));
+            state.filledBytes += takenBytes;
+            offsetBytes += takenBytes;
           }
           break;
         }
       }
     }
     return frames;
+  }
+
+  /** Bytes held for the frame not complete yet: never more than the connection sent. */
+  get bufferedBytes(): number {
+    const state = this.state;
+    if (state.step === 'payload') return this.headerFilledBytes + state.filledBytes;
+    return this.headerFilledBytes;
   }
 
   /** A payload of zero bytes, or one whose last byte came in: ready to hand out without more input. */
@@ -186,7 +197,7 @@ export class FrameDecoder {
       this.fail('tooLarge', `a frame of ${frameBytes} bytes is over the limit of ${limitBytes} bytes`);
     }
     this.headersAccepted += 1;
-    this.state = { step: 'payload', kind, payloadBytes: lengthBytes - 2, buffer: null, filledBytes: 0 };
+    this.state = { step: 'payload', kind, payloadBytes: lengthBytes - 2, pieces: [], filledBytes: 0 };
   }
 
   private fail(reason: FrameError['reason'], detail: string): never {
@@ -194,4 +205,9 @@ export class FrameDecoder {
     this.state = { step: 'failed', error };
     throw error;
   }
+}
+
+function joinPieces(pieces: readonly Buffer[], payloadBytes: number): Buffer {
+  if (pieces.length === 0) return EMPTY_PAYLOAD;
+  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, payloadBytes);
 }

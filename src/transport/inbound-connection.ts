@@ -4,14 +4,18 @@
  * message for this node) or a client's (every later frame is a service
  * request, answered by request id, in whatever order the service finishes them).
  *
- * Anything wrong (no hello in time, another cluster, a bad frame) closes this
- * connection alone, after a reject frame that tells the other side why and a
- * warning in this node's log; the server and its other connections go on.
+ * Anything wrong (no hello in time, another cluster, a bad frame, no slot
+ * left for its role) closes this connection alone, after a reject frame that
+ * tells the other side why and a warning in this node's log; the server and
+ * its other connections go on. A client connection with no request in flight
+ * that sends nothing for clientIdleMs is closed too (a debug line, not a
+ * warning: the client library simply opens a new one when it needs one).
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { Message, NodeId } from '../raft/index.js';
 import { FrameError, MessageDecodeError } from './errors.js';
+import type { ConnectionSlots } from './connection-slots.js';
 import type { Frame } from './frame.js';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder } from './frame.js';
 import { FrameQueue } from './frame-queue.js';
@@ -20,6 +24,7 @@ import type { Hello } from './handshake.js';
 import { decodeRaftMessage } from './raft-message-codec.js';
 import type { DecodedServiceRequest, GroupService, ServiceRequest, ServiceResult } from './service-protocol.js';
 import { decodeServiceRequest, encodeServiceResponse } from './service-protocol.js';
+import type { ServerTimers } from './server-timers.js';
 
 export interface ServerCounters {
   /** Connections closed because of their hello: missing, late, malformed, another cluster, unwanted role. */
@@ -30,6 +35,8 @@ export interface ServerCounters {
   /** Well-formed peer messages addressed to another node, or claiming another sender than the hello. */
   peerMessagesDropped: number;
   clientRequestsReceived: number;
+  /** Client connections closed for sending nothing, with nothing in flight, for clientIdleMs. */
+  clientsClosedIdle: number;
 }
 
 export interface InboundContext {
@@ -44,6 +51,10 @@ export interface InboundContext {
   readonly onPeerMessage: ((message: Message) => void) | null;
   readonly service: GroupService | null;
   readonly counters: ServerCounters;
+  /** Where the connection takes a peer or client slot when its hello comes. */
+  readonly slots: ConnectionSlots<InboundConnection>;
+  readonly clientIdleMs: number;
+  readonly timers: ServerTimers;
 }
 
 type Phase =
@@ -65,6 +76,9 @@ export class InboundConnection {
   private requestsInFlight = 0;
   private readingPaused = false;
   private readonly logger: Logger;
+  /** When the last bytes came in: what the idle timeout of a client connection counts from. */
+  private lastReceivedMs: number;
+  private cancelIdleCheck: (() => void) | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -84,12 +98,19 @@ export class InboundConnection {
     const timer = setTimeout(() => this.refuse(`no hello within ${context.helloTimeoutMs} ms`), context.helloTimeoutMs);
     timer.unref();
     this.phase = { step: 'hello', timer };
+    this.lastReceivedMs = context.timers.nowMs();
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_INITIAL_DELAY_MS);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // Errors (a reset by the other side) end in 'close'; the owner forgets the connection then.
     socket.on('error', (error) => this.logger.debug({ error: error.message }, 'connection error'));
     socket.on('close', () => this.onClose());
+  }
+
+  /** Closes the connection with a reject frame saying why, logged at debug (the server makes room for another). */
+  letGo(reason: string): void {
+    this.context.counters.connectionsRejected++;
+    this.closeWithReason(reason, 'debug');
   }
 
   /** Cuts the connection at once (the server is closing). */
@@ -104,6 +125,7 @@ export class InboundConnection {
 
   private onData(chunk: Buffer): void {
     if (this.isClosed()) return;
+    this.lastReceivedMs = this.context.timers.nowMs();
     let frames: Frame[];
     try {
       frames = this.decoder.push(chunk);
@@ -148,7 +170,7 @@ export class InboundConnection {
       this.refuse(error.message);
       return;
     }
-    const problem = this.helloProblem(hello);
+    const problem = this.helloProblem(hello) ?? this.context.slots.admit(this, hello.role);
     if (problem !== null) {
       this.refuse(problem);
       return;
@@ -158,6 +180,7 @@ export class InboundConnection {
     } else {
       this.phase = { step: 'client' };
       this.responses.attach(this.socket);
+      this.checkIdleIn(this.context.clientIdleMs);
     }
     this.logger.debug({ role: hello.role }, 'connection accepted');
   }
@@ -260,6 +283,32 @@ export class InboundConnection {
     this.readingPaused = full;
   }
 
+  private checkIdleIn(delayMs: number): void {
+    this.cancelIdleCheck = this.context.timers.after(delayMs, () => this.checkIdle());
+  }
+
+  /**
+   * One timer per connection, set again when it fires rather than on every
+   * chunk: a busy connection costs nothing per request, an idle one is found
+   * within clientIdleMs of its last bytes.
+   */
+  private checkIdle(): void {
+    this.cancelIdleCheck = null;
+    if (this.phase.step !== 'client') return;
+    const limitMs = this.context.clientIdleMs;
+    const idleMs = this.context.timers.nowMs() - this.lastReceivedMs;
+    if (this.requestsInFlight > 0 || idleMs < limitMs) {
+      this.checkIdleIn(this.requestsInFlight > 0 ? limitMs : limitMs - idleMs);
+      return;
+    }
+    this.context.counters.clientsClosedIdle++;
+    this.closeWithReason(
+      `closing a client connection idle for ${Math.round(idleMs / 1000)} s (the limit is ${limitMs} ms); ` +
+        'open a new one to send more requests',
+      'debug',
+    );
+  }
+
   private rejectFrame(reason: string): void {
     this.context.counters.framesRejected++;
     this.closeWithReason(reason);
@@ -271,10 +320,10 @@ export class InboundConnection {
   }
 
   /** Says why in a reject frame, then closes; what the other side sends from now on is ignored. */
-  private closeWithReason(reason: string): void {
+  private closeWithReason(reason: string, level: 'warn' | 'debug' = 'warn'): void {
     if (this.phase.step === 'closed') return;
     this.onClose();
-    this.logger.warn({ reason }, 'closing a connection');
+    this.logger[level]({ reason }, 'closing a connection');
     const [header, payload] = encodeFrame('reject', encodeReject(reason));
     this.socket.write(header);
     this.socket.end(payload);
@@ -285,6 +334,8 @@ export class InboundConnection {
 
   private onClose(): void {
     if (this.phase.step === 'hello') clearTimeout(this.phase.timer);
+    this.cancelIdleCheck?.();
+    this.cancelIdleCheck = null;
     this.phase = { step: 'closed' };
     this.responses.detach();
     this.responses.clear();

@@ -16,14 +16,18 @@ export {
 export type { PeerTransportCounters, TcpPeerTransportOptions } from './tcp-transport.js';
 export type { PeerAddress } from './peer-link.js';
 export {
+  CLIENT_CONNECTIONS_MAX_DEFAULT,
+  CLIENT_IDLE_MS_DEFAULT,
   CLIENT_REQUESTS_IN_FLIGHT_MAX_DEFAULT,
-  CONNECTIONS_MAX_DEFAULT,
+  HELLO_PENDING_MAX_DEFAULT,
   HELLO_TIMEOUT_MS_DEFAULT,
+  PEER_CONNECTIONS_MAX_DEFAULT,
   RESPONSE_QUEUE_BYTES_MAX_DEFAULT,
   TcpServer,
 } from './tcp-server.js';
-export type { TcpServerOptions } from './tcp-server.js';
+export type { ClientConnectionLimits, TcpServerOptions } from './tcp-server.js';
 export type { ServerCounters } from './inbound-connection.js';
+export type { ServerTimers } from './server-timers.js';
 export {
   CALLS_IN_FLIGHT_MAX_DEFAULT,
   CLIENT_CONNECT_TIMEOUT_MS_DEFAULT,

@@ -45,11 +45,11 @@ import type {
   SnapshotMeta,
   Term,
 } from '../raft/index.js';
+import { NODE_ID_MAX } from '../raft/index.js';
 import { MessageDecodeError } from './errors.js';
 
 const FORMAT_VERSION = 1;
-/** Node ids travel as u32: a group numbers its members, it does not hash them. */
-export const NODE_ID_MAX = 0xffff_ffff;
+export { NODE_ID_MAX };
 
 const MESSAGE_TYPE_CODES = {
   append: 1,

@@ -3,7 +3,8 @@
  * Raft messages (handed to onPeerMessage), clients to send service requests
  * (answered by the GroupService, often a router over several services). What
  * a connection is, and whether it is let in, is decided by its hello (see
- * InboundConnection).
+ * InboundConnection) and by the slots left for its role (ConnectionSlots):
+ * peers and clients have separate limits, so clients cannot keep peers out.
  */
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
@@ -11,18 +12,30 @@ import type { Logger } from '../log/logger.js';
 import type { Message, NodeId } from '../raft/index.js';
 import { FRAME_BYTES_MAX_DEFAULT } from './frame.js';
 import { checkClusterId } from './handshake.js';
+import { ConnectionSlots } from './connection-slots.js';
 import type { ServerCounters } from './inbound-connection.js';
 import { InboundConnection } from './inbound-connection.js';
+import { realServerTimers } from './server-timers.js';
+import type { ServerTimers } from './server-timers.js';
 import type { GroupService } from './service-protocol.js';
 
 /** A connection gets this long to say hello; a silent one only holds a file descriptor. */
 export const HELLO_TIMEOUT_MS_DEFAULT = 5_000;
-/** Peers of a few groups plus clients and proxies fit easily; the limit is there so a flood cannot take every descriptor. */
-export const CONNECTIONS_MAX_DEFAULT = 1024;
+/** Client connections: many clients and proxies fit; the limit is there so a flood cannot take every descriptor. */
+export const CLIENT_CONNECTIONS_MAX_DEFAULT = 1024;
+/** Peer connections: the members of a group (at most 9) with room for stale connections being replaced. */
+export const PEER_CONNECTIONS_MAX_DEFAULT = 64;
+/** Connections that have not said hello yet; past this, the oldest is let go for the newest. */
+export const HELLO_PENDING_MAX_DEFAULT = 128;
+/** A client connection with nothing in flight that sends nothing for this long is closed. */
+export const CLIENT_IDLE_MS_DEFAULT = 5 * 60_000;
 /** Per client connection: enough to pipeline deeply, small enough that one client cannot queue unbounded work. */
 export const CLIENT_REQUESTS_IN_FLIGHT_MAX_DEFAULT = 1024;
 /** Per client connection: answers waiting for a slow reader beyond this pause reading its requests. */
 export const RESPONSE_QUEUE_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
+
+/** The limits an operator sets on client connections (see the README's Limits section). */
+export type ClientConnectionLimits = Pick<TcpServerOptions, 'clientConnectionsMax' | 'clientIdleMs'>;
 
 export interface TcpServerOptions {
   /** Interface to listen on: '127.0.0.1', '0.0.0.0', '::', a host name. */
@@ -39,7 +52,12 @@ export interface TcpServerOptions {
   /** The largest frame accepted, header included; a larger one closes its connection. */
   readonly frameBytesMax?: number;
   readonly helloTimeoutMs?: number;
-  readonly connectionsMax?: number;
+  readonly clientConnectionsMax?: number;
+  readonly peerConnectionsMax?: number;
+  readonly helloPendingMax?: number;
+  readonly clientIdleMs?: number;
+  /** Real time unless a test runs its own. */
+  readonly timers?: ServerTimers;
   readonly clientRequestsInFlightMax?: number;
   readonly responseQueueBytesMax?: number;
 }
@@ -53,19 +71,27 @@ export class TcpServer {
     peerMessagesReceived: 0,
     peerMessagesDropped: 0,
     clientRequestsReceived: 0,
+    clientsClosedIdle: 0,
   };
+  private readonly slots: ConnectionSlots<InboundConnection>;
 
   private constructor(
     private readonly server: Server,
     private readonly options: TcpServerOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.slots = new ConnectionSlots({
+      clientsMax: options.clientConnectionsMax ?? CLIENT_CONNECTIONS_MAX_DEFAULT,
+      peersMax: options.peerConnectionsMax ?? PEER_CONNECTIONS_MAX_DEFAULT,
+      pendingMax: options.helloPendingMax ?? HELLO_PENDING_MAX_DEFAULT,
+    });
+  }
 
   /** Listens on options.host:options.port; rejects when it cannot (port in use, unknown host). */
   static async start(options: TcpServerOptions): Promise<TcpServer> {
     checkClusterId(options.clusterId);
+    // No server.maxConnections: it cannot tell a peer from a client, so a flood of clients would keep peers out.
     const server = createServer();
-    server.maxConnections = options.connectionsMax ?? CONNECTIONS_MAX_DEFAULT;
     const logger = options.logger.child({ component: 'tcpServer', node: options.selfId });
     const tcpServer = new TcpServer(server, options, logger);
     server.on('connection', (socket) => tcpServer.accept(socket));
@@ -94,6 +120,11 @@ export class TcpServer {
     return this.connections.size;
   }
 
+  /** Open connections by what they said they are (pending: no hello yet). */
+  get connectionCounts(): { readonly pending: number; readonly peers: number; readonly clients: number } {
+    return this.slots.counts;
+  }
+
   /** Stops listening and cuts every connection; answers still being computed are dropped. */
   close(): Promise<void> {
     if (this.closing === null) {
@@ -116,8 +147,16 @@ export class TcpServer {
       onPeerMessage: this.options.onPeerMessage ?? null,
       service: this.options.service ?? null,
       counters: this.counts,
+      slots: this.slots,
+      clientIdleMs: this.options.clientIdleMs ?? CLIENT_IDLE_MS_DEFAULT,
+      timers: this.options.timers ?? realServerTimers,
     });
     this.connections.add(connection);
-    socket.once('close', () => this.connections.delete(connection));
+    socket.once('close', () => {
+      this.connections.delete(connection);
+      this.slots.leave(connection);
+    });
+    const evicted = this.slots.arrive(connection);
+    evicted?.letGo('too many connections are waiting to say hello; this one waited longest');
   }
 }

@@ -12,6 +12,7 @@ import {
   malformedCommand,
   staleSequence,
   utf8,
+  utf8Text,
   valueTooLarge,
 } from '../../../src/kv/commands.js';
 import { KvDecodeError } from '../../../src/kv/errors.js';
@@ -263,6 +264,14 @@ describe('command codec', () => {
     assert.throws(() => decodeReply(Buffer.from('010140', 'hex')), /written=true is flagged without written/);
     assert.throws(() => decodeReply(Buffer.from('010102', 'hex')), /non-null value is flagged without a value/);
     assert.throws(() => decodeReply(Buffer.from('010209', 'hex')), /error code 9 is unknown/);
+  });
+
+  it('keeps a leading U+FEFF in client ids and text values: it is text, not a byte order mark', () => {
+    const put: KvCommand = { type: 'put', clientId: '\uFEFFalice', sequence: 1, key: utf8('k'), value: utf8('v') };
+    assert.deepEqual(decodeCommand(encodeCommand(put)), put);
+    const orphan: KvCommand = { ...put, clientId: '\uFEFF' };
+    assert.deepEqual(decodeCommand(encodeCommand(orphan)), orphan);
+    assert.equal(utf8Text(utf8('\uFEFFvalue')), '\uFEFFvalue');
   });
 
   it('refuses to encode a stamp no decoder accepts: a programmer error, thrown at the source', () => {

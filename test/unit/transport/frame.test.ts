@@ -94,6 +94,17 @@ describe('frames', () => {
     assert.throws(() => strict.push(request), /over the limit of 32 bytes/);
   });
 
+  it('a header that promises a frame just under the limit holds only the bytes that came, until the rest comes', () => {
+    const decoder = new FrameDecoder();
+    const payloadBytes = 64 * 1024 * 1024 - FRAME_HEADER_BYTES;
+    assert.deepEqual(decoder.push(Buffer.concat([header(payloadBytes + 2, 1, 2), Buffer.from('abc')])), []);
+    assert.equal(decoder.bufferedBytes, 3);
+    const [frame] = decoder.push(Buffer.alloc(payloadBytes - 3, 7));
+    assert.equal(frame?.payload.byteLength, payloadBytes);
+    assert.equal(frame?.payload.subarray(0, 4).toString('latin1'), 'abc\u0007');
+    assert.equal(decoder.bufferedBytes, 0);
+  });
+
   it('the default limit refuses a forged 4 GiB length without allocating it', () => {
     assert.throws(() => new FrameDecoder().push(header(0xffff_ffff, 1, 2)), frameError('tooLarge'));
   });
@@ -103,6 +114,16 @@ describe('frames', () => {
     assert.throws(() => new FrameDecoder().push(header(2, 2, 1)), frameError('unknownVersion'));
     assert.throws(() => new FrameDecoder().push(header(2, 1, 77)), frameError('unknownKind'));
     assert.throws(() => new FrameDecoder().push(header(1, 1, 1)), frameError('tooShort'));
+  });
+
+  it('a decoder that refused a header refuses every later push, an empty one too', () => {
+    const decoder = new FrameDecoder();
+    assert.throws(() => decoder.push(header(2, 9, 2)), frameError('unknownVersion'));
+    assert.throws(() => decoder.push(Buffer.alloc(0)), frameError('unknownVersion'));
+    assert.throws(
+      () => decoder.push(Buffer.concat(encodeFrame('hello', Buffer.from('x')))),
+      frameError('unknownVersion'),
+    );
   });
 
   it('frames before garbage in earlier chunks are still delivered', () => {
