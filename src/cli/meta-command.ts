@@ -1,38 +1,24 @@
 /** `raftkv meta`: run one member of the meta (config) group until Ctrl-C or SIGTERM. */
 import type { Command } from '@commander-js/extra-typings';
-import { Option } from '@commander-js/extra-typings';
 import { MetaServer } from '../api/meta-server.js';
-import { createLogger, LOG_LEVELS } from '../log/logger.js';
-import { hostPortOption, integerOption, membersOption } from './options.js';
+import { createLogger } from '../log/logger.js';
+import { integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
+import { withServerFlags } from './server-flags.js';
 
 export function addMetaCommand(program: Command): void {
-  program
-    .command('meta')
-    .description('run one member of the meta group, which maps buckets to replica groups')
-    .requiredOption('--id <n>', "this member's id, one of --members", integerOption('--id', 1))
-    .requiredOption(
-      '--members <list>',
-      'every meta member with its address: 1=host:port,2=host:port,...',
-      membersOption('--members'),
-    )
-    .requiredOption('--dir <path>', 'data directory of this member (created if missing)')
-    .option('--http <host:port>', 'serve the HTTP JSON API, /metrics and the dashboard here', hostPortOption('--http'))
-    .option('--cluster-id <name>', 'every node and client of one cluster must agree on it', 'raftkv')
-    .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
-    .option(
-      '--client-connections-max <count>',
-      'client connections this member takes on its port (peers have their own slots)',
-      integerOption('--client-connections-max', 1),
-      1024,
-    )
-    .option(
-      '--client-idle-seconds <seconds>',
-      'close a client connection with nothing in flight that sends nothing for this long',
-      integerOption('--client-idle-seconds', 1),
-      300,
-    )
-    .addOption(new Option('--log-level <level>', 'how much to log on stderr').choices(LOG_LEVELS).default('warn'))
+  withServerFlags(
+    program
+      .command('meta')
+      .description('run one member of the meta group, which maps buckets to replica groups')
+      .requiredOption('--id <n>', "this member's id, one of --members", integerOption('--id', 1))
+      .requiredOption(
+        '--members <list>',
+        'every meta member with its address: 1=host:port,2=host:port,...',
+        membersOption('--members'),
+      )
+      .requiredOption('--dir <path>', 'data directory of this member (created if missing)'),
+  )
     .addHelpText(
       'after',
       `

@@ -1,51 +1,37 @@
 /** `raftkv node`: run one member of a replica group until Ctrl-C or SIGTERM. */
 import type { Command } from '@commander-js/extra-typings';
-import { Option } from '@commander-js/extra-typings';
 import { MemberServer } from '../api/member-server.js';
-import { createLogger, LOG_LEVELS } from '../log/logger.js';
+import { createLogger } from '../log/logger.js';
 import { hostPortOption, integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
+import { withServerFlags } from './server-flags.js';
 
 export function addNodeCommand(program: Command): void {
-  program
-    .command('node')
-    .description('run one member of a replicated KV group')
-    .requiredOption('--id <n>', "this member's id, one of --members", integerOption('--id', 1))
-    .requiredOption(
-      '--members <list>',
-      'every member with its peer address: 1=host:port,2=host:port,...',
-      membersOption('--members'),
-    )
-    .requiredOption('--dir <path>', 'data directory of this member (created if missing)')
-    .option('--resp <host:port>', 'serve the Redis protocol (RESP2) here', hostPortOption('--resp'))
-    .option('--http <host:port>', 'serve the HTTP JSON API, /metrics and the dashboard here', hostPortOption('--http'))
-    .option('--cluster-id <name>', 'peers and clients of one cluster must agree on it', 'raftkv')
-    .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
-    .option(
-      '--client-connections-max <count>',
-      'client connections this member takes on its port (peers have their own slots)',
-      integerOption('--client-connections-max', 1),
-      1024,
-    )
-    .option(
-      '--client-idle-seconds <seconds>',
-      'close a client connection with nothing in flight that sends nothing for this long',
-      integerOption('--client-idle-seconds', 1),
-      300,
-    )
-    .option(
-      '--snapshot-every <entries>',
-      'snapshot the state and compact the log every N applied entries',
-      integerOption('--snapshot-every', 1),
-      10_000,
-    )
-    .option(
-      '--log-keep <entries>',
-      'log entries kept behind a snapshot, so a member a little behind catches up without a whole snapshot',
-      integerOption('--log-keep', 0),
-      5000,
-    )
-    .addOption(new Option('--log-level <level>', 'how much to log on stderr').choices(LOG_LEVELS).default('warn'))
+  withServerFlags(
+    program
+      .command('node')
+      .description('run one member of a replicated KV group')
+      .requiredOption('--id <n>', "this member's id, one of --members", integerOption('--id', 1))
+      .requiredOption(
+        '--members <list>',
+        'every member with its peer address: 1=host:port,2=host:port,...',
+        membersOption('--members'),
+      )
+      .requiredOption('--dir <path>', 'data directory of this member (created if missing)')
+      .option('--resp <host:port>', 'serve the Redis protocol (RESP2) here', hostPortOption('--resp'))
+      .option(
+        '--snapshot-every <entries>',
+        'snapshot the state and compact the log every N applied entries',
+        integerOption('--snapshot-every', 1),
+        10_000,
+      )
+      .option(
+        '--log-keep <entries>',
+        'log entries kept behind a snapshot, so a member a little behind catches up without a whole snapshot',
+        integerOption('--log-keep', 0),
+        5000,
+      ),
+  )
     .addHelpText(
       'after',
       `

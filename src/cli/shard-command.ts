@@ -1,59 +1,45 @@
 /** `raftkv shard`: run one member of a shard group until Ctrl-C or SIGTERM. */
 import type { Command } from '@commander-js/extra-typings';
-import { Option } from '@commander-js/extra-typings';
 import { ShardServer } from '../api/shard-server.js';
-import { createLogger, LOG_LEVELS } from '../log/logger.js';
+import { createLogger } from '../log/logger.js';
 import { hostPortOption, integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
+import { withServerFlags } from './server-flags.js';
 
 export function addShardCommand(program: Command): void {
-  program
-    .command('shard')
-    .description('run one member of a shard group, which serves the buckets the meta group gives it')
-    .requiredOption(
-      '--id <n>',
-      "this member's id, one of --members (unique in the whole cluster)",
-      integerOption('--id', 1),
-    )
-    .requiredOption(
-      '--gid <n>',
-      'the id of this shard group, as `raftkv admin join` names it',
-      integerOption('--gid', 1),
-    )
-    .requiredOption(
-      '--members <list>',
-      'every member of this group with its address: 4=host:port,5=host:port,...',
-      membersOption('--members'),
-    )
-    .requiredOption('--meta <list>', 'the meta group: 1=host:port,2=host:port,...', membersOption('--meta'))
-    .requiredOption('--dir <path>', 'data directory of this member (created if missing)')
-    .option(
-      '--resp <host:port>',
-      'serve the Redis protocol (RESP2) here, for keys of every group',
-      hostPortOption('--resp'),
-    )
-    .option('--http <host:port>', 'serve the HTTP JSON API, /metrics and the dashboard here', hostPortOption('--http'))
-    .option('--cluster-id <name>', 'every node and client of one cluster must agree on it', 'raftkv')
-    .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
-    .option(
-      '--client-connections-max <count>',
-      'client connections this member takes on its port (peers have their own slots)',
-      integerOption('--client-connections-max', 1),
-      1024,
-    )
-    .option(
-      '--client-idle-seconds <seconds>',
-      'close a client connection with nothing in flight that sends nothing for this long',
-      integerOption('--client-idle-seconds', 1),
-      300,
-    )
-    .option(
-      '--snapshot-every <entries>',
-      'snapshot the state and compact the log every N applied entries',
-      integerOption('--snapshot-every', 1),
-      10_000,
-    )
-    .addOption(new Option('--log-level <level>', 'how much to log on stderr').choices(LOG_LEVELS).default('warn'))
+  withServerFlags(
+    program
+      .command('shard')
+      .description('run one member of a shard group, which serves the buckets the meta group gives it')
+      .requiredOption(
+        '--id <n>',
+        "this member's id, one of --members (unique in the whole cluster)",
+        integerOption('--id', 1),
+      )
+      .requiredOption(
+        '--gid <n>',
+        'the id of this shard group, as `raftkv admin join` names it',
+        integerOption('--gid', 1),
+      )
+      .requiredOption(
+        '--members <list>',
+        'every member of this group with its address: 4=host:port,5=host:port,...',
+        membersOption('--members'),
+      )
+      .requiredOption('--meta <list>', 'the meta group: 1=host:port,2=host:port,...', membersOption('--meta'))
+      .requiredOption('--dir <path>', 'data directory of this member (created if missing)')
+      .option(
+        '--resp <host:port>',
+        'serve the Redis protocol (RESP2) here, for keys of every group',
+        hostPortOption('--resp'),
+      )
+      .option(
+        '--snapshot-every <entries>',
+        'snapshot the state and compact the log every N applied entries',
+        integerOption('--snapshot-every', 1),
+        10_000,
+      ),
+  )
     .addHelpText(
       'after',
       `

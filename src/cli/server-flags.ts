@@ -1,0 +1,41 @@
+/** The flags every server subcommand (node, meta, shard) takes the same way, declared once. */
+import type { Command, OptionValues } from '@commander-js/extra-typings';
+import { Option } from '@commander-js/extra-typings';
+import type { LogLevel } from '../log/logger.js';
+import { LOG_LEVELS } from '../log/logger.js';
+import type { HostPort } from './options.js';
+import { hostPortOption, integerOption } from './options.js';
+
+export interface ServerFlags {
+  readonly http?: HostPort;
+  readonly clusterId: string;
+  readonly tickMs: number;
+  readonly clientConnectionsMax: number;
+  readonly clientIdleSeconds: number;
+  readonly logLevel: LogLevel;
+}
+
+export function withServerFlags<Args extends unknown[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+): Command<Args, Opts & ServerFlags> {
+  // commander's typings accumulate option types per call; they are restated here once for all three servers.
+  return command
+    .option('--http <host:port>', 'serve the HTTP JSON API, /metrics and the dashboard here', hostPortOption('--http'))
+    .option('--cluster-id <name>', 'every node and client of one cluster must agree on it', 'raftkv')
+    .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
+    .option(
+      '--client-connections-max <count>',
+      'client connections this member takes on its port (peers have their own slots)',
+      integerOption('--client-connections-max', 1),
+      1024,
+    )
+    .option(
+      '--client-idle-seconds <seconds>',
+      'close a client connection with nothing in flight that sends nothing for this long',
+      integerOption('--client-idle-seconds', 1),
+      300,
+    )
+    .addOption(
+      new Option('--log-level <level>', 'how much to log on stderr').choices(LOG_LEVELS).default('warn'),
+    ) as unknown as Command<Args, Opts & ServerFlags>;
+}
