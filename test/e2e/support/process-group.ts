@@ -7,9 +7,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { portProblem, waitForPort } from '../../../src/local/ports.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
 const RAFTKV_BIN = path.join(REPO_ROOT, 'bin', 'raftkv.js');
@@ -26,14 +26,24 @@ export interface MemberProcess {
   stopped: boolean;
 }
 
-/** A port nobody listens on right now (the system picks it; the test uses it just after). */
+/**
+ * Below Linux's ephemeral range (32768 and up): a port the system picked there could be taken by
+ * an outgoing connection, the cluster's own among them, before the node listens on it (seen: a
+ * node of a 12-process cluster never started).
+ */
+const TEST_PORT_LOW = 10_000;
+const TEST_PORT_HIGH = 32_000;
+/** Ports this test process has handed out: never twice, even once their listener is gone. */
+const portsHandedOut = new Set<number>();
+
+/** A port below the ephemeral range that nobody listens on right now and this process never handed out. */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
+  for (;;) {
+    const port = TEST_PORT_LOW + Math.floor(Math.random() * (TEST_PORT_HIGH - TEST_PORT_LOW));
+    if (portsHandedOut.has(port) || (await portProblem('127.0.0.1', port)) !== null) continue;
+    portsHandedOut.add(port);
+    return port;
+  }
 }
 
 export class ProcessGroup {
@@ -134,9 +144,23 @@ export class ProcessGroup {
     child.stderr?.on('data', (chunk: Buffer) => this.output.push(`[node ${id}] ${chunk.toString('utf8')}`));
     member.process = child;
     member.stopped = false;
-    await waitForPort(member.peerPort, START_TIMEOUT_MS);
-    if (this.kind !== 'meta') await waitForPort(member.respPort, START_TIMEOUT_MS);
-    if (this.http) await waitForPort(member.httpPort, START_TIMEOUT_MS);
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    const gaveUp = (port: number) => (): string | null => {
+      if (child.exitCode !== null || child.signalCode !== null) return `member ${id} exited while starting`;
+      return Date.now() > deadline ? `nothing listens on port ${port} after ${START_TIMEOUT_MS} ms` : null;
+    };
+    const ports = [
+      member.peerPort,
+      ...(this.kind === 'meta' ? [] : [member.respPort]),
+      ...(this.http ? [member.httpPort] : []),
+    ];
+    try {
+      for (const port of ports) await waitForPort('127.0.0.1', port, gaveUp(port));
+    } catch (error) {
+      member.process = null;
+      const output = this.output.filter((line) => line.startsWith(`[node ${id}]`)).join('');
+      throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output}`, { cause: error });
+    }
     // A port taken by someone else meanwhile answers waitForPort while our process dies of EADDRINUSE.
     await new Promise((resolve) => setTimeout(resolve, 100));
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -176,22 +200,5 @@ export class ProcessGroup {
   async close(): Promise<void> {
     await Promise.all(this.ids.map((id) => this.kill(id)));
     await rm(this.directory, { recursive: true, force: true });
-  }
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const connected = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (connected) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
