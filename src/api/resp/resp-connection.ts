@@ -56,6 +56,8 @@ export class RespConnection {
   private readonly queue: QueuedRequest[] = [];
   /** Below this many queued requests a paused socket is read again; half the maximum, so a busy pipeline is not paused and resumed for every request. */
   private readonly requestsQueuedResume: number;
+  /** Bytes of the queued requests' arguments: a pipeline of large values is bounded by size, not only by count. */
+  private queuedBytes = 0;
 
   private phase: Phase = 'serving';
   private executing = false;
@@ -109,6 +111,7 @@ export class RespConnection {
   shutdown(): void {
     if (this.phase !== 'serving') return;
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.parsingStopped = true;
     this.shuttingDown = true;
     if (!this.executing) this.beginClose();
@@ -117,13 +120,19 @@ export class RespConnection {
   private onData(chunk: Buffer): void {
     if (this.phase !== 'serving' || this.parsingStopped) return;
     const { commands, error: protocolError } = this.parser.feed(chunk);
-    for (const args of commands) this.queue.push({ kind: 'command', args });
+    for (const args of commands) {
+      this.queue.push({ kind: 'command', args });
+      this.queuedBytes += argumentBytes(args);
+    }
     if (protocolError !== null) {
       this.queue.push({ kind: 'protocolError', error: protocolError });
       this.parsingStopped = true;
     }
     this.stats.requestsQueuedPeak = Math.max(this.stats.requestsQueuedPeak, this.queue.length);
-    if (this.queue.length >= this.limits.requestsQueuedMax && !this.readingPaused) {
+    this.stats.requestBytesQueuedPeak = Math.max(this.stats.requestBytesQueuedPeak, this.queuedBytes);
+    const full =
+      this.queue.length >= this.limits.requestsQueuedMax || this.queuedBytes >= this.limits.requestBytesQueuedMax;
+    if (full && !this.readingPaused) {
       this.readingPaused = true;
       this.socket.pause();
     }
@@ -150,6 +159,7 @@ export class RespConnection {
           continue;
         }
         const request = this.queue.shift()!;
+        if (request.kind === 'command') this.queuedBytes -= argumentBytes(request.args);
         this.resumeReadingIfRoom();
         if (request.kind === 'protocolError') {
           this.answerProtocolError(request.error);
@@ -175,6 +185,7 @@ export class RespConnection {
 
   private resumeReadingIfRoom(): void {
     if (!this.readingPaused || this.queue.length >= this.requestsQueuedResume) return;
+    if (this.queuedBytes >= this.limits.requestBytesQueuedMax / 2) return;
     this.readingPaused = false;
     this.socket.resume();
   }
@@ -191,6 +202,7 @@ export class RespConnection {
     if (this.phase !== 'serving') return;
     this.phase = 'closing';
     this.queue.length = 0;
+    this.queuedBytes = 0;
     // Keep reading (and dropping): unread bytes at close would make the kernel send a reset, which can destroy the last reply.
     if (this.readingPaused) this.socket.resume();
     this.readingPaused = false;
@@ -202,6 +214,7 @@ export class RespConnection {
   private onClose(): void {
     this.phase = 'closed';
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.writer.discard();
     if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
     // A call in flight still settles; the session is closed after it, as RespSession promises.
@@ -218,4 +231,10 @@ export class RespConnection {
     }
     this.resolveFinished();
   }
+}
+
+function argumentBytes(args: readonly Buffer[]): number {
+  let bytes = 0;
+  for (const argument of args) bytes += argument.byteLength;
+  return bytes;
 }

@@ -10,6 +10,13 @@ export interface RespServerLimits extends RespLimits {
    * The queue can pass it by the requests of the one chunk that reached it.
    */
   readonly requestsQueuedMax: number;
+  /**
+   * Bytes of the arguments of requests parsed but not yet answered, per
+   * connection: reading stops at this many too, so a pipeline of large values
+   * (up to 1 MiB each) holds megabytes, not a gigabyte. Reading resumes below
+   * half of it. The chunk that reached it can add its own requests.
+   */
+  readonly requestBytesQueuedMax: number;
   /** Open connections; one more is told "max number of clients reached" and closed, as Redis does. */
   readonly connectionsMax: number;
   /**
@@ -35,6 +42,7 @@ export interface RespServerLimits extends RespLimits {
 export const DEFAULT_RESP_SERVER_LIMITS: RespServerLimits = {
   ...DEFAULT_RESP_LIMITS,
   requestsQueuedMax: 1024,
+  requestBytesQueuedMax: 8 << 20,
   connectionsMax: 10_000,
   replyBatchBytesMax: 64 << 10,
   closeLingerMs: 2_000,

@@ -7,8 +7,16 @@ export interface RespServerStats {
   protocolErrors: number;
   /** Most requests ever parsed but not yet answered on one connection: shows the read backpressure at work. */
   requestsQueuedPeak: number;
+  /** Most argument bytes ever queued that way on one connection. */
+  requestBytesQueuedPeak: number;
 }
 
 export function emptyRespServerStats(): RespServerStats {
-  return { connectionsOpen: 0, connectionsRefused: 0, protocolErrors: 0, requestsQueuedPeak: 0 };
+  return {
+    connectionsOpen: 0,
+    connectionsRefused: 0,
+    protocolErrors: 0,
+    requestsQueuedPeak: 0,
+    requestBytesQueuedPeak: 0,
+  };
 }

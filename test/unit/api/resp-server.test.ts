@@ -242,6 +242,27 @@ describe('RESP server', () => {
       { requestsQueuedMax: 8 },
     ));
 
+  it('stops reading a connection whose unanswered requests reach requestBytesQueuedMax', () =>
+    withServer(
+      async ({ server, backend, connect }) => {
+        const release = backend.hold();
+        const client = await connect();
+        const count = 200;
+        const value = Buffer.alloc(64 * 1024, 'v');
+        client.send(Buffer.concat(Array.from({ length: count }, (_, index) => command('SET', `k${index}`, value))));
+        await sleep(100);
+        // 12.8 MB sent; reading stops at 256 KiB queued, plus what the chunk that reached it carried.
+        const peak = server.stats.requestBytesQueuedPeak;
+        assert.ok(peak < 1 << 20, `queued at most ${peak} bytes of requests, not the ${count * value.byteLength} sent`);
+        assert.ok(server.stats.requestsQueuedPeak < 100, 'the count limit (1024) is not what stopped it');
+        release();
+        const replies = await client.nextReplies(count);
+        assert.ok(replies.every((reply) => reply === '+OK'));
+        assert.equal(backend.values.size, count);
+      },
+      { requestBytesQueuedMax: 256 * 1024 },
+    ));
+
   it('stops executing requests while the client does not read its replies', () =>
     withServer(async ({ backend, connect }) => {
       const client = await connect();
