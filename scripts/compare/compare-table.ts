@@ -3,6 +3,7 @@
  * raftkv's rate and latency, their ratio, and issue 6's target for it, met
  * or not.
  */
+import { formatTable } from '../../src/cli/text-table.js';
 
 export interface Measured {
   readonly opsPerSecond: number;
@@ -112,13 +113,6 @@ export function formatCompareTable(lines: readonly TableLine[]): string {
     line.target,
     line.met === null ? '-' : line.met ? 'yes' : 'NO',
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((row) => row[column]!.length)));
-  const format = (row: readonly string[]): string =>
-    row
-      .map((cell, column) =>
-        column === 0 || column === 8 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
-      )
-      .join('  ');
   const errors = lines.flatMap((line) => {
     const parts = [
       line.etcd !== null && line.etcd.errors > 0 ? `etcd ${line.etcd.errors}` : null,
@@ -126,5 +120,7 @@ export function formatCompareTable(lines: readonly TableLine[]): string {
     ].filter((part) => part !== null);
     return parts.length === 0 ? [] : [`${line.workload}: failed calls: ${parts.join(', ')} (the row meets no target)`];
   });
-  return [format(header), ...cells.map(format), ...errors].join('\n');
+  // The workload and target columns are words; the others numbers.
+  const table = formatTable([header, ...cells], (column) => (column === 0 || column === 8 ? 'left' : 'right'));
+  return [table, ...errors].join('\n');
 }

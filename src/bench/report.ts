@@ -4,6 +4,7 @@
  */
 import type { LatencyMs } from './latency-tally.js';
 import type { WorkloadName } from './workloads.js';
+import { formatTable as formatTextTable } from '../cli/text-table.js';
 
 export interface BenchPlan {
   readonly workloads: readonly WorkloadName[];
@@ -61,16 +62,7 @@ const HEADER = ['workload', 'clients', 'ops', 'ops/s', 'errors', 'p50', 'p90', '
 
 /** Columns aligned by two spaces; the name column left, numbers right; `-` where there is no number. */
 export function formatTable(rows: readonly TableRow[]): string {
-  const cells = [HEADER, ...rows.map(rowCells)];
-  const widths = HEADER.map((_, column) => Math.max(...cells.map((line) => line[column]!.length)));
-  return cells
-    .map((line) =>
-      line
-        .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return formatTextTable([HEADER, ...rows.map(rowCells)], (column) => (column === 0 ? 'left' : 'right'));
 }
 
 function rowCells(row: TableRow): string[] {

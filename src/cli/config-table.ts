@@ -7,6 +7,7 @@ import type { GroupView } from '../client/cluster-status.js';
 import { leaderOf } from '../client/cluster-status.js';
 import type { BucketId, GroupId, ShardConfig } from '../meta/config.js';
 import { UNASSIGNED } from '../meta/config.js';
+import { formatTable } from './text-table.js';
 
 /** 0,1,2,3,7,9,10 -> "0-3, 7, 9-10". */
 export function bucketRanges(buckets: readonly BucketId[]): string {
@@ -57,7 +58,7 @@ export function formatConfig(config: ShardConfig, leaders?: ReadonlyMap<GroupId,
     lines.push('no groups have joined yet: raftkv admin join GID MEMBERS --meta ...');
     return lines.join('\n');
   }
-  lines.push(...formatRows(rows));
+  lines.push(formatTable(rows));
   return lines.join('\n');
 }
 
@@ -91,24 +92,5 @@ export function formatNodes(groups: readonly GroupView[]): string {
       ]);
     }
   }
-  return formatRows(rows).join('\n');
-}
-
-/**
- * Columns padded to their widest cell. A row shorter than the header (a node
- * that did not answer) ends in one cell that runs on past the columns.
- */
-function formatRows(rows: readonly (readonly string[])[]): string[] {
-  const columns = rows[0]!.length;
-  const widths = rows[0]!.map((_, column) =>
-    Math.max(
-      ...rows.map((row) => (row.length === columns || column < row.length - 1 ? (row[column]?.length ?? 0) : 0)),
-    ),
-  );
-  return rows.map((row) =>
-    row
-      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!)))
-      .join('  ')
-      .trimEnd(),
-  );
+  return formatTable(rows);
 }
