@@ -39,6 +39,7 @@ import { KvClient } from '../src/client/kv-client.js';
 import { TcpGroupChannel } from '../src/client/tcp-channel.js';
 import { integerOption } from '../src/cli/options.js';
 import { ProcessGroup } from '../test/e2e/support/process-group.js';
+import { redisBenchmarkColumns } from './compare/redis-benchmark.js';
 
 const USAGE = `usage: npm run bench -- [--duration <s>] [--clients <n>] [--keys <n>] [--value-bytes <n>]
                         [--workload <list>] [--seed <n>] [--json]
@@ -278,20 +279,9 @@ async function respSetWorkload(
  * and a line per test. Columns are found by name, so another version's order does not matter.
  */
 function parseRedisBenchmarkCsv(stdout: string): RedisBenchmarkResult | null {
-  const rows = stdout
-    .split(/\r?\n|\r/)
-    .filter((line) => line.startsWith('"'))
-    .map((line) => line.split(',').map((cell) => cell.replace(/^"|"$/g, '')));
-  const header = rows.find((cells) => cells[0] === 'test');
-  const set = rows.find((cells) => cells[0]?.toUpperCase() === 'SET');
-  if (header === undefined || set === undefined) return null;
-  const column = (name: string): number | null => {
-    const at = header.indexOf(name);
-    const value = at < 0 ? NaN : Number(set[at]);
-    return Number.isFinite(value) ? value : null;
-  };
-  const requestsPerSecond = column('rps');
-  if (requestsPerSecond === null) return null;
+  const column = redisBenchmarkColumns(stdout, 'SET');
+  const requestsPerSecond = column?.('rps') ?? null;
+  if (column === null || requestsPerSecond === null) return null;
   return {
     requestsPerSecond,
     p50Ms: column('p50_latency_ms'),

@@ -44,6 +44,14 @@ export function redisBenchmarkArgs(
  * Columns are found by name, so another version's order does not matter.
  */
 export function parseRedisBenchmarkCsv(stdout: string, test: string, requests: number): RespResult | null {
+  const column = redisBenchmarkColumns(stdout, test);
+  const opsPerSecond = column?.('rps') ?? null;
+  if (column === null || opsPerSecond === null) return null;
+  return { opsPerSecond, latencyMs: { p50: column('p50_latency_ms'), p99: column('p99_latency_ms') }, requests };
+}
+
+/** The numbers of one test's line of that CSV, by column name (null where absent or not a number); null without the line. */
+export function redisBenchmarkColumns(stdout: string, test: string): ((name: string) => number | null) | null {
   const rows = stdout
     .split(/\r?\n|\r/)
     .filter((line) => line.startsWith('"'))
@@ -51,12 +59,9 @@ export function parseRedisBenchmarkCsv(stdout: string, test: string, requests: n
   const header = rows.find((cells) => cells[0] === 'test');
   const row = rows.find((cells) => cells[0]?.toUpperCase() === test.toUpperCase());
   if (header === undefined || row === undefined) return null;
-  const column = (name: string): number | null => {
+  return (name) => {
     const at = header.indexOf(name);
     const value = at < 0 ? NaN : Number(row[at]);
     return Number.isFinite(value) ? value : null;
   };
-  const opsPerSecond = column('rps');
-  if (opsPerSecond === null) return null;
-  return { opsPerSecond, latencyMs: { p50: column('p50_latency_ms'), p99: column('p99_latency_ms') }, requests };
 }
