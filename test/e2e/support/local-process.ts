@@ -7,15 +7,15 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { TEST_PORT_HIGH, TEST_PORT_LOW } from './process-group.js';
 
 export const RAFTKV_BIN = path.resolve(import.meta.dirname, '../../../bin/raftkv.js');
 /**
- * Below Linux's ephemeral range (32768 and up), where outgoing connections, the cluster's own
- * among them, could take a port between the check that it is free and the node listening on it.
- * A taken one makes the command fail and the test retry elsewhere.
+ * A cluster's ports span less than 1,000 above its base: bases stay in the tests' range, below
+ * the ephemeral ports (see freePort). A taken one makes the command fail and the test retry.
  */
-const BASE_PORT_LOW = 10_000;
-const BASE_PORT_HIGH = 32_000;
+const BASE_PORT_LOW = TEST_PORT_LOW;
+const BASE_PORT_HIGH = TEST_PORT_HIGH - 1_000;
 const START_ATTEMPTS = 4;
 
 export interface LocalNodeJson {

@@ -31,8 +31,8 @@ export interface MemberProcess {
  * an outgoing connection, the cluster's own among them, before the node listens on it (seen: a
  * node of a 12-process cluster never started).
  */
-const TEST_PORT_LOW = 10_000;
-const TEST_PORT_HIGH = 32_000;
+export const TEST_PORT_LOW = 10_000;
+export const TEST_PORT_HIGH = 32_000;
 /** Ports this test process has handed out: never twice, even once their listener is gone. */
 const portsHandedOut = new Set<number>();
 
