@@ -31,6 +31,8 @@ export interface TcpClientConnectionOptions {
   readonly host: string;
   readonly port: number;
   readonly clusterId: string;
+  /** The cluster's auth token, sent in the hello; a node that asks for one refuses the connection without it. */
+  readonly token?: string;
   readonly logger?: Logger;
   /** The largest response accepted, header included. */
   readonly frameBytesMax?: number;
@@ -70,7 +72,10 @@ export class TcpClientConnection {
     this.decoder = new FrameDecoder({ frameBytesMax: options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT });
     this.requests = new FrameQueue({ framesMax: this.callsInFlightMax, bytesMax: REQUEST_QUEUE_BYTES_MAX });
     const connectTimeoutMs = options.connectTimeoutMs ?? CLIENT_CONNECT_TIMEOUT_MS_DEFAULT;
-    const hello = encodeFrame('hello', encodeHello({ role: 'client', clusterId: options.clusterId }));
+    const hello = encodeFrame(
+      'hello',
+      encodeHello({ role: 'client', clusterId: options.clusterId, token: options.token ?? null }),
+    );
     this.socket = createConnection({ host, port, noDelay: true });
     this.socket.setTimeout(connectTimeoutMs, () => {
       this.fail(new ConnectionError('timeout', `no connection to ${host}:${port} within ${connectTimeoutMs} ms`));

@@ -12,6 +12,7 @@
  * warning: the client library simply opens a new one when it needs one).
  */
 import type { Socket } from 'node:net';
+import type { TokenCheck } from '../auth/auth-token.js';
 import type { Logger } from '../log/logger.js';
 import type { Message, NodeId } from '../raft/index.js';
 import { FrameError, MessageDecodeError } from './errors.js';
@@ -42,6 +43,8 @@ export interface ServerCounters {
 export interface InboundContext {
   readonly selfId: NodeId;
   readonly clusterId: string;
+  /** The cluster's auth token, which every hello, peer or client, must then carry; null: none is asked. */
+  readonly tokenCheck: TokenCheck | null;
   readonly logger: Logger;
   readonly frameBytesMax: number;
   readonly helloTimeoutMs: number;
@@ -190,12 +193,32 @@ export class InboundConnection {
     if (hello.clusterId !== clusterId) {
       return `cluster id ${JSON.stringify(hello.clusterId)} is not this node's (${JSON.stringify(clusterId)})`;
     }
+    const tokenProblem = this.tokenProblem(hello);
+    if (tokenProblem !== null) return tokenProblem;
     if (hello.role === 'peer') {
       if (this.context.onPeerMessage === null) return 'this server takes no peer connections';
       if (hello.fromNodeId === selfId) return `a peer hello from node ${selfId}, which is this node`;
       return null;
     }
     return this.context.service === null ? 'this server takes no client connections' : null;
+  }
+
+  /**
+   * A token the node does not ask for is let through: clients (and peers) can
+   * be given the token before the nodes start asking for it, one at a time.
+   */
+  private tokenProblem(hello: Hello): string | null {
+    const check = this.context.tokenCheck;
+    if (check === null) return null;
+    const token = hello.token ?? null;
+    const whose = hello.role === 'peer' ? "node's --auth-token-file" : 'client its --token-file or RAFTKV_TOKEN';
+    if (token === null) {
+      return `this cluster requires an auth token and the ${hello.role} sent none: give the ${whose}`;
+    }
+    if (!check.matches(token)) {
+      return `the ${hello.role}'s auth token is not this cluster's: give the ${whose} with the cluster's token`;
+    }
+    return null;
   }
 
   private onPeerFrame(frame: Frame, fromNodeId: NodeId): void {

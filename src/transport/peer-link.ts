@@ -33,6 +33,8 @@ export interface PeerLinkOptions {
   readonly peerId: NodeId;
   readonly address: PeerAddress;
   readonly clusterId: string;
+  /** The cluster's auth token, which the peer asks for when it has one. */
+  readonly token: string | null;
   readonly logger: Logger;
   readonly queueLimits: FrameQueueLimits;
   readonly backoff: BackoffLimits;
@@ -120,9 +122,9 @@ export class PeerLink {
     this.failures = 0;
     if (this.everConnected) this.logger.info({}, 'connection to peer restored');
     this.everConnected = true;
-    const { clusterId, selfId } = this.options;
+    const { clusterId, selfId, token } = this.options;
     // Written before the queue is attached, so the hello is the first frame the peer sees.
-    for (const part of encodeFrame('hello', encodeHello({ role: 'peer', clusterId, fromNodeId: selfId }))) {
+    for (const part of encodeFrame('hello', encodeHello({ role: 'peer', clusterId, fromNodeId: selfId, token }))) {
       socket.write(part);
     }
     this.queue.attach(socket);

@@ -8,6 +8,7 @@
  */
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import { TokenCheck } from '../auth/auth-token.js';
 import type { Logger } from '../log/logger.js';
 import type { Message, NodeId } from '../raft/index.js';
 import { FRAME_BYTES_MAX_DEFAULT } from './frame.js';
@@ -43,6 +44,8 @@ export interface TcpServerOptions {
   /** 0 picks a free port; `port` tells which. */
   readonly port: number;
   readonly clusterId: string;
+  /** When set, every hello (peer or client) must carry this token; see InboundConnection. */
+  readonly authToken?: string;
   readonly selfId: NodeId;
   readonly logger: Logger;
   /** Receives the messages of peer connections; without it, peer hellos are refused. Must not throw. */
@@ -74,6 +77,7 @@ export class TcpServer {
     clientsClosedIdle: 0,
   };
   private readonly slots: ConnectionSlots<InboundConnection>;
+  private readonly tokenCheck: TokenCheck | null;
 
   private constructor(
     private readonly server: Server,
@@ -85,6 +89,7 @@ export class TcpServer {
       peersMax: options.peerConnectionsMax ?? PEER_CONNECTIONS_MAX_DEFAULT,
       pendingMax: options.helloPendingMax ?? HELLO_PENDING_MAX_DEFAULT,
     });
+    this.tokenCheck = options.authToken === undefined ? null : new TokenCheck(options.authToken);
   }
 
   /** Listens on options.host:options.port; rejects when it cannot (port in use, unknown host). */
@@ -139,6 +144,7 @@ export class TcpServer {
     const connection = new InboundConnection(socket, {
       selfId: this.options.selfId,
       clusterId: this.options.clusterId,
+      tokenCheck: this.tokenCheck,
       logger: this.logger,
       frameBytesMax: this.options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT,
       helloTimeoutMs: this.options.helloTimeoutMs ?? HELLO_TIMEOUT_MS_DEFAULT,

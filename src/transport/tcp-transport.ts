@@ -31,6 +31,8 @@ export const CONNECT_TIMEOUT_MS_DEFAULT = 5_000;
 export interface TcpPeerTransportOptions {
   readonly selfId: NodeId;
   readonly clusterId: string;
+  /** The cluster's auth token, sent in every hello: peers started with one refuse connections without it. */
+  readonly authToken?: string;
   /** Where each other member listens. This node's own id, if present, is ignored. */
   readonly peers: ReadonlyMap<NodeId, PeerAddress>;
   readonly logger: Logger;
@@ -123,6 +125,7 @@ export class TcpPeerTransport implements PeerSender {
       peerId,
       address,
       clusterId: this.options.clusterId,
+      token: this.options.authToken ?? null,
       logger: this.logger,
       queueLimits: {
         framesMax: this.options.queueMessagesMax ?? QUEUE_MESSAGES_MAX_DEFAULT,

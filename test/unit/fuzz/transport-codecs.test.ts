@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import fc from 'fast-check';
+import { AUTH_TOKEN_BYTES_MAX } from '../../../src/auth/auth-token.js';
 import { MessageDecodeError } from '../../../src/transport/errors.js';
 import type { Hello } from '../../../src/transport/handshake.js';
 import { CLUSTER_ID_BYTES_MAX, decodeHello, encodeHello } from '../../../src/transport/handshake.js';
@@ -24,10 +25,15 @@ import { raftMessage } from './raft-values.js';
 
 describe('fuzzing the hello', () => {
   const clusterId = fc.oneof(fc.constant(''), textOfBytes(CLUSTER_ID_BYTES_MAX));
+  // Null: a version 1 hello; a token: version 2. Tokens are printable ASCII, as authTokenProblem demands.
+  const token = fc.oneof(
+    fc.constant(null),
+    fc.stringMatching(/^[\x21-\x7e]+$/).filter((text) => text.length <= AUTH_TOKEN_BYTES_MAX),
+  );
   decoderProperties<Hello>({
     arbitrary: fc.oneof(
-      fc.record({ role: fc.constant('peer' as const), clusterId, fromNodeId: u32 }),
-      fc.record({ role: fc.constant('client' as const), clusterId }),
+      fc.record({ role: fc.constant('peer' as const), clusterId, fromNodeId: u32, token }),
+      fc.record({ role: fc.constant('client' as const), clusterId, token }),
     ),
     encode: encodeHello,
     decode: decodeHello,

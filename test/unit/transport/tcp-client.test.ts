@@ -55,12 +55,20 @@ function replyText(result: ServiceResult): string {
   return text(result.reply);
 }
 
-async function startServer(service: GroupService): Promise<TcpServer> {
-  return TcpServer.start({ host: HOST, port: 0, clusterId: CLUSTER, selfId: 1, logger: silentLogger, service });
+async function startServer(service: GroupService, authToken?: string): Promise<TcpServer> {
+  return TcpServer.start({
+    host: HOST,
+    port: 0,
+    clusterId: CLUSTER,
+    selfId: 1,
+    logger: silentLogger,
+    service,
+    ...(authToken === undefined ? {} : { authToken }),
+  });
 }
 
-function client(port: number, clusterId = CLUSTER): TcpClientConnection {
-  return new TcpClientConnection({ host: HOST, port, clusterId });
+function client(port: number, clusterId = CLUSTER, token?: string): TcpClientConnection {
+  return new TcpClientConnection({ host: HOST, port, clusterId, ...(token === undefined ? {} : { token }) });
 }
 
 function connectionError(reason: ConnectionError['reason']): (error: unknown) => boolean {
@@ -159,6 +167,42 @@ describe('TCP client connection', () => {
     } finally {
       stranger.close();
       good.close();
+      await server.close();
+    }
+  });
+
+  it('a node with an auth token refuses clients without it or with another, saying what to do, and serves the rest', async () => {
+    const server = await startServer(echoService, 'the-cluster-token');
+    const anonymous = client(server.port);
+    const guesser = client(server.port, CLUSTER, 'a-guessed-token');
+    const member = client(server.port, CLUSTER, 'the-cluster-token');
+    try {
+      await assert.rejects(anonymous.call(get('a'), TIMEOUT_MS), (error: unknown) => {
+        assert.ok(error instanceof ConnectionError && error.reason === 'rejected');
+        assert.match(error.message, /requires an auth token and the client sent none: .*--token-file or RAFTKV_TOKEN/);
+        return true;
+      });
+      await assert.rejects(guesser.call(get('b'), TIMEOUT_MS), (error: unknown) => {
+        assert.ok(error instanceof ConnectionError && error.reason === 'rejected');
+        assert.match(error.message, /auth token is not this cluster's/);
+        assert.doesNotMatch(error.message, /the-cluster-token/, 'the refusal does not give the token away');
+        return true;
+      });
+      assert.equal(replyText(await member.call(get('c'), TIMEOUT_MS)), 'kv: c');
+      assert.equal(server.counters.connectionsRejected, 2);
+    } finally {
+      for (const connection of [anonymous, guesser, member]) connection.close();
+      await server.close();
+    }
+  });
+
+  it('a client with a token still reaches a node that asks for none', async () => {
+    const server = await startServer(echoService);
+    const connection = client(server.port, CLUSTER, 'a-token-given-early');
+    try {
+      assert.equal(replyText(await connection.call(get('d'), TIMEOUT_MS)), 'kv: d');
+    } finally {
+      connection.close();
       await server.close();
     }
   });

@@ -20,7 +20,7 @@ interface Receiver {
   readonly received: Message[];
 }
 
-async function startReceiver(selfId: NodeId, port = 0, frameBytesMax?: number): Promise<Receiver> {
+async function startReceiver(selfId: NodeId, port = 0, frameBytesMax?: number, authToken?: string): Promise<Receiver> {
   const received: Message[] = [];
   const server = await TcpServer.start({
     host: HOST,
@@ -30,6 +30,7 @@ async function startReceiver(selfId: NodeId, port = 0, frameBytesMax?: number): 
     logger: silentLogger,
     onPeerMessage: (message) => received.push(message),
     ...(frameBytesMax === undefined ? {} : { frameBytesMax }),
+    ...(authToken === undefined ? {} : { authToken }),
   });
   return { server, received };
 }
@@ -149,6 +150,31 @@ describe('TCP peer transport and server', () => {
       raw.destroy();
       good.close();
       stranger.close();
+      await two.server.close();
+    }
+  });
+
+  it('a node with an auth token takes messages only from peers that carry it, and goes on with them', async () => {
+    const two = await startReceiver(2, 0, undefined, 'the-cluster-token');
+    const good = transport(1, [[2, two.server.port]], { authToken: 'the-cluster-token' });
+    const tokenless = transport(3, [[2, two.server.port]]);
+    const guesser = transport(4, [[2, two.server.port]], { authToken: 'a-guessed-token' });
+    const raw = await RawConnection.open(two.server.port);
+    try {
+      raw.send(...encodeFrame('hello', encodeHello({ role: 'peer', clusterId: CLUSTER, fromNodeId: 3 })));
+      await waitFor(() => raw.closed, 'the tokenless raw connection closed');
+      assert.match(raw.rejectReason() ?? '', /requires an auth token and the peer sent none: .*--auth-token-file/);
+      tokenless.send(heartbeat(3, 2, 1));
+      guesser.send(heartbeat(4, 2, 1));
+      good.send(heartbeat(1, 2, 1));
+      await waitFor(() => two.server.counters.connectionsRejected >= 3, 'all three strangers refused');
+      await waitFor(() => two.received.length === 1, 'the good message');
+      good.send(heartbeat(1, 2, 2));
+      await waitFor(() => two.received.length === 2, 'a second good message');
+      assert.deepEqual(two.received, [heartbeat(1, 2, 1), heartbeat(1, 2, 2)]);
+    } finally {
+      raw.destroy();
+      for (const sender of [good, tokenless, guesser]) sender.close();
       await two.server.close();
     }
   });
