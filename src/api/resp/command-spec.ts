@@ -1,4 +1,5 @@
 /** The shape of one entry of the RESP command table, and what a command may see of its connection. */
+import type { TokenCheck } from '../../auth/auth-token.js';
 import type { RespReply } from './encoder.js';
 import type { RespSession } from './resp-backend.js';
 
@@ -14,6 +15,16 @@ export interface ServerFacts {
   connectedClients(): number;
 }
 
+/** Whether a connection has given the password (auth-commands.ts). */
+export interface ConnectionAuth {
+  /** The cluster's token; null when the server asks for none. */
+  readonly check: TokenCheck | null;
+  /** True from the start when there is no token, else once AUTH (or HELLO AUTH) gave it. */
+  authenticated: boolean;
+  /** Told of each wrong password (for the log and the counters). */
+  readonly onFailure: () => void;
+}
+
 /** A connection's state that commands read and change. */
 export interface CommandContext {
   readonly session: RespSession;
@@ -24,6 +35,7 @@ export interface CommandContext {
   clientName: string | null;
   /** Set by QUIT: the server sends this command's reply, then closes the connection. */
   closeAfterReply: boolean;
+  readonly auth: ConnectionAuth;
 }
 
 /** `args[0]` is the command name as sent; arity is checked before a handler runs. */

@@ -5,6 +5,7 @@
  */
 import type { RespReply } from './encoder.js';
 import { array, bulk, error, integer, NULL_BULK, OK, simple } from './encoder.js';
+import { authenticate } from './auth-commands.js';
 import { notAnInteger, unknownSubcommand, wrongArity } from './error-replies.js';
 import type { CommandContext, CommandSpec } from './command-spec.js';
 import { REDIS_COMPATIBLE_VERSION } from './server-commands.js';
@@ -56,24 +57,44 @@ function client(args: readonly Buffer[], context: CommandContext): RespReply {
   }
 }
 
-/** HELLO [protover [AUTH user pass] [SETNAME name]]: only protocol 2, no authentication. */
+/**
+ * HELLO [protover [AUTH user pass] [SETNAME name]]: only protocol 2. As in
+ * Redis, AUTH is checked before SETNAME applies, and a connection that is
+ * not authenticated must authenticate in the same HELLO.
+ */
 function hello(args: readonly Buffer[], context: CommandContext): RespReply {
   if (args.length > 1) {
     const version = parseInteger(args[1]!);
     if (version === null) return error('ERR Protocol version is not an integer or out of range');
     if (version !== PROTOCOL_VERSION) return error('NOPROTO unsupported protocol version');
   }
+  let name: Buffer | null = null;
+  let credentials: readonly [user: Buffer, password: Buffer] | null = null;
   for (let index = 2; index < args.length; index++) {
     const option = args[index]!.toString('latin1').toLowerCase();
     const remaining = args.length - index - 1;
     if (option === 'setname' && remaining >= 1) {
-      const refused = setClientName(args[++index]!, context);
-      if (refused.kind === 'error') return refused;
+      name = args[++index]!;
     } else if (option === 'auth' && remaining >= 2) {
-      return error('ERR raftkv has no authentication; connect without AUTH');
+      credentials = [args[index + 1]!, args[index + 2]!];
+      index += 2;
     } else {
       return error(`ERR Syntax error in HELLO option '${args[index]!.toString()}'`);
     }
+  }
+  if (credentials !== null) {
+    const refused = authenticate(credentials[0], credentials[1], context);
+    if (refused !== null) return refused;
+  }
+  if (!context.auth.authenticated) {
+    return error(
+      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH ' +
+        '<user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+    );
+  }
+  if (name !== null) {
+    const refused = setClientName(name, context);
+    if (refused.kind === 'error') return refused;
   }
   return array([
     bulk('server'),

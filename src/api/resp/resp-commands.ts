@@ -6,6 +6,7 @@
  */
 import type { RespReply } from './encoder.js';
 import { array, integer } from './encoder.js';
+import { AUTH_COMMANDS, authGate } from './auth-commands.js';
 import { unknownCommand, unknownSubcommand, wrongArity } from './error-replies.js';
 import type { CommandContext, CommandSpec } from './command-spec.js';
 import { CONNECTION_COMMANDS } from './connection-commands.js';
@@ -40,6 +41,7 @@ const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map([
   ...EXPIRY_COMMANDS,
   ...SERVER_COMMANDS,
   ...CONNECTION_COMMANDS,
+  ...AUTH_COMMANDS,
   ['command', { argumentsMin: 0, argumentsMax: Infinity, handle: command }],
 ]);
 
@@ -48,6 +50,9 @@ export function executeCommand(args: readonly Buffer[], context: CommandContext)
   if (args.length === 0) throw new Error('a RESP request has at least its command name');
   const nameBytes = args[0]!;
   const name = nameBytes.byteLength <= COMMAND_NAME_BYTES_MAX ? nameBytes.toString('latin1').toLowerCase() : null;
+  // Before anything else, unknown commands included: a client without the password learns nothing here.
+  const refused = authGate(name, context);
+  if (refused !== null) return refused;
   const spec = name === null ? undefined : COMMANDS.get(name);
   if (name === null || spec === undefined) return unknownCommand(args);
   const argumentCount = args.length - 1;

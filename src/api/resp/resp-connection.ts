@@ -8,6 +8,7 @@
  * reading ends up blocked by TCP instead of filling this process.
  */
 import type { Socket } from 'node:net';
+import type { TokenCheck } from '../../auth/auth-token.js';
 import type { Logger } from '../../log/logger.js';
 import type { CommandContext, ServerFacts } from './command-spec.js';
 import { error } from './encoder.js';
@@ -38,6 +39,8 @@ export interface RespConnectionOptions {
   readonly logger: Logger;
   readonly stats: RespServerStats;
   readonly server: ServerFacts;
+  /** The password clients must give (AUTH) before anything else; null when none is asked. */
+  readonly tokenCheck: TokenCheck | null;
 }
 
 export class RespConnection {
@@ -69,6 +72,7 @@ export class RespConnection {
   private lingerTimer: NodeJS.Timeout | null = null;
   private sessionClosed = false;
   private shuttingDown = false;
+  private authFailures = 0;
 
   constructor(options: RespConnectionOptions) {
     this.socket = options.socket;
@@ -84,6 +88,11 @@ export class RespConnection {
       connectionId: options.connectionId,
       clientName: null,
       closeAfterReply: false,
+      auth: {
+        check: options.tokenCheck,
+        authenticated: options.tokenCheck === null,
+        onFailure: () => this.onAuthFailure(),
+      },
     };
     this.requestsQueuedResume = Math.max(1, Math.floor(options.limits.requestsQueuedMax / 2));
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
@@ -180,6 +189,15 @@ export class RespConnection {
     } finally {
       this.executing = false;
       if (this.phase === 'closed') this.closeSession();
+    }
+  }
+
+  /** The first wrong password of a connection is logged; the rest only counted (see auth-commands.ts). */
+  private onAuthFailure(): void {
+    this.stats.authFailures++;
+    this.authFailures++;
+    if (this.authFailures === 1) {
+      this.logger.warn({}, 'a RESP client gave a wrong password (AUTH); later ones on this connection are not logged');
     }
   }
 

@@ -4,6 +4,7 @@
  * nothing of Raft; the backend does.
  */
 import net from 'node:net';
+import { TokenCheck } from '../../auth/auth-token.js';
 import type { Logger } from '../../log/logger.js';
 import { encodeReply, error } from './encoder.js';
 import type { ServerFacts } from './command-spec.js';
@@ -24,6 +25,8 @@ export interface RespServerOptions {
   readonly limits?: Partial<RespServerLimits>;
   /** What INFO says this node is ("kv group member", "shard member"); "raftkv node" when not given. */
   readonly role?: string;
+  /** When set, clients must AUTH with it before any other command, as with Redis's requirepass. */
+  readonly authToken?: string;
 }
 
 export interface RespServerAddress {
@@ -43,11 +46,13 @@ export class RespServer {
   private readonly counters: RespServerStats = emptyRespServerStats();
   private connectionIdLast = 0;
   private readonly facts: ServerFacts;
+  private readonly tokenCheck: TokenCheck | null;
 
   constructor(options: RespServerOptions) {
     this.backend = options.backend;
     this.logger = options.logger.child({ component: 'resp' });
     this.limits = resolveRespServerLimits(options.limits);
+    this.tokenCheck = options.authToken === undefined ? null : new TokenCheck(options.authToken);
     this.facts = {
       role: options.role ?? 'raftkv node',
       startedAtMs: Date.now(),
@@ -123,6 +128,7 @@ export class RespServer {
       logger,
       stats: this.counters,
       server: this.facts,
+      tokenCheck: this.tokenCheck,
     });
     this.connections.add(connection);
     this.counters.connectionsOpen++;

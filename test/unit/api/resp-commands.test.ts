@@ -11,7 +11,9 @@ describe('RESP commands for connection setup', () => {
     assert.match(hello, /^\*14\r\n\$6\r\nserver\r\n\$6\r\nraftkv\r\n/);
     assert.match(hello, /\$5\r\nproto\r\n:2\r\n\$2\r\nid\r\n:7\r\n/);
     assert.equal(context.clientName, 'app');
-    assert.match(await run(context, 'HELLO', '2', 'AUTH', 'user', 'pass'), /^-ERR raftkv has no authentication/);
+    // Without a password set, the default user needs none, as in Redis 6.
+    assert.match(await run(context, 'HELLO', '2', 'AUTH', 'default', 'anything'), /^\*14\r\n/);
+    assert.match(await run(context, 'HELLO', '2', 'AUTH', 'user', 'pass'), /^-WRONGPASS /);
     assert.equal(await run(context, 'HELLO', '2', 'BOGUS'), "-ERR Syntax error in HELLO option 'BOGUS'\r\n");
   });
 

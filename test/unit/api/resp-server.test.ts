@@ -37,10 +37,11 @@ interface Fixture {
 async function withServer(
   scenario: (fixture: Fixture) => Promise<void>,
   limits: Partial<RespServerLimits> = {},
+  authToken?: string,
 ): Promise<void> {
   const backend = new MemoryBackend();
   const logger = new RecordingLogger();
-  const server = new RespServer({ backend, logger, limits });
+  const server = new RespServer({ backend, logger, limits, ...(authToken === undefined ? {} : { authToken }) });
   const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
   try {
     await scenario({ server, backend, logger, connect: () => RespTestClient.connect(port) });
@@ -114,6 +115,35 @@ describe('RESP server', () => {
       client.send('ping\r\n');
       assert.equal(await client.nextReply(), '+PONG');
     }));
+
+  it('with a password, each connection authenticates on its own, and a wrong password is logged once per connection', () =>
+    withServer(
+      async ({ server, logger, connect }) => {
+        const [first, second] = [await connect(), await connect()];
+        assert.equal(await first.call('SET', 'k', 'v'), '-NOAUTH Authentication required.');
+        assert.equal(
+          await first.call('AUTH', 'guess-1'),
+          '-WRONGPASS invalid username-password pair or user is disabled.',
+        );
+        assert.equal(
+          await first.call('AUTH', 'guess-2'),
+          '-WRONGPASS invalid username-password pair or user is disabled.',
+        );
+        assert.equal(await first.call('AUTH', 'cluster-token-0123456789'), '+OK');
+        assert.equal(await first.call('SET', 'k', 'v'), '+OK');
+        assert.equal(await second.call('GET', 'k'), '-NOAUTH Authentication required.', 'the other connection is not');
+        assert.equal(server.stats.authFailures, 2);
+        assert.deepEqual(
+          logger.warnings.map((warning) => warning.message),
+          ['a RESP client gave a wrong password (AUTH); later ones on this connection are not logged'],
+        );
+        const third = await connect();
+        assert.equal(await third.call('AUTH', 'default', 'cluster-token-0123456789'), '+OK');
+        assert.deepEqual(await third.call('GET', 'k'), Buffer.from('v'));
+      },
+      {},
+      'cluster-token-0123456789',
+    ));
 
   it('answers 100 commands pipelined in one write, in order', () =>
     withServer(async ({ connect }) => {
