@@ -10,6 +10,9 @@
  *   GET    /metrics          Prometheus text (with metrics)
  *   GET    / and /dashboard/<file>   the dashboard's static files
  *
+ * With an auth token, every path but /v1/health, /metrics and the
+ * dashboard's files needs it as a bearer token (bearer-auth.ts says why).
+ *
  * node:http and a switch on the path are enough: a dozen fixed routes, one
  * path parameter, bodies read whole under a limit; a framework would add
  * dependencies and hide the limits and error shapes this file makes plain.
@@ -24,6 +27,7 @@ import type { Logger } from '../../log/logger.js';
 import type { MetricsSource } from '../../metrics/metrics-source.js';
 import type { PeerAddress } from '../../transport/index.js';
 import { handleAdmin } from './admin-routes.js';
+import { BearerAuth, isOpenPath } from './bearer-auth.js';
 import { httpErrorOf } from './client-errors.js';
 import type { HttpBackend } from './http-backend.js';
 import { isUnavailable } from './http-backend.js';
@@ -43,17 +47,21 @@ export interface HttpApiServerOptions {
   readonly metrics?: MetricsSource;
   /** Where the dashboard's files are (index.html, *.js, *.css); src/api/dashboard by default. */
   readonly dashboardDirectory?: string;
+  /** When set, requests need it as `Authorization: Bearer <token>` (see bearer-auth.ts for what stays open). */
+  readonly authToken?: string;
 }
 
 export class HttpApiServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly pool: SessionPool | null;
+  private readonly auth: BearerAuth | null;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly options: HttpApiServerOptions) {
     const kv = options.backend.kv;
     this.pool = isUnavailable(kv) ? null : new SessionPool(() => kv.newSession());
+    this.auth = options.authToken === undefined ? null : new BearerAuth(options.authToken, options.logger);
     this.server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
       void this.serve(request, response);
     });
@@ -131,6 +139,7 @@ export class HttpApiServer {
     const query = new URLSearchParams(rawQuery);
     const { backend, metrics } = this.options;
     const method = request.method ?? '';
+    if (this.auth !== null && !isOpenPath(rawPath)) this.auth.demand(request);
     if (rawPath.startsWith('/v1/kv/')) {
       if (this.pool === null) throw notFound(unavailableText(backend.kv));
       return handleKv(request, response, rawPath.slice('/v1/kv/'.length), query, this.pool, metrics ?? null);
