@@ -20,6 +20,8 @@ export interface GroupEndpointOptions {
   /** Every member of the group (this one included) with its address. */
   readonly members: ReadonlyMap<NodeId, PeerAddress>;
   readonly clusterId: string;
+  /** The cluster's auth token: asked of every peer and client, and given to peers. */
+  readonly authToken?: string;
   readonly logger: Logger;
   /** Client connections to this member's port: how many, and how long one may idle; defaults when absent. */
   readonly clientLimits?: ClientConnectionLimits;
@@ -49,6 +51,7 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
   const peers = new TcpPeerTransport({
     selfId: options.id,
     clusterId: options.clusterId,
+    authToken: options.authToken,
     peers: new Map([...options.members].filter(([id]) => id !== options.id)),
     logger: options.logger,
     onSent: options.onPeerSent,
@@ -59,6 +62,7 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
     host: self.host,
     port: self.port,
     clusterId: options.clusterId,
+    authToken: options.authToken,
     selfId: options.id,
     logger: options.logger,
     onPeerMessage: (message) => member.node.receive(message),

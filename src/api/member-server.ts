@@ -34,6 +34,8 @@ export interface MemberServerOptions {
   readonly resp?: PeerAddress;
   /** Peers and clients must present it: it keeps two clusters on one network apart. */
   readonly clusterId: string;
+  /** The cluster's auth token: asked of peers and clients on every port (binary, RESP, HTTP) when set. */
+  readonly authToken?: string;
   readonly logger: Logger;
   readonly tickMs?: number;
   readonly snapshotEveryEntries?: number;
@@ -109,6 +111,7 @@ export class MemberServer {
     const channel = new TcpGroupChannel({
       members: options.members,
       clusterId: options.clusterId,
+      token: options.authToken,
       logger,
       local: { id: options.id, service: endpoint.member.services },
     });
@@ -118,6 +121,7 @@ export class MemberServer {
         backend: ClientBackend.forGroup([...options.members.keys()], channel, realClientClock, { observer: metrics }),
         logger,
         role: 'kv group member',
+        authToken: options.authToken,
       });
       await resp.listen(options.resp);
     }
@@ -125,7 +129,13 @@ export class MemberServer {
     if (options.http !== undefined) {
       const members = [...options.members.keys()];
       const backend = loneGroupBackend({
-        self: { id: options.id, gid: null, clusterId: options.clusterId, status: () => endpoint.status() },
+        self: {
+          id: options.id,
+          gid: null,
+          clusterId: options.clusterId,
+          token: options.authToken,
+          status: () => endpoint.status(),
+        },
         members: options.members,
         newSession: () =>
           new KvClient({
@@ -141,6 +151,7 @@ export class MemberServer {
         backend,
         logger,
         metrics,
+        authToken: options.authToken,
       });
       await http.listen(options.http);
     }

@@ -30,6 +30,8 @@ export interface MetaServerOptions {
   readonly members: ReadonlyMap<NodeId, PeerAddress>;
   readonly directory: string;
   readonly clusterId: string;
+  /** The cluster's auth token: asked of peers and clients on every port (binary, HTTP) when set. */
+  readonly authToken?: string;
   readonly logger: Logger;
   readonly tickMs?: number;
   readonly snapshotEveryEntries?: number;
@@ -104,13 +106,20 @@ export class MetaServer {
     const channel = new TcpGroupChannel({
       members: options.members,
       clusterId: options.clusterId,
+      token: options.authToken,
       logger: options.logger,
       local: { id: options.id, service: endpoint.member.services },
     });
     let http: HttpApiServer | null = null;
     if (options.http !== undefined) {
       const backend = shardedClusterBackend({
-        self: { id: options.id, gid: 0, clusterId: options.clusterId, status: () => endpoint.status() },
+        self: {
+          id: options.id,
+          gid: 0,
+          clusterId: options.clusterId,
+          token: options.authToken,
+          status: () => endpoint.status(),
+        },
         meta: options.members,
         newMetaClient: (deadlineMs) =>
           new MetaClient({
@@ -127,6 +136,7 @@ export class MetaServer {
         backend,
         logger: options.logger,
         metrics,
+        authToken: options.authToken,
       });
       await http.listen(options.http);
     }

@@ -45,6 +45,8 @@ export interface ShardServerOptions {
   readonly directory: string;
   readonly resp?: PeerAddress;
   readonly clusterId: string;
+  /** The cluster's auth token: asked of peers and clients on every port (binary, RESP, HTTP) when set. */
+  readonly authToken?: string;
   readonly logger: Logger;
   readonly tickMs?: number;
   readonly snapshotEveryEntries?: number;
@@ -127,7 +129,7 @@ export class ShardServer {
   }
 
   static async start(options: ShardServerOptions): Promise<ShardServer> {
-    const { logger, clusterId } = options;
+    const { logger, clusterId, authToken } = options;
     const clock: ClientClock = realClientClock;
     const metrics = new ProcessMetrics();
     const endpoint = await startGroupEndpoint(
@@ -161,11 +163,12 @@ export class ShardServer {
         bucketsInTransit: transitOf(member.replica.machine),
       }),
     );
-    const metaChannel = new TcpGroupChannel({ members: options.meta, clusterId, logger });
+    const metaChannel = new TcpGroupChannel({ members: options.meta, clusterId, token: authToken, logger });
     // Reaches any node of any group: this group's members from the start, the others as configs name them.
     const groupsChannel = new TcpGroupChannel({
       members: options.members,
       clusterId,
+      token: authToken,
       logger,
       local: { id: options.id, service: endpoint.member.replica },
     });
@@ -221,13 +224,14 @@ export class ShardServer {
         backend: new ClientBackend(newShardedClient, { observer: metrics }),
         logger,
         role: 'shard member',
+        authToken,
       });
       await resp.listen(options.resp);
     }
     let http: HttpApiServer | null = null;
     if (options.http !== undefined) {
       const backend = shardedClusterBackend({
-        self: { id: options.id, gid: options.gid, clusterId, status: () => endpoint.status() },
+        self: { id: options.id, gid: options.gid, clusterId, token: authToken, status: () => endpoint.status() },
         meta: options.meta,
         newMetaClient: (deadlineMs) => newMetaClient(`http-${randomUUID()}`, deadlineMs),
         kv: { newSession: () => newShardedClient(`http-${randomUUID()}`, HTTP_KV_DEADLINE_MS) },
@@ -236,6 +240,7 @@ export class ShardServer {
         backend,
         logger,
         metrics,
+        authToken,
       });
       await http.listen(options.http);
     }

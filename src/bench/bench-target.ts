@@ -32,12 +32,18 @@ export type TargetAddresses =
   | { readonly kind: 'members'; readonly members: ReadonlyMap<NodeId, PeerAddress> }
   | { readonly kind: 'meta'; readonly meta: ReadonlyMap<NodeId, PeerAddress> };
 
-export function connectTarget(addresses: TargetAddresses, clusterId: string): BenchTarget {
+/** Where the cluster is, which cluster it is, and its auth token when its nodes ask for one. */
+export interface TargetCluster {
+  readonly clusterId: string;
+  readonly token?: string | undefined;
+}
+
+export function connectTarget(addresses: TargetAddresses, cluster: TargetCluster): BenchTarget {
   switch (addresses.kind) {
     case 'members':
-      return groupTarget(addresses.members, clusterId);
+      return groupTarget(addresses.members, cluster);
     case 'meta':
-      return shardedTarget(addresses.meta, clusterId);
+      return shardedTarget(addresses.meta, cluster);
     default: {
       const never: never = addresses;
       throw new Error(`connectTarget: unknown target ${JSON.stringify(never)}`);
@@ -49,8 +55,8 @@ function clientOptions(deadlineMs: number) {
   return { clock: realClientClock, clientId: `bench-${randomUUID()}`, random: Math.random, deadlineMs };
 }
 
-function groupTarget(members: ReadonlyMap<NodeId, PeerAddress>, clusterId: string): BenchTarget {
-  const channel = new TcpGroupChannel({ members, clusterId });
+function groupTarget(members: ReadonlyMap<NodeId, PeerAddress>, cluster: TargetCluster): BenchTarget {
+  const channel = new TcpGroupChannel({ members, ...cluster });
   return {
     description: `group of ${plural(members.size, 'member')}`,
     newClient: (deadlineMs) => new KvClient({ ...clientOptions(deadlineMs), members: [...members.keys()], channel }),
@@ -58,10 +64,10 @@ function groupTarget(members: ReadonlyMap<NodeId, PeerAddress>, clusterId: strin
   };
 }
 
-function shardedTarget(meta: ReadonlyMap<NodeId, PeerAddress>, clusterId: string): BenchTarget {
-  const metaChannel = new TcpGroupChannel({ members: meta, clusterId });
+function shardedTarget(meta: ReadonlyMap<NodeId, PeerAddress>, cluster: TargetCluster): BenchTarget {
+  const metaChannel = new TcpGroupChannel({ members: meta, ...cluster });
   // Shard members are learnt from the configs the clients fetch.
-  const shardChannel = new TcpGroupChannel({ members: new Map(), clusterId });
+  const shardChannel = new TcpGroupChannel({ members: new Map(), ...cluster });
   return {
     description: `sharded cluster with ${plural(meta.size, 'meta member')}`,
     newClient: (deadlineMs) => {

@@ -13,10 +13,12 @@ import { BUCKET_COUNT_DEFAULT, BUCKET_COUNT_MAX, canonicalConfigJson } from '../
 import { formatConfig, formatNodes, leadersOf } from './config-table.js';
 import type { HostPort } from './options.js';
 import { integerOption, membersOption } from './options.js';
+import { CLIENT_TOKEN_HELP, clientToken } from './token-flags.js';
 
 interface AdminFlags {
   readonly meta: Map<number, HostPort>;
   readonly clusterId: string;
+  readonly tokenFile?: string;
   readonly timeoutMs: number;
   readonly json?: true;
 }
@@ -34,6 +36,7 @@ export function addAdminCommand(program: Command): void {
     .description('manage the config table: which replica group serves which buckets')
     .requiredOption('--meta <list>', 'the meta group: 1=host:port,2=host:port,...', membersOption('--meta'))
     .option('--cluster-id <name>', 'the cluster id the nodes were started with', 'raftkv')
+    .option('--token-file <file>', CLIENT_TOKEN_HELP)
     .option('--timeout-ms <ms>', 'give up after this long', integerOption('--timeout-ms', 1), 10_000)
     .option('--json', 'print the resulting config as JSON (query: the config and every node, as HTTP /v1/cluster)')
     .addHelpText(
@@ -66,7 +69,7 @@ Examples:
     .action(async (pairs, options) => {
       const groups = checked(admin, () => parseGroups(pairs));
       // Without --buckets the group decides: the default for a new cluster, the fixed count after.
-      await withMetaClient(admin.opts(), (client) => client.join(groups, options.buckets));
+      await withMetaClient(admin, admin.opts(), (client) => client.join(groups, options.buckets));
     });
 
   admin
@@ -76,7 +79,7 @@ Examples:
     .addHelpText('after', examples('leave 2', 'leave 2 3'))
     .action(async (gids) => {
       const parsed = checked(admin, () => gids.map((gid) => integerOption('GID', 1)(gid)));
-      await withMetaClient(admin.opts(), (client) => client.leave(parsed));
+      await withMetaClient(admin, admin.opts(), (client) => client.leave(parsed));
     });
 
   admin
@@ -91,7 +94,7 @@ Examples:
     .action(async (buckets, gid) => {
       const [fromBucket, toBucket] = checked(admin, () => parseBucketRange(buckets));
       const target = checked(admin, () => integerOption('GID', 1)(gid));
-      await withMetaClient(admin.opts(), (client) => client.move(fromBucket, toBucket, target));
+      await withMetaClient(admin, admin.opts(), (client) => client.move(fromBucket, toBucket, target));
     });
 
   admin
@@ -102,11 +105,12 @@ Examples:
     .action(async (version) => {
       const parsed = checked(admin, () => (version === undefined ? null : integerOption('VERSION', 0)(version)));
       const flags = admin.opts();
-      await withMetaClient(flags, (client) => client.query(parsed), {
-        print: async (config) => {
+      await withMetaClient(admin, flags, (client) => client.query(parsed), {
+        print: async (config, token) => {
           const view = await clusterView(config, groupsToAsk(config, metaMembers(flags.meta)), (member) =>
             askNodeStatus(parseAddress(member.address), {
               clusterId: flags.clusterId,
+              token,
               timeoutMs: Math.min(STATUS_TIMEOUT_MS_DEFAULT, flags.timeoutMs),
             }),
           );
@@ -161,17 +165,19 @@ function metaMembers(meta: ReadonlyMap<number, HostPort>): MemberInfo[] {
 
 /** How a command prints its config: by default the table, or the canonical JSON with --json. */
 interface ConfigPrinter {
-  print(config: ShardConfig): Promise<string>;
+  print(config: ShardConfig, token: string | undefined): Promise<string>;
 }
 
 async function withMetaClient(
+  admin: Command,
   flags: AdminFlags,
   run: (client: MetaClient) => Promise<ShardConfig>,
   printer: ConfigPrinter = {
     print: (config) => Promise.resolve(flags.json === true ? canonicalConfigJson(config) : formatConfig(config)),
   },
 ): Promise<void> {
-  const channel = new TcpGroupChannel({ members: flags.meta, clusterId: flags.clusterId });
+  const token = await clientToken(admin, flags);
+  const channel = new TcpGroupChannel({ members: flags.meta, clusterId: flags.clusterId, token });
   const client = new MetaClient({
     members: [...flags.meta.keys()],
     channel,
@@ -182,7 +188,7 @@ async function withMetaClient(
   });
   try {
     const config = await run(client);
-    process.stdout.write(`${await printer.print(config)}\n`);
+    process.stdout.write(`${await printer.print(config, token)}\n`);
   } catch (error) {
     if (!(error instanceof ClientError) && !(error instanceof MetaRefusedError)) throw error;
     process.stderr.write(`raftkv admin: ${error.message}\n`);

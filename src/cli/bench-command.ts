@@ -7,7 +7,7 @@
 import os from 'node:os';
 import type { Command } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '@commander-js/extra-typings';
-import type { TargetAddresses } from '../bench/bench-target.js';
+import type { TargetAddresses, TargetCluster } from '../bench/bench-target.js';
 import { connectTarget } from '../bench/bench-target.js';
 import { LoadFailedError } from '../bench/load-phase.js';
 import {
@@ -25,6 +25,7 @@ import type { WorkloadName } from '../bench/workloads.js';
 import { parseWorkloadList, WORKLOAD_NAMES, WORKLOADS } from '../bench/workloads.js';
 import type { HostPort } from './options.js';
 import { integerOption, membersOption } from './options.js';
+import { CLIENT_TOKEN_HELP, clientToken } from './token-flags.js';
 
 /** Exit code when the cluster cannot be reached or the keys cannot be loaded (flag errors exit with 1, as commander does). */
 const EXIT_UNREACHABLE = 2;
@@ -55,6 +56,7 @@ export function addBenchCommand(program: Command): void {
     )
     .option('--members <list>', 'or one replica group, by its members: 1=host:port,...', membersOption('--members'))
     .option('--cluster-id <name>', 'the cluster id the nodes were started with', 'raftkv')
+    .option('--token-file <file>', CLIENT_TOKEN_HELP)
     .option(
       '--workload <names>',
       `what to run, in order: a comma list, or the flag again (default: all)`,
@@ -125,7 +127,8 @@ cannot be loaded, and with 130 after Ctrl-C (printing what it measured).`,
       durationSeconds: flags.duration,
       seed: flags.seed,
     };
-    process.exitCode = await benchmark(addresses, flags.clusterId, plan, flags.timeoutMs, flags.json === true);
+    const cluster = { clusterId: flags.clusterId, token: await clientToken(command, flags) };
+    process.exitCode = await benchmark(addresses, cluster, plan, flags.timeoutMs, flags.json === true);
   });
 }
 
@@ -142,12 +145,12 @@ function targetAddresses(
 /** Runs the plan and prints the report; resolves with the exit code. */
 async function benchmark(
   addresses: TargetAddresses,
-  clusterId: string,
+  cluster: TargetCluster,
   plan: BenchPlan,
   timeoutMs: number,
   json: boolean,
 ): Promise<number> {
-  const target = connectTarget(addresses, clusterId);
+  const target = connectTarget(addresses, cluster);
   const stop = { stopped: false };
   const onSignal = (): void => {
     // A second Ctrl-C does not wait for calls in flight.

@@ -12,11 +12,13 @@ import { ShardedKvClient } from '../client/sharded-client.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
 import type { HostPort } from './options.js';
 import { integerOption, membersOption } from './options.js';
+import { CLIENT_TOKEN_HELP, clientToken } from './token-flags.js';
 
 interface GroupFlags {
   readonly meta?: Map<number, HostPort>;
   readonly members?: Map<number, HostPort>;
   readonly clusterId: string;
+  readonly tokenFile?: string;
   readonly timeoutMs: number;
 }
 
@@ -51,6 +53,7 @@ function withGroupFlags<Args extends unknown[], Opts extends OptionValues>(
     .option('--meta <list>', META_HELP, membersOption('--meta'))
     .option('--members <list>', MEMBERS_HELP, membersOption('--members'))
     .option('--cluster-id <name>', 'the cluster id the members were started with', 'raftkv')
+    .option('--token-file <file>', CLIENT_TOKEN_HELP)
     .option(
       '--timeout-ms <ms>',
       'give up after this long',
@@ -60,6 +63,8 @@ function withGroupFlags<Args extends unknown[], Opts extends OptionValues>(
 }
 
 export function addKvCommands(program: Command): void {
+  const withClient = (flags: GroupFlags, run: (client: KeyValueClient) => Promise<string>): Promise<void> =>
+    runWithClient(program, flags, run);
   withGroupFlags(program.command('put').description('set KEY to VALUE').argument('<key>').argument('<value>'))
     .addHelpText('after', examples('put greeting hello'))
     .action(async (key, value, flags) => {
@@ -110,13 +115,18 @@ export function addKvCommands(program: Command): void {
     });
 }
 
-async function withClient(flags: GroupFlags, run: (client: KeyValueClient) => Promise<string>): Promise<void> {
+async function runWithClient(
+  program: Command,
+  flags: GroupFlags,
+  run: (client: KeyValueClient) => Promise<string>,
+): Promise<void> {
   const { meta, members } = flags;
   if ((meta === undefined) === (members === undefined)) {
     process.stderr.write('raftkv: say where the data is: --meta for a sharded cluster, or --members for one group\n');
     process.exitCode = 2;
     return;
   }
+  const token = await clientToken(program, flags);
   const common = {
     clock: realClientClock,
     clientId: `cli-${randomUUID()}`,
@@ -126,8 +136,8 @@ async function withClient(flags: GroupFlags, run: (client: KeyValueClient) => Pr
   let client: KeyValueClient;
   const channels: TcpGroupChannel[] = [];
   if (meta !== undefined) {
-    const metaChannel = new TcpGroupChannel({ members: meta, clusterId: flags.clusterId });
-    const shardChannel = new TcpGroupChannel({ members: new Map(), clusterId: flags.clusterId });
+    const metaChannel = new TcpGroupChannel({ members: meta, clusterId: flags.clusterId, token });
+    const shardChannel = new TcpGroupChannel({ members: new Map(), clusterId: flags.clusterId, token });
     channels.push(metaChannel, shardChannel);
     client = new ShardedKvClient({
       ...common,
@@ -136,7 +146,7 @@ async function withClient(flags: GroupFlags, run: (client: KeyValueClient) => Pr
       learnAddresses: (learnt) => shardChannel.learn(learnt),
     });
   } else {
-    const channel = new TcpGroupChannel({ members: members!, clusterId: flags.clusterId });
+    const channel = new TcpGroupChannel({ members: members!, clusterId: flags.clusterId, token });
     channels.push(channel);
     client = new KvClient({ ...common, members: [...members!.keys()], channel });
   }

@@ -37,6 +37,10 @@ export function addLocalCommand(program: Command): void {
       '--cluster-id <name>',
       `every node and client of one cluster must agree on it (default ${DEFAULTS.clusterId})`,
     )
+    .option(
+      '--auth',
+      'make an auth token (in DIR/auth-token) that every client must give; a cluster made so keeps asking for it',
+    )
     .option('--json', 'print where to connect as JSON (one line, for scripts) instead of a table')
     .addOption(
       new Option('--log-level <level>', 'how much each node logs into its file under DIR/logs')
@@ -50,6 +54,7 @@ Examples:
   raftkv local                               3 meta nodes, 2 groups of 3, data in ${DIRECTORY_DEFAULT}
   raftkv local --groups 3 --replicas 1       3 groups of one node each
   raftkv local --dir /tmp/c1 --base-port 9100 --json
+  raftkv local --auth                        clients must give the token in ${DIRECTORY_DEFAULT}/auth-token
 Then, in another terminal:
   redis-cli -p 7220 set greeting hello
   raftkv admin --meta 1=127.0.0.1:7100,2=127.0.0.1:7101,3=127.0.0.1:7102 query
@@ -70,6 +75,7 @@ Ctrl-C stops every node; the same command with the same --dir resumes the cluste
         settings: requested,
         explicit,
         logLevel: options.logLevel,
+        auth: options.auth === true,
         progress: options.json === true ? () => {} : say,
         onNodeExit: (name, description, logFile) =>
           say(

@@ -9,6 +9,7 @@ export function localClusterJson(cluster: LocalCluster): unknown {
     directory: cluster.directory,
     resumed: cluster.resumed,
     clusterId: layout.clusterId,
+    tokenFile: cluster.tokenFile,
     meta: cluster.metaFlag,
     metaNodes: layout.meta.map((node) => ({
       id: node.id,
@@ -51,18 +52,28 @@ export function formatLocalCluster(cluster: LocalCluster): string {
   ];
   const first = shardNodes[0]!;
   const clusterIdFlag = layout.clusterId === 'raftkv' ? '' : ` --cluster-id ${layout.clusterId}`;
+  const { tokenFile } = cluster;
+  // With a token, each example carries it the way its tool takes it, so that each can be pasted as is.
+  const tokenFlag = tokenFile === null ? '' : ` --token-file ${tokenFile}`;
+  const redisAuth = tokenFile === null ? '' : ` -a "$(cat ${tokenFile})"`;
+  const curlAuth = tokenFile === null ? '' : ` -H "Authorization: Bearer $(cat ${tokenFile})"`;
+  const authLines =
+    tokenFile === null
+      ? []
+      : ['', `Auth: every client must give the token in ${tokenFile} (the dashboard asks for it once per tab).`];
   return [
     `raftkv local: ${cluster.resumed ? 'resumed' : 'started'} ${layout.meta.length} meta nodes and ` +
       `${layout.shardGroups.length} group(s) of ${layout.replicas}; data and logs in ${cluster.directory}`,
     '',
     formatTable(rows),
+    ...authLines,
     '',
     'Try:',
-    `  redis-cli -h ${layout.host} -p ${first.respPort} set greeting hello`,
-    `  curl http://${layout.host}:${first.httpPort}/v1/kv/greeting`,
+    `  redis-cli -h ${layout.host} -p ${first.respPort}${redisAuth} set greeting hello`,
+    `  curl${curlAuth} http://${layout.host}:${first.httpPort}/v1/kv/greeting`,
     `  open http://${layout.host}:${first.httpPort}/ in a browser for the dashboard`,
-    `  raftkv get greeting --meta ${cluster.metaFlag}${clusterIdFlag}`,
-    `  raftkv admin --meta ${cluster.metaFlag}${clusterIdFlag} query`,
+    `  raftkv get greeting --meta ${cluster.metaFlag}${clusterIdFlag}${tokenFlag}`,
+    `  raftkv admin --meta ${cluster.metaFlag}${clusterIdFlag}${tokenFlag} query`,
     'Ctrl-C stops every node; run the same command again to resume with the data.',
   ].join('\n');
 }

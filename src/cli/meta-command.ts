@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger.js';
 import { integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
 import { withServerFlags } from './server-flags.js';
+import { serverAuthToken } from './token-flags.js';
 
 export function addMetaCommand(program: Command): void {
   withServerFlags(
@@ -38,6 +39,7 @@ Examples (three meta members on one machine, each in its own terminal):
         members: options.members,
         directory: options.dir,
         clusterId: options.clusterId,
+        authToken: await serverAuthToken(program, options.authTokenFile, logger),
         logger,
         clientLimits: {
           clientConnectionsMax: options.clientConnectionsMax,

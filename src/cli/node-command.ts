@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger.js';
 import { hostPortOption, integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
 import { withServerFlags } from './server-flags.js';
+import { serverAuthToken } from './token-flags.js';
 
 export function addNodeCommand(program: Command): void {
   withServerFlags(
@@ -53,6 +54,7 @@ Examples (three members on one machine, each in its own terminal):
         ...(options.resp === undefined ? {} : { resp: options.resp }),
         ...(options.http === undefined ? {} : { http: options.http }),
         clusterId: options.clusterId,
+        authToken: await serverAuthToken(program, options.authTokenFile, logger),
         logger,
         clientLimits: {
           clientConnectionsMax: options.clientConnectionsMax,

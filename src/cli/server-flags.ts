@@ -5,10 +5,12 @@ import type { LogLevel } from '../log/logger.js';
 import { LOG_LEVELS } from '../log/logger.js';
 import type { HostPort } from './options.js';
 import { hostPortOption, integerOption } from './options.js';
+import { SERVER_TOKEN_HELP } from './token-flags.js';
 
 export interface ServerFlags {
   readonly http?: HostPort;
   readonly clusterId: string;
+  readonly authTokenFile?: string;
   readonly tickMs: number;
   readonly clientConnectionsMax: number;
   readonly clientIdleSeconds: number;
@@ -22,6 +24,7 @@ export function withServerFlags<Args extends unknown[], Opts extends OptionValue
   return command
     .option('--http <host:port>', 'serve the HTTP JSON API, /metrics and the dashboard here', hostPortOption('--http'))
     .option('--cluster-id <name>', 'every node and client of one cluster must agree on it', 'raftkv')
+    .option('--auth-token-file <file>', SERVER_TOKEN_HELP)
     .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
     .option(
       '--client-connections-max <count>',

@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger.js';
 import { hostPortOption, integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
 import { withServerFlags } from './server-flags.js';
+import { serverAuthToken } from './token-flags.js';
 
 export function addShardCommand(program: Command): void {
   withServerFlags(
@@ -62,6 +63,7 @@ Example (group 1 of three members, each in its own terminal; then join it with r
         ...(options.resp === undefined ? {} : { resp: options.resp }),
         ...(options.http === undefined ? {} : { http: options.http }),
         clusterId: options.clusterId,
+        authToken: await serverAuthToken(program, options.authTokenFile, logger),
         logger,
         clientLimits: {
           clientConnectionsMax: options.clientConnectionsMax,

@@ -14,6 +14,8 @@ export type StatusAnswer =
 
 export interface StatusAskOptions {
   readonly clusterId: string;
+  /** The cluster's auth token, when its nodes ask for one. */
+  readonly token?: string;
   /** Connecting and answering together; a node that takes longer is reported unreachable. */
   readonly timeoutMs: number;
 }
@@ -34,6 +36,7 @@ export async function askNodeStatus(address: PeerAddress, options: StatusAskOpti
     host: address.host,
     port: address.port,
     clusterId: options.clusterId,
+    token: options.token,
     connectTimeoutMs: options.timeoutMs,
   });
   try {

@@ -14,6 +14,8 @@ import { ChannelError } from './channel.js';
 export interface TcpGroupChannelOptions {
   readonly members: ReadonlyMap<NodeId, PeerAddress>;
   readonly clusterId: string;
+  /** The cluster's auth token, for nodes started with one (--auth-token-file); they refuse clients without it. */
+  readonly token?: string;
   readonly logger?: Logger;
   /** A member served by this process: its requests skip the network. */
   readonly local?: { readonly id: NodeId; readonly service: GroupService };
@@ -83,6 +85,7 @@ export class TcpGroupChannel implements GroupChannel {
       host: address.host,
       port: address.port,
       clusterId: this.options.clusterId,
+      token: this.options.token,
       ...(this.options.logger === undefined ? {} : { logger: this.options.logger }),
     });
     this.connections.set(node, connection);

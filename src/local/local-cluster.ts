@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { readTokenFile, writeNewTokenFile } from '../auth/token-file.js';
+import { readFileIfExists } from '../storage/atomic-file.js';
 import { realClientClock } from '../client/channel.js';
 import { MetaClient } from '../client/meta-client.js';
 import { ShardedKvClient } from '../client/sharded-client.js';
@@ -24,6 +26,8 @@ import { portProblem } from './ports.js';
 const READY_DEADLINE_MS = 60_000;
 /** An error names this many taken ports; a cluster already running takes every one of them. */
 const TAKEN_PORTS_NAMED_MAX = 3;
+/** The cluster's auth token, in its directory: made by --auth, and kept (auth stays on) when the cluster resumes. */
+const TOKEN_FILE_NAME = 'auth-token';
 
 export interface LocalClusterOptions {
   readonly directory: string;
@@ -32,6 +36,8 @@ export interface LocalClusterOptions {
   /** Settings the user named explicitly: a resumed cluster refuses ones that differ from its own. */
   readonly explicit: ReadonlySet<keyof LayoutOptions>;
   readonly logLevel: string;
+  /** Make an auth token for a cluster that has none yet (a cluster that has one always uses it). */
+  readonly auth: boolean;
   /** One line per step, for people watching it start. */
   readonly progress: (line: string) => void;
   /** A node ended while the cluster was running. */
@@ -44,6 +50,8 @@ export class LocalCluster {
     readonly layout: LocalLayout,
     /** True when the directory already held this cluster. */
     readonly resumed: boolean,
+    /** The file holding the auth token every client must give; null when the cluster asks for none. */
+    readonly tokenFile: string | null,
     private readonly nodes: readonly NodeProcess[],
   ) {}
 
@@ -55,12 +63,15 @@ export class LocalCluster {
     const layout = buildLayout(settings);
     await checkPortsFree(layout);
     if (stored === null) await writeClusterFile(directory, settings);
+    const auth = await clusterToken(directory, options.auth, options.progress);
 
     let running = false;
-    const nodes = nodeProcesses(layout, directory, options.logLevel, (name, description, logFile) => {
+    const common = ['--cluster-id', layout.clusterId, '--log-level', options.logLevel];
+    if (auth !== null) common.push('--auth-token-file', auth.file);
+    const nodes = nodeProcesses(layout, directory, common, (name, description, logFile) => {
       if (running) options.onNodeExit(name, description, logFile);
     });
-    const cluster = new LocalCluster(directory, layout, stored !== null, nodes);
+    const cluster = new LocalCluster(directory, layout, stored !== null, auth?.file ?? null, nodes);
     try {
       options.progress(
         `starting ${layout.meta.length} meta nodes and ${nodes.length - layout.meta.length} shard nodes`,
@@ -68,7 +79,7 @@ export class LocalCluster {
       // All at once: each loads the sources and opens its store, and elections need a majority up anyway.
       await Promise.all(nodes.map((node) => node.start()));
       options.progress('waiting for the meta group and the shard groups to elect leaders and serve');
-      await joinAndWait(layout, (line) => options.progress(line));
+      await joinAndWait(layout, auth?.token, (line) => options.progress(line));
       running = true;
       return cluster;
     } catch (error) {
@@ -114,6 +125,20 @@ export function settingsFor(
   return stored;
 }
 
+/** The cluster's token and its file: the one in `directory`, a new one when asked for, or null. */
+async function clusterToken(
+  directory: string,
+  wanted: boolean,
+  progress: (line: string) => void,
+): Promise<{ readonly file: string; readonly token: string } | null> {
+  const file = path.join(directory, TOKEN_FILE_NAME);
+  if ((await readFileIfExists(file)) !== null) return { file, token: await readTokenFile(file, 'the auth token file') };
+  if (!wanted) return null;
+  const token = await writeNewTokenFile(file);
+  progress(`made an auth token for this cluster in ${file} (readable by you only); clients need it from now on`);
+  return { file, token };
+}
+
 async function checkPortsFree(layout: LocalLayout): Promise<void> {
   const ports = layoutPorts(layout);
   const problems = await Promise.all(ports.map((port) => portProblem(layout.host, port)));
@@ -133,11 +158,10 @@ async function checkPortsFree(layout: LocalLayout): Promise<void> {
 function nodeProcesses(
   layout: LocalLayout,
   directory: string,
-  logLevel: string,
+  common: readonly string[],
   onExit: (name: string, description: string, logFile: string) => void,
 ): NodeProcess[] {
-  const { host, clusterId } = layout;
-  const common = ['--cluster-id', clusterId, '--log-level', logLevel];
+  const { host } = layout;
   const node = (name: string, fileName: string, local: LocalNode, args: string[], ports: number[]): NodeProcess => {
     const logFile = path.join(directory, 'logs', `${fileName}.log`);
     return new NodeProcess({
@@ -194,10 +218,14 @@ function nodeProcesses(
 }
 
 /** Joins the groups the config lacks (all of them on a first start), then waits until each serves a read. */
-async function joinAndWait(layout: LocalLayout, progress: (line: string) => void): Promise<void> {
+async function joinAndWait(
+  layout: LocalLayout,
+  token: string | undefined,
+  progress: (line: string) => void,
+): Promise<void> {
   const metaAddresses = new Map(layout.meta.map((node) => [node.id, { host: layout.host, port: node.peerPort }]));
-  const metaChannel = new TcpGroupChannel({ members: metaAddresses, clusterId: layout.clusterId });
-  const shardChannel = new TcpGroupChannel({ members: new Map(), clusterId: layout.clusterId });
+  const metaChannel = new TcpGroupChannel({ members: metaAddresses, clusterId: layout.clusterId, token });
+  const shardChannel = new TcpGroupChannel({ members: new Map(), clusterId: layout.clusterId, token });
   const common = { clock: realClientClock, random: Math.random, deadlineMs: READY_DEADLINE_MS };
   const meta = new MetaClient({
     ...common,

@@ -25,6 +25,8 @@ export interface NodeIdentity {
   /** 0 for meta, the shard group's id, null for a lone KV group. */
   readonly gid: number | null;
   readonly clusterId: string;
+  /** The cluster's auth token, to ask other members for their status. */
+  readonly token?: string;
   readonly status: () => NodeStatus;
 }
 
@@ -35,6 +37,7 @@ export function askMembers(self: NodeIdentity): AskMember {
       ? Promise.resolve({ ok: true, status: self.status() })
       : askNodeStatus(parseAddress(member.address), {
           clusterId: self.clusterId,
+          token: self.token,
           timeoutMs: STATUS_TIMEOUT_MS_DEFAULT,
         });
 }
