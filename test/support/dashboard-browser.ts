@@ -193,6 +193,12 @@ export class DashboardPage {
     return { state: await line.getAttribute('data-state'), text: await line.innerText() };
   }
 
+  /** Types a token into the header's token field (which must be showing) and submits it. */
+  async enterToken(token: string): Promise<void> {
+    await this.page.getByTestId('token-input').fill(token);
+    await this.page.getByTestId('token-submit').click();
+  }
+
   /** Fills the move form and submits it; returns the confirm dialog's question (answer with confirm/cancel). */
   async submitMove(buckets: string, gid: string): Promise<string> {
     await this.page.getByTestId('move-buckets').fill(buckets);

@@ -65,6 +65,10 @@ class FakeNode {
   /** When set, /v1/cluster leaves out its groups and moves (a node of another version, say). */
   clusterTruncated = false;
   readonly posts: Post[] = [];
+  /** When set, /v1/ answers 401 without `Authorization: Bearer <token>`, as a node with an auth token does. */
+  requiredToken: string | null = null;
+  /** The Authorization header of every /v1/ request, in order. */
+  readonly authorizations: (string | null)[] = [];
   clusterPolls = 0;
   statsPolls = 0;
 
@@ -86,6 +90,15 @@ class FakeNode {
 
   private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://fake');
+    if (url.pathname.startsWith('/v1/')) {
+      const authorization = request.headers.authorization ?? null;
+      this.authorizations.push(authorization);
+      if (this.requiredToken !== null && authorization !== `Bearer ${this.requiredToken}`) {
+        response.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="raftkv"' });
+        response.end(JSON.stringify({ error: { code: 'unauthorized', message: 'send the header' } }));
+        return;
+      }
+    }
     if (request.method === 'POST') return this.admin(url.pathname, await readBody(request), response);
     if (url.pathname === '/') return serveFile(response, 'index.html');
     if (url.pathname.startsWith('/dashboard/')) return serveFile(response, url.pathname.slice('/dashboard/'.length));
@@ -361,5 +374,73 @@ describe('the web dashboard, in headless Chromium against a fake node', () => {
       'the connection back',
     );
     assert.equal(await dashboard.memberRole(13), 'leader');
+  });
+});
+
+describe('the web dashboard of a node that asks for the auth token', () => {
+  const TOKEN = 'the-cluster-token-0123456789';
+  const node = new FakeNode();
+  node.requiredToken = TOKEN;
+  let browser: DashboardBrowser;
+  let dashboard: DashboardPage;
+
+  before(async () => {
+    const baseUrl = await node.listen();
+    browser = await DashboardBrowser.launch();
+    dashboard = await browser.open(baseUrl);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await node.close();
+  });
+
+  it('asks for the token, says when it is wrong, and shows the cluster once it is right', async () => {
+    const asked = await dashboard.connection();
+    assert.equal(asked.state, 'error');
+    assert.match(asked.text, /cluster: this cluster asks for its auth token: enter it in the Token field at the top/);
+    assert.equal(await dashboard.page.getByTestId('token-form').isVisible(), true);
+    assert.deepEqual(await dashboard.bucketOwners(), [], 'nothing of the cluster is shown without the token');
+
+    await dashboard.enterToken('a-wrong-token');
+    await dashboard.waitUntil(
+      () => dashboard.connection(),
+      (line) => /the token entered is not this cluster's/.test(line.text),
+      'the wrong token refused',
+    );
+
+    await dashboard.enterToken(TOKEN);
+    await dashboard.waitUntil(
+      () => dashboard.connection(),
+      (line) => line.state === 'ok',
+      'the cluster with the right token',
+    );
+    assert.deepEqual(await dashboard.bucketOwners(), [1, 1, 1, 1, 2, 2, 2, 2, 2, 2]);
+    assert.equal(node.authorizations.at(-1), `Bearer ${TOKEN}`);
+  });
+
+  it('sends the token with an admin action, and keeps it for the tab across a reload', async () => {
+    await dashboard.submitMove('0-1', '2');
+    const outcome = await dashboard.confirm();
+    assert.equal(outcome.state, 'ok', outcome.text);
+    assert.deepEqual(node.posts, [{ path: '/v1/admin/move', body: { buckets: '0-1', gid: 2 } }]);
+    await dashboard.page.reload();
+    await dashboard.waitUntil(
+      () => dashboard.connection(),
+      (line) => line.state === 'ok',
+      'the cluster after a reload',
+    );
+    // Chromium reports each 401 answer as a console error; anything else would be a problem of the page.
+    const others = dashboard.problems.filter((problem) => !/status of 401/.test(problem.text));
+    assert.deepEqual(others, []);
+  });
+
+  it('a node that stops taking the token (rotated) is explained on the admin form too', async () => {
+    node.requiredToken = 'a-rotated-token-0123456789';
+    await dashboard.submitLeave('2');
+    assert.deepEqual(await dashboard.confirm(), {
+      state: 'error',
+      text: "leave failed: the token entered is not this cluster's: enter the right one in the Token field at the top",
+    });
   });
 });

@@ -19,8 +19,9 @@ import { configSentence, joinRequest, leaveRequest, moveRequest } from './admin-
 /**
  * @param {AdminView} view
  * @param {(config: import('./api-types.js').ShardConfig) => void} onConfig called with the config a successful action made
+ * @param {() => void} onUnauthorized called when the node refused an action for want of the auth token
  */
-export function wireAdminForms(view, onConfig) {
+export function wireAdminForms(view, onConfig, onUnauthorized) {
   const forms = [
     { form: view.move, parse: moveRequest },
     { form: view.join, parse: joinRequest },
@@ -29,7 +30,7 @@ export function wireAdminForms(view, onConfig) {
   for (const { form, parse } of forms) {
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      void submit(view, parse(new FormData(form)), onConfig);
+      void submit(view, parse(new FormData(form)), onConfig, onUnauthorized);
     });
   }
 }
@@ -38,8 +39,9 @@ export function wireAdminForms(view, onConfig) {
  * @param {AdminView} view
  * @param {import('./admin-requests.js').ParsedRequest} parsed
  * @param {(config: import('./api-types.js').ShardConfig) => void} onConfig
+ * @param {() => void} onUnauthorized
  */
-async function submit(view, parsed, onConfig) {
+async function submit(view, parsed, onConfig, onUnauthorized) {
   if ('problem' in parsed) return showResult(view.result, 'error', parsed.problem);
   // Said before the dialog opens, so whoever reads the result never mistakes the last action's outcome for this one's.
   showResult(view.result, 'confirming', `Confirm or cancel the ${parsed.action}.`);
@@ -51,7 +53,10 @@ async function submit(view, parsed, onConfig) {
   try {
     /** @type {import('./api.js').ApiResult<unknown>} */
     const answer = await postJson(parsed.path, parsed.body);
-    if (!answer.ok) return showResult(view.result, 'error', `${parsed.action} failed: ${answer.message}`);
+    if (!answer.ok) {
+      if (answer.unauthorized) onUnauthorized();
+      return showResult(view.result, 'error', `${parsed.action} failed: ${answer.message}`);
+    }
     const config = configOf(answer.value);
     showResult(view.result, 'ok', `${parsed.action} done: ${configSentence(config)}.`);
     onConfig(config);

@@ -13,6 +13,7 @@ import { required } from './dom.js';
 import { renderGroups } from './groups-view.js';
 import { RateHistory, renderSparkline } from './sparkline.js';
 import { renderStats, totalPerSecond } from './stats-view.js';
+import { askForToken, wireTokenForm } from './token-form.js';
 
 const REFRESH_MS_DEFAULT = 1500;
 /** Faster would load the node (every poll asks each member for its status); slower is not "live". */
@@ -31,6 +32,7 @@ const view = {
   groups: required('groups', HTMLElement),
   stats: { summary: required('stats-summary', HTMLElement), rows: required('stats-rows', HTMLElement) },
   sparkline: required('sparkline', SVGSVGElement),
+  token: { form: required('token-form', HTMLFormElement), input: required('token-input', HTMLInputElement) },
 };
 
 const rateHistory = new RateHistory();
@@ -64,7 +66,7 @@ function showConfig(config, moves) {
 async function refreshCluster() {
   /** @type {import('./api.js').ApiResult<import('./api-types.js').ClusterView>} */
   const answer = await getJson('/v1/cluster');
-  if (!answer.ok) return `cluster: ${answer.message}`;
+  if (!answer.ok) return refused('cluster', answer);
   showConfig(answer.value.config, answer.value.moves);
   renderGroups(view.groups, answer.value.groups, answer.value.config);
   return null;
@@ -74,12 +76,23 @@ async function refreshCluster() {
 async function refreshStats() {
   /** @type {import('./api.js').ApiResult<import('./api-types.js').RecentStats>} */
   const answer = await getJson('/v1/stats');
-  if (!answer.ok) return `stats: ${answer.message}`;
+  if (!answer.ok) return refused('stats', answer);
   const nowMs = Date.now();
   rateHistory.add(nowMs, totalPerSecond(answer.value));
   renderStats(view.stats, answer.value);
   renderSparkline(view.sparkline, rateHistory, nowMs);
   return null;
+}
+
+/**
+ * What to show for a failed request; a node that asks for the token gets the token field shown.
+ * @param {string} what
+ * @param {{ message: string, unauthorized: boolean }} failure
+ * @returns {string}
+ */
+function refused(what, failure) {
+  if (failure.unauthorized) askForToken(view.token);
+  return `${what}: ${failure.message}`;
 }
 
 /** @param {string[]} problems */
@@ -128,5 +141,8 @@ wireAdminForms(
     // The members' state changes with the config (buckets start moving): show it without waiting for the poll.
     void attempt('cluster', refreshCluster);
   },
+  () => askForToken(view.token),
 );
+// A token just entered is tried at once rather than at the next poll.
+wireTokenForm(view.token, () => void attempt('cluster', refreshCluster));
 void poll();
