@@ -1,14 +1,15 @@
 /**
- * The dashboard against a real cluster, as a user meets it: `raftkv local`
- * started, the page of one shard node opened in headless Chromium (Debian's
- * chromium). It must show the real bucket map and leaders, this node's live
+ * The dashboard against a real cluster, as a user meets it: `raftkv local
+ * --auth` started, the page of one shard node opened in headless Chromium
+ * (Debian's chromium), the cluster's token entered when the page asks for
+ * it. It must show the real bucket map and leaders, this node's live
  * request rates, and a move confirmed on the page must reach the meta group,
  * as `raftkv admin query` then reports.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -30,8 +31,17 @@ interface AdminQuery {
   }[];
 }
 
-async function adminQuery(meta: string): Promise<AdminQuery> {
-  const { stdout } = await run(process.execPath, [RAFTKV_BIN, 'admin', '--meta', meta, 'query', '--json']);
+async function adminQuery(meta: string, tokenFile: string): Promise<AdminQuery> {
+  const { stdout } = await run(process.execPath, [
+    RAFTKV_BIN,
+    'admin',
+    '--meta',
+    meta,
+    '--token-file',
+    tokenFile,
+    'query',
+    '--json',
+  ]);
   return JSON.parse(stdout) as AdminQuery;
 }
 
@@ -55,14 +65,22 @@ describe('the dashboard of a real cluster, in headless Chromium', { timeout: 180
 
   it('shows the real buckets, leaders and traffic, and a move started on the page reaches admin query', async () => {
     directory = await mkdtemp(path.join(os.tmpdir(), 'raftkv-dashboard-e2e-'));
-    const cluster = await startLocalOnFreePorts(directory);
+    const cluster = await startLocalOnFreePorts(directory, ['--auth']);
     local = cluster.child;
+    const tokenFile = cluster.info.tokenFile;
+    assert.ok(tokenFile !== null, 'raftkv local --auth names its token file');
+    const token = (await readFile(tokenFile, 'utf8')).trim();
+    const withToken = { authorization: `Bearer ${token}` };
     const node = cluster.info.groups[0]!.members[0]!;
     browser = await DashboardBrowser.launch();
     const page: DashboardPage = await browser.open(node.http.replace(/\/$/, ''), REFRESH_MS);
 
+    // The page asks for the token before it shows anything of the cluster.
+    assert.match((await page.connection()).text, /this cluster asks for its auth token/);
+    await page.enterToken(token);
+
     // The page shows what the meta group and the members say, not something of its own.
-    const before = await adminQuery(cluster.info.meta);
+    const before = await adminQuery(cluster.info.meta, tokenFile);
     await page.waitUntil(
       () => page.bucketOwners(),
       (owners) => JSON.stringify(owners) === JSON.stringify(before.config.buckets),
@@ -74,12 +92,22 @@ describe('the dashboard of a real cluster, in headless Chromium', { timeout: 180
         (ids) => ids.length === 1,
         `one leader in group ${gid}`,
       );
-      assert.deepEqual(leaders, leadersOf(await adminQuery(cluster.info.meta), gid), `group ${gid}'s leader`);
+      assert.deepEqual(
+        leaders,
+        leadersOf(await adminQuery(cluster.info.meta, tokenFile), gid),
+        `group ${gid}'s leader`,
+      );
     }
 
-    // Requests served by this node show up in its live stats.
+    // Requests served by this node show up in its live stats; without the token, none is served.
+    const refused = await fetch(`${node.http}v1/kv/dashboard-0`, { method: 'PUT', body: 'value-0' });
+    assert.equal(refused.status, 401);
     for (let index = 0; index < 20; index++) {
-      const response = await fetch(`${node.http}v1/kv/dashboard-${index}`, { method: 'PUT', body: `value-${index}` });
+      const response = await fetch(`${node.http}v1/kv/dashboard-${index}`, {
+        method: 'PUT',
+        body: `value-${index}`,
+        headers: withToken,
+      });
       assert.equal(response.status, 200);
     }
     await page.waitUntil(
@@ -93,7 +121,7 @@ describe('the dashboard of a real cluster, in headless Chromium', { timeout: 180
     assert.match(question, /0-1/);
     const outcome = await page.confirm();
     assert.equal(outcome.state, 'ok', outcome.text);
-    const after = await adminQuery(cluster.info.meta);
+    const after = await adminQuery(cluster.info.meta, tokenFile);
     assert.ok(after.config.version > before.config.version, 'the move made a new config');
     assert.deepEqual(after.config.buckets.slice(0, 2), [2, 2], 'admin query shows buckets 0 and 1 in group 2');
     await page.waitUntil(
@@ -103,7 +131,8 @@ describe('the dashboard of a real cluster, in headless Chromium', { timeout: 180
     );
     await page.screenshot(SCREENSHOT);
     assert.deepEqual(
-      page.problems.filter((problem) => problem.kind !== 'request'),
+      // Chromium reports the 401s answered before the token was entered as console errors.
+      page.problems.filter((problem) => problem.kind !== 'request' && !/status of 401/.test(problem.text)),
       [],
       'no console errors or exceptions in the page',
     );

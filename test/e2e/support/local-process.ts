@@ -31,6 +31,8 @@ export interface LocalShardNodeJson extends LocalNodeJson {
 /** What `raftkv local --json` prints once the cluster serves. */
 export interface LocalJson {
   readonly resumed: boolean;
+  /** The file with the auth token clients must give (--auth); null without. */
+  readonly tokenFile: string | null;
   readonly meta: string;
   readonly metaNodes: readonly LocalNodeJson[];
   readonly groups: readonly { gid: number; members: readonly LocalShardNodeJson[] }[];

@@ -118,8 +118,8 @@ export class ProcessGroup {
     await Promise.all(this.ids.map((id) => this.start(id)));
   }
 
-  /** Starts member `id` and waits until its ports accept connections. */
-  async start(id: number): Promise<void> {
+  /** Starts member `id` and waits until its ports accept connections; `moreFlags` go after the group's own. */
+  async start(id: number, moreFlags: readonly string[] = []): Promise<void> {
     const member = this.member(id);
     const child = spawn(
       process.execPath,
@@ -138,6 +138,7 @@ export class ProcessGroup {
         '--cluster-id',
         this.clusterId,
         ...this.extraFlags,
+        ...moreFlags,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
