@@ -23,8 +23,17 @@ export type NodeFailureKind = keyof typeof EXIT_CODES;
 
 export function classifyNodeFailure(error: unknown): NodeFailureKind {
   if (diskWriteErrorIn(error) !== null) return 'diskFailure';
-  if (error instanceof StorageCorruptionError) return 'corruptData';
+  if (corruptionIn(error) !== null) return 'corruptData';
   return 'nodeFailure';
+}
+
+/** The StorageCorruptionError behind `error` (itself, or one of its causes), if any. */
+function corruptionIn(error: unknown): StorageCorruptionError | null {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; depth++) {
+    if (current instanceof StorageCorruptionError) return current;
+    current = current.cause;
+  }
+  return null;
 }
 
 /** The fields of the log line: the failed step, file and errno when the disk failed. */
@@ -32,7 +41,8 @@ function failureFields(error: unknown, kind: NodeFailureKind): object {
   const disk = diskWriteErrorIn(error);
   const fields = { err: error, exitCode: EXIT_CODES[kind] };
   if (disk !== null) return { ...fields, step: disk.step, path: disk.path, errno: disk.errno };
-  if (error instanceof StorageCorruptionError) return { ...fields, path: error.path, offsetBytes: error.offsetBytes };
+  const corruption = corruptionIn(error);
+  if (corruption !== null) return { ...fields, path: corruption.path, offsetBytes: corruption.offsetBytes };
   return fields;
 }
 

@@ -131,7 +131,7 @@ function diskFaultAdvice(errno: string | null, filePath: string): string {
   return (
     'what the file holds is now unknown, so the node stopped rather than retry: check the disk ' +
     '(dmesg, SMART), then start the node again, and it recovers from what is really on disk; ' +
-    `if the disk keeps failing, ${RESTORE_FROM_PEERS_ADVICE}, on a healthy disk`
+    'if the disk keeps failing, move the node to a healthy disk (README, "Disk faults")'
   );
 }
 

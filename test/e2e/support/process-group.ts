@@ -118,8 +118,8 @@ export class ProcessGroup {
     await Promise.all(this.ids.map((id) => this.start(id)));
   }
 
-  /** Starts member `id` and waits until its ports accept connections. */
-  async start(id: number): Promise<void> {
+  /** Starts member `id` and waits until its ports accept connections; `env` adds to this process's environment. */
+  async start(id: number, env: Readonly<Record<string, string>> = {}): Promise<void> {
     const member = this.member(id);
     const child = spawn(
       process.execPath,
@@ -139,7 +139,7 @@ export class ProcessGroup {
         this.clusterId,
         ...this.extraFlags,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },
     );
     child.stderr?.on('data', (chunk: Buffer) => this.output.push(`[node ${id}] ${chunk.toString('utf8')}`));
     member.process = child;
