@@ -41,7 +41,7 @@ async function status(group: ProcessGroup, id: number): Promise<NodeStatus | nul
   }
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null> | T | null): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = await probe();
@@ -105,60 +105,82 @@ async function verify(name: string, group: ProcessGroup, workload: E2eWorkload):
   assert.ok(verdict.ok, `history of key ${verdict.key} is not linearizable`);
 }
 
-/** A group whose every member runs with the disk fault shim, so that any of them can be failed. */
+/** A group whose every member runs with the disk fault shim on its files under `faultUnder`, so that any can be failed. */
 async function startGroupWithShim(
   groups: ProcessGroup[],
+  faultUnder: string,
 ): Promise<{ group: ProcessGroup; faults: Map<number, DiskFaults> }> {
   const group = await ProcessGroup.create(3, ['--snapshot-every', '300', '--log-keep', '50'], 'node', { http: true });
   groups.push(group);
   const faults = new Map<number, DiskFaults>();
-  for (const id of group.ids) faults.set(id, await DiskFaults.create(path.join(group.directory, `node-${id}`)));
+  for (const id of group.ids) {
+    faults.set(id, await DiskFaults.create(path.join(group.directory, `node-${id}`, faultUnder)));
+  }
   await Promise.all(group.ids.map((id) => group.start(id, faults.get(id)!.env)));
   return { group, faults };
 }
 
+interface DiskLoss {
+  readonly name: string;
+  /** Which member loses its disk. */
+  readonly pick: (group: ProcessGroup) => Promise<number>;
+  /** The part of the member's data directory that fails ('' for all of it). */
+  readonly faultUnder: string;
+  readonly inject: (faults: DiskFaults) => Promise<void>;
+  /** What the member's error line must say. */
+  readonly says: RegExp;
+  /** Checks on what the member printed before it exited, and after its restart. */
+  readonly afterRestart?: (exitOutput: string, restartOutput: string) => void;
+}
+
 /**
- * The fault scenario both kinds share: clients write, `inject` breaks the
- * disk of member `victim`, which must exit with 74 and a line matching
- * `says`; the group serves on; the disk is healed, the member restarts and
- * catches up; nothing acknowledged is lost.
+ * The scenario every fault shares: clients write, `inject` breaks the disk
+ * of one member, which must exit with 74 and a line matching `says`; the
+ * group serves on; the disk is healed, the member restarts and catches up;
+ * nothing acknowledged is lost.
  */
-async function memberLosesItsDisk(
-  name: string,
-  groups: ProcessGroup[],
-  pick: (group: ProcessGroup) => Promise<number>,
-  inject: (faults: DiskFaults) => Promise<void>,
-  says: RegExp,
-): Promise<void> {
-  const { group, faults } = await startGroupWithShim(groups);
+async function memberLosesItsDisk(groups: ProcessGroup[], loss: DiskLoss): Promise<void> {
+  const { group, faults } = await startGroupWithShim(groups, loss.faultUnder);
   const workload = new E2eWorkload(group, CLIENTS);
   try {
     workload.start();
-    await waitFor('some acknowledged appends', 30_000, async () => (acknowledged(workload) >= 30 ? true : null));
-    const victim = await pick(group);
+    await waitFor('some acknowledged appends', 30_000, () => (acknowledged(workload) >= 30 ? true : null));
+    const victim = await loss.pick(group);
     const others = group.ids.filter((id) => id !== victim);
     const child = group.member(victim).process!;
-    await inject(faults.get(victim)!);
+    await loss.inject(faults.get(victim)!);
     const code = await exitCodeWithin(child, EXIT_TIMEOUT_MS);
-    const output = outputOf(group, victim);
-    assert.equal(code, EXIT_CODES.diskFailure, `member ${victim} exit code\n${output}`);
-    assert.match(output, says, `member ${victim} says what failed\n${output}`);
-    assert.match(output, new RegExp(`node-${victim}/`), `the error names a file of member ${victim}\n${output}`);
-    assert.match(output, /"level":50.*"errno":"E[A-Z]+"/, `one structured error line\n${output}`);
+    const exitOutput = outputOf(group, victim);
+    assert.equal(code, EXIT_CODES.diskFailure, `member ${victim} exit code\n${exitOutput}`);
+    assert.match(exitOutput, loss.says, `member ${victim} says what failed\n${exitOutput}`);
+    assert.match(
+      exitOutput,
+      new RegExp(`node-${victim}/`),
+      `the error names a file of member ${victim}\n${exitOutput}`,
+    );
+    assert.match(exitOutput, /"level":50.*"errno":"E[A-Z]+"/, `one structured error line\n${exitOutput}`);
 
     const acknowledgedAtExit = acknowledged(workload);
-    await waitFor('the two healthy members serving writes', 30_000, async () =>
+    await waitFor('the two healthy members serving writes', 30_000, () =>
       acknowledged(workload) >= acknowledgedAtExit + 30 ? true : null,
     );
 
     await faults.get(victim)!.heal();
     await group.start(victim, faults.get(victim)!.env);
     await caughtUp(group, victim, others);
-    await verify(name, group, workload);
+    loss.afterRestart?.(exitOutput, outputOf(group, victim).slice(exitOutput.length));
+    await verify(loss.name, group, workload);
   } finally {
+    // Clients of a failed test stop too, or their loops would keep the test process alive.
+    await workload.stop().catch(() => undefined);
     workload.close();
     for (const fault of faults.values()) await fault.close();
   }
+}
+
+async function aFollower(group: ProcessGroup): Promise<number> {
+  const leader = await leaderOf(group, group.ids);
+  return group.ids.find((id) => id !== leader)!;
 }
 
 /** Starts member `id` of `group` by hand, to see a start that fails: answers its exit code and stderr. */
@@ -195,26 +217,39 @@ describe('end to end: disk faults on one member of a three-member group', { time
   });
 
   it('the leader whose fsync fails exits with 74 naming the file, the others serve on, and it catches up after a restart', async () => {
-    await memberLosesItsDisk(
-      'fsync fails (EIO) on the leader',
-      groups,
-      (group) => leaderOf(group, group.ids),
-      (faults) => faults.failFsync(),
-      /could not (fsync|fdatasync) .*EIO.*check the disk/,
-    );
+    await memberLosesItsDisk(groups, {
+      name: 'fsync fails (EIO) on the leader',
+      pick: (group) => leaderOf(group, group.ids),
+      faultUnder: '',
+      inject: (faults) => faults.failFsync(),
+      says: /could not (fsync|fdatasync) .*EIO.*check the disk/,
+    });
   });
 
   it('a follower whose disk fills up exits with 74 saying to free space, and recovers uncorrupted once space is freed', async () => {
-    await memberLosesItsDisk(
-      'disk full (ENOSPC) on a follower',
-      groups,
-      async (group) => {
-        const leader = await leaderOf(group, group.ids);
-        return group.ids.find((id) => id !== leader)!;
+    await memberLosesItsDisk(groups, {
+      name: 'disk full (ENOSPC) on a follower',
+      pick: aFollower,
+      faultUnder: '',
+      inject: (faults) => faults.fillDisk(),
+      says: /no space left on device.*is full .*free space there/i,
+      afterRestart: (exitOutput, restartOutput) => {
+        // When the log's write was the one that ran out of space, half of it is in the file: recovery cuts it.
+        if (/could not write \S*\/raft\/log\//.test(exitOutput)) {
+          assert.match(restartOutput, /recovery cut a torn write/, restartOutput);
+        }
       },
-      (faults) => faults.fillDisk(),
-      /no space left on device.*is full .*free space there/i,
-    );
+    });
+  });
+
+  it('a follower whose state machine (LevelDB) cannot write exits with 74 and catches up once space is freed', async () => {
+    await memberLosesItsDisk(groups, {
+      name: 'LevelDB disk full (ENOSPC) on a follower',
+      pick: aFollower,
+      faultUnder: 'kv',
+      inject: (faults) => faults.fillDisk(),
+      says: /kv engine write .*could not write \S*\/kv: IO error: .*No space left on device.*is full/,
+    });
   });
 
   it('a torn record at the end of the log is cut at restart and the member serves; a damaged record in the middle stops it from starting', async () => {
@@ -224,7 +259,7 @@ describe('end to end: disk faults on one member of a three-member group', { time
     const workload = new E2eWorkload(group, CLIENTS);
     try {
       workload.start();
-      await waitFor('some acknowledged appends', 30_000, async () => (acknowledged(workload) >= 30 ? true : null));
+      await waitFor('some acknowledged appends', 30_000, () => (acknowledged(workload) >= 30 ? true : null));
       const leader = await leaderOf(group, group.ids);
       const victim = group.ids.find((id) => id !== leader)!;
       await group.kill(victim);
@@ -243,7 +278,7 @@ describe('end to end: disk faults on one member of a three-member group', { time
       const other = group.ids.find((id) => id !== victim && id !== leader)!;
       await group.kill(other);
       const acknowledgedBefore = acknowledged(workload);
-      await waitFor('writes acknowledged with the repaired member in the quorum', 30_000, async () =>
+      await waitFor('writes acknowledged with the repaired member in the quorum', 30_000, () =>
         acknowledged(workload) >= acknowledgedBefore + 20 ? true : null,
       );
       await group.start(other);
@@ -258,6 +293,7 @@ describe('end to end: disk faults on one member of a three-member group', { time
       assert.match(refused.stderr, /restore this node from its peers/);
       await verify('torn tail and corruption', group, workload);
     } finally {
+      await workload.stop().catch(() => undefined);
       workload.close();
     }
   });

@@ -2,7 +2,9 @@
  * An LD_PRELOAD shim that makes the disk fail for one raftkv process, for the
  * end-to-end disk-fault tests (disk-faults.ts builds and drives it).
  *
- * It wraps the libc calls that write and fsync files. A call on a file whose
+ * It wraps the libc calls that write and fsync files: write, pwrite and
+ * their vectored forms (Node's fs), fwrite (LevelDB writes through stdio,
+ * whose own write calls inside libc no shim can see), fsync and fdatasync. A call on a file whose
  * path starts with $RAFTKV_DISK_FAULT_UNDER fails while a switch file exists
  * in the directory $RAFTKV_DISK_FAULT_SWITCHES:
  *
@@ -59,6 +61,7 @@ typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
 typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
 typedef ssize_t (*pwritev_fn)(int, const struct iovec *, int, off_t);
+typedef size_t (*fwrite_fn)(const void *, size_t, size_t, FILE *);
 
 int fsync(int fd) {
   REAL(fsync, sync_fn);
@@ -116,4 +119,26 @@ ssize_t pwritev64(int fd, const struct iovec *vectors, int count, off_t offset) 
   REAL(pwritev64, pwritev_fn);
   if (faulty(fd, "write-enospc")) { errno = ENOSPC; return -1; }
   return real_pwritev64(fd, vectors, count, offset);
+}
+
+/* stdio: on a full disk, half of the items reach the stream, then ENOSPC (fwrite's short count). */
+static size_t faulty_fwrite(fwrite_fn real, const void *buffer, size_t size, size_t count, FILE *stream) {
+  if (size > 0 && count > 0 && faulty(fileno(stream), "write-enospc")) {
+    size_t written = count > 1 ? real(buffer, size, count / 2, stream) : 0;
+    errno = ENOSPC;
+    return written;
+  }
+  return real(buffer, size, count, stream);
+}
+
+size_t fwrite(const void *buffer, size_t size, size_t count, FILE *stream) {
+  REAL(fwrite, fwrite_fn);
+  return faulty_fwrite(real_fwrite, buffer, size, count, stream);
+}
+
+/* glibc's headers make fwrite_unlocked a macro when optimizing; the shim needs the function. */
+#undef fwrite_unlocked
+size_t fwrite_unlocked(const void *buffer, size_t size, size_t count, FILE *stream) {
+  REAL(fwrite_unlocked, fwrite_fn);
+  return faulty_fwrite(real_fwrite_unlocked, buffer, size, count, stream);
 }

@@ -12,7 +12,7 @@
  *   await faults.close();
  */
 import { execFile } from 'node:child_process';
-import { access, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -88,7 +88,6 @@ export class DiskFaults {
 
   private async turnOn(name: string): Promise<void> {
     await writeFile(path.join(this.switches, name), '');
-    await access(path.join(this.switches, name));
   }
 }
 
