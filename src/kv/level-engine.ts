@@ -50,6 +50,9 @@ export class LevelKvEngine implements KvEngine {
       await db.open();
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+      // Opening writes too (LevelDB replays its log into a new table): a full disk stops the start as it stops a write.
+      const diskFault = levelWriteError(directory, cause);
+      if (diskFault instanceof DiskWriteError) throw diskFault;
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new Error(
         `could not open the kv store in ${directory}: ${reason}; ` +

@@ -129,6 +129,8 @@ interface DiskLoss {
   readonly inject: (faults: DiskFaults) => Promise<void>;
   /** What the member's error line must say. */
   readonly says: RegExp;
+  /** Whether to start the member once more before the disk is healed: that start must fail the same way. */
+  readonly restartWhileBroken?: boolean;
   /** Checks on what the member printed before it exited, and after its restart. */
   readonly afterRestart?: (exitOutput: string, restartOutput: string) => void;
 }
@@ -165,6 +167,11 @@ async function memberLosesItsDisk(groups: ProcessGroup[], loss: DiskLoss): Promi
       acknowledged(workload) >= acknowledgedAtExit + 30 ? true : null,
     );
 
+    if (loss.restartWhileBroken === true) {
+      const refused = await startExpectingExit(group, victim, faults.get(victim)!.env);
+      assert.equal(refused.code, EXIT_CODES.diskFailure, `a start on the broken disk\n${refused.stderr}`);
+      assert.match(refused.stderr, loss.says, refused.stderr);
+    }
     await faults.get(victim)!.heal();
     await group.start(victim, faults.get(victim)!.env);
     await caughtUp(group, victim, others);
@@ -184,7 +191,11 @@ async function aFollower(group: ProcessGroup): Promise<number> {
 }
 
 /** Starts member `id` of `group` by hand, to see a start that fails: answers its exit code and stderr. */
-async function startExpectingExit(group: ProcessGroup, id: number): Promise<{ code: number | null; stderr: string }> {
+async function startExpectingExit(
+  group: ProcessGroup,
+  id: number,
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ code: number | null; stderr: string }> {
   const member = group.member(id);
   const child = spawn(
     process.execPath,
@@ -202,7 +213,7 @@ async function startExpectingExit(group: ProcessGroup, id: number): Promise<{ co
       '--cluster-id',
       group.clusterId,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },
   );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
@@ -242,13 +253,14 @@ describe('end to end: disk faults on one member of a three-member group', { time
     });
   });
 
-  it('a follower whose state machine (LevelDB) cannot write exits with 74 and catches up once space is freed', async () => {
+  it('a follower whose state machine (LevelDB) cannot write exits with 74, cannot start until space is freed, then catches up', async () => {
     await memberLosesItsDisk(groups, {
       name: 'LevelDB disk full (ENOSPC) on a follower',
       pick: aFollower,
       faultUnder: 'kv',
       inject: (faults) => faults.fillDisk(),
-      says: /kv engine write .*could not write \S*\/kv: IO error: .*No space left on device.*is full/,
+      restartWhileBroken: true,
+      says: /could not write \S*\/kv: IO error: .*No space left on device.*is full/,
     });
   });
 
