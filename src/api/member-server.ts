@@ -98,6 +98,7 @@ export class MemberServer {
           peers,
           observer: metrics,
           onSync: metrics.syncObserver,
+          logger: options.logger,
           ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
           ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
           ...(options.logKeepEntries === undefined ? {} : { raft: { snapshotCatchUpEntries: options.logKeepEntries } }),

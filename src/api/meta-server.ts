@@ -93,6 +93,7 @@ export class MetaServer {
           snapshotEveryEntries: options.snapshotEveryEntries ?? META_SNAPSHOT_EVERY_ENTRIES_DEFAULT,
           observer: metrics,
           onSync: metrics.syncObserver,
+          logger: options.logger,
           ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
         });
         const replica = new MetaReplica(disk.node, machine);

@@ -150,6 +150,7 @@ export class ShardServer {
           machine,
           observer: metrics,
           onSync: metrics.syncObserver,
+          logger: options.logger,
           ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
           ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
         });

@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger.js';
 import { integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
 import { withServerFlags } from './server-flags.js';
+import { exitAfterNodeFailure, startOrExit } from './node-failure.js';
 import { serverAuthToken } from './token-flags.js';
 
 export function addMetaCommand(program: Command): void {
@@ -34,27 +35,26 @@ Examples (three meta members on one machine, each in its own terminal):
         program.error(`error: --id ${options.id} is not one of the members in --members`);
       }
       const logger = createLogger(options.logLevel, { meta: options.id });
-      const server = await MetaServer.start({
-        id: options.id,
-        members: options.members,
-        directory: options.dir,
-        clusterId: options.clusterId,
-        authToken: await serverAuthToken(program, options.authTokenFile, logger),
-        logger,
-        clientLimits: {
-          clientConnectionsMax: options.clientConnectionsMax,
-          clientIdleMs: options.clientIdleSeconds * 1000,
-        },
-        tickMs: options.tickMs,
-        ...(options.http === undefined ? {} : { http: options.http }),
-      });
-      const self = options.members.get(options.id)!;
       const name = `raftkv meta ${options.id}`;
-      server.replica.node.onFatal = (error) => {
-        logger.error({ err: error }, 'the node stopped: a disk failure leaves its state unknown');
-        process.stderr.write(`${name}: stopped after a failure: ${error.message}\n`);
-        process.exit(1);
-      };
+      const authToken = await serverAuthToken(program, options.authTokenFile, logger);
+      const server = await startOrExit(name, logger, () =>
+        MetaServer.start({
+          id: options.id,
+          members: options.members,
+          directory: options.dir,
+          clusterId: options.clusterId,
+          authToken,
+          logger,
+          clientLimits: {
+            clientConnectionsMax: options.clientConnectionsMax,
+            clientIdleMs: options.clientIdleSeconds * 1000,
+          },
+          tickMs: options.tickMs,
+          ...(options.http === undefined ? {} : { http: options.http }),
+        }),
+      );
+      const self = options.members.get(options.id)!;
+      server.replica.node.onFatal = (error) => exitAfterNodeFailure(name, logger, error);
       const http = options.http === undefined ? 'off' : `${options.http.host}:${server.httpPort}`;
       process.stdout.write(`${name}: serving on ${self.host}:${server.port}, HTTP ${http}, data in ${options.dir}\n`);
       stopOnSignals(name, () => server.close());

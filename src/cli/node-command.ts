@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger.js';
 import { hostPortOption, integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
 import { withServerFlags } from './server-flags.js';
+import { exitAfterNodeFailure, startOrExit } from './node-failure.js';
 import { serverAuthToken } from './token-flags.js';
 
 export function addNodeCommand(program: Command): void {
@@ -47,28 +48,27 @@ Examples (three members on one machine, each in its own terminal):
         program.error(`error: --id ${options.id} is not one of the members in --members`);
       }
       const logger = createLogger(options.logLevel, { node: options.id });
-      const server = await MemberServer.start({
-        id: options.id,
-        members: options.members,
-        directory: options.dir,
-        ...(options.resp === undefined ? {} : { resp: options.resp }),
-        ...(options.http === undefined ? {} : { http: options.http }),
-        clusterId: options.clusterId,
-        authToken: await serverAuthToken(program, options.authTokenFile, logger),
-        logger,
-        clientLimits: {
-          clientConnectionsMax: options.clientConnectionsMax,
-          clientIdleMs: options.clientIdleSeconds * 1000,
-        },
-        tickMs: options.tickMs,
-        snapshotEveryEntries: options.snapshotEvery,
-        logKeepEntries: options.logKeep,
-      });
-      server.disk.replica.node.onFatal = (error) => {
-        logger.error({ err: error }, 'the node stopped: a disk or state machine failure leaves its state unknown');
-        process.stderr.write(`raftkv node ${options.id}: stopped after a failure: ${error.message}\n`);
-        process.exit(1);
-      };
+      const authToken = await serverAuthToken(program, options.authTokenFile, logger);
+      const server = await startOrExit(`raftkv node ${options.id}`, logger, () =>
+        MemberServer.start({
+          id: options.id,
+          members: options.members,
+          directory: options.dir,
+          ...(options.resp === undefined ? {} : { resp: options.resp }),
+          ...(options.http === undefined ? {} : { http: options.http }),
+          clusterId: options.clusterId,
+          authToken,
+          logger,
+          clientLimits: {
+            clientConnectionsMax: options.clientConnectionsMax,
+            clientIdleMs: options.clientIdleSeconds * 1000,
+          },
+          tickMs: options.tickMs,
+          snapshotEveryEntries: options.snapshotEvery,
+          logKeepEntries: options.logKeep,
+        }),
+      );
+      server.disk.replica.node.onFatal = (error) => exitAfterNodeFailure(`raftkv node ${options.id}`, logger, error);
       const self = options.members.get(options.id)!;
       const resp = options.resp === undefined ? 'off' : `${options.resp.host}:${server.respPort}`;
       const http = options.http === undefined ? 'off' : `${options.http.host}:${server.httpPort}`;

@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger.js';
 import { hostPortOption, integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
 import { withServerFlags } from './server-flags.js';
+import { exitAfterNodeFailure, startOrExit } from './node-failure.js';
 import { serverAuthToken } from './token-flags.js';
 
 export function addShardCommand(program: Command): void {
@@ -54,30 +55,29 @@ Example (group 1 of three members, each in its own terminal; then join it with r
         program.error(`error: --id ${options.id} is not one of the members in --members`);
       }
       const logger = createLogger(options.logLevel, { gid: options.gid, node: options.id });
-      const server = await ShardServer.start({
-        id: options.id,
-        gid: options.gid,
-        members: options.members,
-        meta: options.meta,
-        directory: options.dir,
-        ...(options.resp === undefined ? {} : { resp: options.resp }),
-        ...(options.http === undefined ? {} : { http: options.http }),
-        clusterId: options.clusterId,
-        authToken: await serverAuthToken(program, options.authTokenFile, logger),
-        logger,
-        clientLimits: {
-          clientConnectionsMax: options.clientConnectionsMax,
-          clientIdleMs: options.clientIdleSeconds * 1000,
-        },
-        tickMs: options.tickMs,
-        snapshotEveryEntries: options.snapshotEvery,
-      });
       const name = `raftkv shard ${options.gid}/${options.id}`;
-      server.node.onFatal = (error) => {
-        logger.error({ err: error }, 'the node stopped: a disk or state machine failure leaves its state unknown');
-        process.stderr.write(`${name}: stopped after a failure: ${error.message}\n`);
-        process.exit(1);
-      };
+      const authToken = await serverAuthToken(program, options.authTokenFile, logger);
+      const server = await startOrExit(name, logger, () =>
+        ShardServer.start({
+          id: options.id,
+          gid: options.gid,
+          members: options.members,
+          meta: options.meta,
+          directory: options.dir,
+          ...(options.resp === undefined ? {} : { resp: options.resp }),
+          ...(options.http === undefined ? {} : { http: options.http }),
+          clusterId: options.clusterId,
+          authToken,
+          logger,
+          clientLimits: {
+            clientConnectionsMax: options.clientConnectionsMax,
+            clientIdleMs: options.clientIdleSeconds * 1000,
+          },
+          tickMs: options.tickMs,
+          snapshotEveryEntries: options.snapshotEvery,
+        }),
+      );
+      server.node.onFatal = (error) => exitAfterNodeFailure(name, logger, error);
       const self = options.members.get(options.id)!;
       const resp = options.resp === undefined ? 'off' : `${options.resp.host}:${server.respPort}`;
       const http = options.http === undefined ? 'off' : `${options.http.host}:${server.httpPort}`;

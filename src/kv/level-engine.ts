@@ -25,6 +25,7 @@
  */
 import { ClassicLevel } from 'classic-level';
 import type { Iterator as LevelIterator } from 'classic-level';
+import { DiskWriteError } from '../storage/errors.js';
 import type { EngineEntry, EngineWrite, EngineWriteOptions, KeyRange, KvEngine } from './engine.js';
 
 /** Entries fetched from LevelDB per native call while iterating: fewer crossings, bounded memory. */
@@ -49,6 +50,9 @@ export class LevelKvEngine implements KvEngine {
       await db.open();
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+      // Opening writes too (LevelDB replays its log into a new table): a full disk stops the start as it stops a write.
+      const diskFault = levelWriteError(directory, cause);
+      if (diskFault instanceof DiskWriteError) throw diskFault;
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new Error(
         `could not open the kv store in ${directory}: ${reason}; ` +
@@ -68,14 +72,18 @@ export class LevelKvEngine implements KvEngine {
     if (batch.length === 0 && !options.sync) return;
     // LevelDB appends a batch to its log as one record with a checksum: a torn
     // record is dropped whole on recovery, which makes the batch atomic.
-    await this.db.batch(
-      batch.map((write) =>
-        write.type === 'put'
-          ? { type: 'put' as const, key: write.key, value: write.value }
-          : { type: 'del' as const, key: write.key },
-      ),
-      { sync: options.sync },
-    );
+    try {
+      await this.db.batch(
+        batch.map((write) =>
+          write.type === 'put'
+            ? { type: 'put' as const, key: write.key, value: write.value }
+            : { type: 'del' as const, key: write.key },
+        ),
+        { sync: options.sync },
+      );
+    } catch (error) {
+      throw levelWriteError(this.directory, error);
+    }
   }
 
   entries(range: KeyRange = {}): AsyncIterableIterator<EngineEntry> {
@@ -94,6 +102,28 @@ export class LevelKvEngine implements KvEngine {
     await this.db.close();
   }
 }
+
+/**
+ * LevelDB reports a failed write or fsync as LEVEL_IO_ERROR with the errno's
+ * text ("IO error: DIR/000005.log: No space left on device"); made a
+ * DiskWriteError, it stops the node as a failed write of the Raft log does.
+ * After one, LevelDB refuses every later write itself (its background error
+ * is sticky), and reopening replays its own log, dropping a torn last batch.
+ */
+function levelWriteError(directory: string, error: unknown): unknown {
+  const levelCode = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  if (levelCode !== 'LEVEL_IO_ERROR' || !(error instanceof Error)) return error;
+  const errno = LEVEL_ERRNO_TEXTS.find(([text]) => error.message.includes(text))?.[1] ?? null;
+  return new DiskWriteError('write', directory, errno, error);
+}
+
+/** strerror() texts LevelDB puts in its messages, and their errno names. */
+const LEVEL_ERRNO_TEXTS: readonly (readonly [string, string])[] = [
+  ['No space left on device', 'ENOSPC'],
+  ['Disk quota exceeded', 'EDQUOT'],
+  ['Read-only file system', 'EROFS'],
+  ['Input/output error', 'EIO'],
+];
 
 async function* drain(iterator: LevelIterator<Database, Uint8Array, Uint8Array>): AsyncIterableIterator<EngineEntry> {
   try {

@@ -12,7 +12,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeId, RaftOptions } from '../raft/index.js';
-import type { SyncObserver } from '../storage/index.js';
+import type { Logger } from '../log/logger.js';
+import { silentLogger } from '../log/logger.js';
+import type { SyncObserver, TornTail } from '../storage/index.js';
 import { HardStateStore, SegmentedLogStore, SnapshotStore } from '../storage/index.js';
 import type { PeerSender, ReplicatedStateMachine, Ticker } from './ports.js';
 import type { RaftNodeObserver } from './raft-node-observer.js';
@@ -37,6 +39,8 @@ export interface DiskNodeOptions {
   readonly observer?: RaftNodeObserver;
   /** Told how long each fsync of the log and the hard state took (metrics); none by default. */
   readonly onSync?: SyncObserver;
+  /** Where recovery says what it repaired (a torn write cut off the log); silent by default. */
+  readonly logger?: Logger;
 }
 
 export const TICK_MS_DEFAULT = 50;
@@ -81,6 +85,7 @@ export async function openDiskNode(options: DiskNodeOptions): Promise<DiskNode> 
       ticker: options.ticker ?? realTicker,
     },
   );
+  if (log.tornTail !== null) logTornTail(options.logger ?? silentLogger, log.tornTail);
   return {
     node,
     logBytes: () => log.sizeBytes,
@@ -89,4 +94,17 @@ export async function openDiskNode(options: DiskNodeOptions): Promise<DiskNode> 
       await log.close();
     },
   };
+}
+
+/**
+ * A torn tail is the write a crash (or a failed write) interrupted: never
+ * acknowledged, so cutting it loses nothing. Worth one line all the same, so
+ * that an operator who sees it after every restart looks at the disk.
+ */
+function logTornTail(logger: Logger, tail: TornTail): void {
+  logger.warn(
+    { path: tail.path, offsetBytes: tail.offsetBytes, bytesDropped: tail.bytesDropped, problem: tail.problem },
+    'recovery cut a torn write off the end of the raft log (an interrupted write that was never acknowledged); ' +
+      'nothing acknowledged is lost',
+  );
 }

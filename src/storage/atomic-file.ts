@@ -11,7 +11,8 @@
 import path from 'node:path';
 import { open, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import type { SyncObserver } from './durable-io.js';
-import { syncDirectory, timedSync, writeFully } from './durable-io.js';
+import { DiskWriteError } from './errors.js';
+import { diskStep, syncDirectory, syncFile, writeFully } from './durable-io.js';
 
 const TEMP_MARKER = '.tmp-';
 let tempFilesCreated = 0;
@@ -21,14 +22,14 @@ export async function writeFileAtomic(filePath: string, data: Uint8Array, onSync
   tempFilesCreated += 1;
   const tempPath = `${filePath}${TEMP_MARKER}${process.pid}-${tempFilesCreated}`;
   try {
-    const handle = await open(tempPath, 'wx');
+    const handle = await diskStep('create', tempPath, () => open(tempPath, 'wx'));
     try {
-      await writeFully(handle, data, 0);
-      await timedSync(() => handle.sync(), onSync);
+      await writeFully(handle, data, 0, tempPath);
+      await syncFile(handle, tempPath, 'fsync', onSync);
     } finally {
       await handle.close();
     }
-    await rename(tempPath, filePath);
+    await diskStep('rename', filePath, () => rename(tempPath, filePath));
   } catch (error) {
     // The write's own error says what went wrong; a temp file we cannot remove is only litter.
     await unlink(tempPath).catch(() => undefined);
@@ -63,10 +64,15 @@ export async function removeStaleTempFiles(filePath: string): Promise<void> {
     throw error;
   }
   const stale = names.filter((name) => name.startsWith(prefix));
-  for (const name of stale) await unlink(path.join(directory, name));
+  for (const name of stale) {
+    const stalePath = path.join(directory, name);
+    await diskStep('delete', stalePath, () => unlink(stalePath));
+  }
   if (stale.length > 0) await syncDirectory(directory);
 }
 
+/** Whether `error` says a file does not exist, whether from Node's fs or a DiskWriteError wrapping one. */
 export function isNotFound(error: unknown): boolean {
+  if (error instanceof DiskWriteError) return error.errno === 'ENOENT';
   return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOENT';
 }

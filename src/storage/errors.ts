@@ -4,6 +4,7 @@
  * must never guess what bytes it cannot read held, because a guess that drops
  * an acknowledged entry or a vote breaks Raft's safety for the whole group.
  */
+import path from 'node:path';
 
 /** What an operator does about a corrupt file: Raft state cannot be rebuilt from one node alone. */
 export const RESTORE_FROM_PEERS_ADVICE =
@@ -79,4 +80,66 @@ export class StoreFailedError extends Error {
     );
     this.name = 'StoreFailedError';
   }
+}
+
+/** The file-system steps whose failure leaves a node's durable state unknown. */
+export type DiskStep = 'create' | 'write' | 'fsync' | 'fdatasync' | 'rename' | 'delete' | 'truncate' | 'fsyncDirectory';
+
+/**
+ * A write, fsync or directory change the disk refused (EIO, ENOSPC, EROFS,
+ * ...). Names the step, the file and the errno, and says what to do. The
+ * node stops on it (fail-stop): after a failed fsync the kernel may already
+ * have dropped the dirty pages and marked them clean, so a second fsync can
+ * succeed without the data being on disk (PostgreSQL's "fsyncgate"); only a
+ * restart, reading the files back, learns what they really hold.
+ */
+export class DiskWriteError extends Error {
+  readonly code = 'diskWrite';
+  constructor(
+    readonly step: DiskStep,
+    /** The file (or directory) the step was on. */
+    readonly path: string,
+    /** The system error code, such as 'EIO' or 'ENOSPC'; null when the error carried none. */
+    readonly errno: string | null,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`could not ${step} ${path}: ${reason}; ${diskFaultAdvice(errno, path)}`, { cause });
+    this.name = 'DiskWriteError';
+  }
+
+  /** Whether the disk is full: free space, and the node recovers as it was. */
+  get isDiskFull(): boolean {
+    return this.errno === 'ENOSPC' || this.errno === 'EDQUOT';
+  }
+}
+
+function diskFaultAdvice(errno: string | null, filePath: string): string {
+  const directory = path.dirname(filePath);
+  if (errno === 'ENOSPC' || errno === 'EDQUOT') {
+    return (
+      `the file system holding ${directory} is full (or the quota is used up): free space there, ` +
+      'then start the node again; it recovers from its files and keeps every write it acknowledged'
+    );
+  }
+  if (errno === 'EROFS') {
+    return (
+      `the file system holding ${directory} is read-only (the kernel remounts it so after disk errors): ` +
+      'check the disk, then start the node again'
+    );
+  }
+  return (
+    'what the file holds is now unknown, so the node stopped rather than retry: check the disk ' +
+    '(dmesg, SMART), then start the node again, and it recovers from what is really on disk; ' +
+    'if the disk keeps failing, move the node to a healthy disk (README, "Disk faults")'
+  );
+}
+
+/** The DiskWriteError behind `error` (itself, or one of its causes), if any. */
+export function diskWriteErrorIn(error: unknown): DiskWriteError | null {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 8; depth++) {
+    if (current instanceof DiskWriteError) return current;
+    current = current.cause;
+  }
+  return null;
 }

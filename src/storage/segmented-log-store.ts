@@ -36,7 +36,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, readdir, unlink } from 'node:fs/promises';
 import type { Entry, LogIndex } from '../raft/types.js';
 import type { SyncObserver } from './durable-io.js';
-import { syncDirectory, timedSync, writeFully } from './durable-io.js';
+import { diskStep, syncDirectory, syncFile, writeFully } from './durable-io.js';
 import { encodeEntryRecord } from './entry-codec.js';
 import { LogCorruptionError, StoreFailedError } from './errors.js';
 import { LogBounds } from './log-bounds.js';
@@ -152,8 +152,7 @@ export class SegmentedLogStore implements LogStore {
       }
     });
     const dead = found.filter((segment) => segment.sequence < meta.firstLiveSequence);
-    for (const segment of dead) await unlink(segment.path);
-    if (dead.length > 0) await syncDirectory(directory);
+    await deleteFiles(directory, dead);
     const lastSequence = found[found.length - 1]?.sequence ?? 0;
     const nextSequence = Math.max(meta.firstLiveSequence, lastSequence + 1);
     const live = found.filter((segment) => segment.sequence >= meta.firstLiveSequence);
@@ -329,8 +328,9 @@ export class SegmentedLogStore implements LogStore {
       active = await this.startSegment(first.indexFirst);
     }
     const handle = this.activeHandle as FileHandle;
-    await writeFully(handle, bytes, active.sizeBytes);
-    await timedSync(() => handle.datasync(), this.onSync);
+    // A failure here fails the store for good (run()), so no later write or fdatasync touches this file again.
+    await writeFully(handle, bytes, active.sizeBytes, active.path);
+    await syncFile(handle, active.path, 'fdatasync', this.onSync);
     this.syncs += 1;
     active.sizeBytes += bytes.byteLength;
     for (const operation of batch) active.indexMax = Math.max(active.indexMax, operation.indexLast);
@@ -342,7 +342,7 @@ export class SegmentedLogStore implements LogStore {
     const sequence = this.nextSequence;
     this.nextSequence += 1;
     const segmentPath = path.join(this.directory, segmentFileName({ firstIndex, sequence }));
-    this.activeHandle = await open(segmentPath, 'wx');
+    this.activeHandle = await diskStep('create', segmentPath, () => open(segmentPath, 'wx'));
     await syncDirectory(this.directory);
     const segment: Segment = { sequence, firstIndex, path: segmentPath, sizeBytes: 0, indexMax: 0 };
     this.segments.push(segment);
@@ -376,9 +376,8 @@ export class SegmentedLogStore implements LogStore {
     this.meta = meta;
   }
 
-  private async deleteSegments(segments: readonly Segment[]): Promise<void> {
-    for (const segment of segments) await unlink(segment.path);
-    if (segments.length > 0) await syncDirectory(this.directory);
+  private deleteSegments(segments: readonly Segment[]): Promise<void> {
+    return deleteFiles(this.directory, segments);
   }
 
   /**
@@ -442,8 +441,8 @@ export class SegmentedLogStore implements LogStore {
     if (!where.recovering) throw fail('it appeared after recovery: something else wrote to the file');
     const handle = await open(segment.path, 'r+');
     try {
-      await handle.truncate(damage.offsetBytes);
-      await handle.datasync();
+      await diskStep('truncate', segment.path, () => handle.truncate(damage.offsetBytes));
+      await syncFile(handle, segment.path, 'fdatasync');
       this.syncs += 1;
     } finally {
       await handle.close();
@@ -476,9 +475,15 @@ function checkFirstRecord(segment: Segment, scan: SegmentScan): void {
   }
 }
 
+/** Deletes `files` of `directory`, then makes their absence durable. */
+async function deleteFiles(directory: string, files: readonly { readonly path: string }[]): Promise<void> {
+  for (const file of files) await diskStep('delete', file.path, () => unlink(file.path));
+  if (files.length > 0) await syncDirectory(directory);
+}
+
 /** Creates `directory` and the missing directories above it, and makes their names durable. */
 async function makeDirectoryDurably(directory: string): Promise<void> {
-  const firstCreated = await mkdir(directory, { recursive: true });
+  const firstCreated = await diskStep('create', directory, () => mkdir(directory, { recursive: true }));
   if (firstCreated === undefined) return;
   for (let created = path.resolve(directory); ; created = path.dirname(created)) {
     await syncDirectory(path.dirname(created));

@@ -23,7 +23,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import type { LogIndex, Membership, SnapshotMeta, Term } from '../raft/types.js';
 import { isNotFound, readFileIfExists, removeStaleTempFiles, writeFileAtomic } from './atomic-file.js';
-import { syncDirectory, writeFully } from './durable-io.js';
+import { diskStep, syncDirectory, syncFile, writeFully } from './durable-io.js';
 import { SnapshotCorruptionError } from './errors.js';
 
 const DATA_SUFFIX = '.snap';
@@ -112,16 +112,16 @@ export class SnapshotStore {
     chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   ): Promise<StoredSnapshot> {
     const partPath = path.join(this.directory, `${fileStem(position.index, position.term)}${DATA_SUFFIX}.part`);
-    const handle = await open(partPath, 'w');
+    const handle = await diskStep('create', partPath, () => open(partPath, 'w'));
     let sizeBytes = 0;
     let crc = 0;
     try {
       for await (const chunk of chunks) {
-        await writeFully(handle, chunk, sizeBytes);
+        await writeFully(handle, chunk, sizeBytes, partPath);
         crc = crc32(chunk, crc);
         sizeBytes += chunk.byteLength;
       }
-      await handle.sync();
+      await syncFile(handle, partPath, 'fsync');
     } finally {
       await handle.close();
     }
@@ -171,7 +171,8 @@ export class SnapshotStore {
   async receiveChunk(meta: SnapshotMeta, offset: number, data: Uint8Array): Promise<void> {
     if (offset === 0) {
       await this.dropIncoming();
-      const handle = await open(path.join(this.directory, INCOMING), 'w');
+      const incomingPath = path.join(this.directory, INCOMING);
+      const handle = await diskStep('create', incomingPath, () => open(incomingPath, 'w'));
       this.incoming = { meta, handle, sizeBytes: 0, crc: 0 };
     }
     const incoming = this.incoming;
@@ -181,8 +182,9 @@ export class SnapshotStore {
     if (offset !== incoming.sizeBytes) {
       throw new Error(`snapshot store: chunk at ${offset}, expected ${incoming.sizeBytes}`);
     }
-    await writeFully(incoming.handle, data, offset);
-    await incoming.handle.datasync();
+    const incomingPath = path.join(this.directory, INCOMING);
+    await writeFully(incoming.handle, data, offset, incomingPath);
+    await syncFile(incoming.handle, incomingPath, 'fdatasync');
     incoming.sizeBytes += data.byteLength;
     incoming.crc = crc32(data, incoming.crc);
   }
@@ -196,7 +198,7 @@ export class SnapshotStore {
     if (incoming.sizeBytes !== meta.sizeBytes) {
       throw new Error(`snapshot store: snapshot ${meta.index} has ${incoming.sizeBytes} of ${meta.sizeBytes} bytes`);
     }
-    await incoming.handle.sync();
+    await syncFile(incoming.handle, path.join(this.directory, INCOMING), 'fsync');
     await incoming.handle.close();
     this.incoming = null;
     this.afterInstallStep?.('synced');
@@ -213,8 +215,9 @@ export class SnapshotStore {
     let removed = false;
     for (const [index, stored] of [...this.kept]) {
       if (index === latest || keep.includes(index)) continue;
-      await unlink(this.metaPath(stored.meta));
-      await unlink(this.dataPath(stored.meta));
+      for (const filePath of [this.metaPath(stored.meta), this.dataPath(stored.meta)]) {
+        await diskStep('delete', filePath, () => unlink(filePath));
+      }
       this.kept.delete(index);
       removed = true;
     }
@@ -230,7 +233,8 @@ export class SnapshotStore {
     stored: StoredSnapshot,
     afterStep: ((step: InstallStep) => void) | null,
   ): Promise<StoredSnapshot> {
-    await rename(fromPath, this.dataPath(stored.meta));
+    const dataPath = this.dataPath(stored.meta);
+    await diskStep('rename', dataPath, () => rename(fromPath, dataPath));
     afterStep?.('renamed');
     await writeFileAtomic(this.metaPath(stored.meta), encodeMeta(stored));
     afterStep?.('metaWritten');

@@ -176,7 +176,7 @@ describe('a group started with an auth token', { timeout: 120_000 }, () => {
 
   it('a member restarted with another token is kept out while the other two serve, and rejoins with the right one', async () => {
     await group.kill(3);
-    await group.start(3, ['--auth-token-file', wrongTokenFile]);
+    await group.start(3, { flags: ['--auth-token-file', wrongTokenFile] });
     // Members 1 and 2 only: member 3 refuses even the right token now, and a client stops at a refusal.
     const client = kvClient(TOKEN, [1, 2]);
     for (let index = 0; index < 5; index++) await client.put(`while-out-${index}`, String(index));

@@ -118,8 +118,15 @@ export class ProcessGroup {
     await Promise.all(this.ids.map((id) => this.start(id)));
   }
 
-  /** Starts member `id` and waits until its ports accept connections; `moreFlags` go after the group's own. */
-  async start(id: number, moreFlags: readonly string[] = []): Promise<void> {
+  /**
+   * Starts member `id` and waits until its ports accept connections; `flags`
+   * go after the group's own, `env` adds to this process's environment.
+   */
+  async start(
+    id: number,
+    extra: { flags?: readonly string[]; env?: Readonly<Record<string, string>> } = {},
+  ): Promise<void> {
+    const { flags: moreFlags = [], env = {} } = extra;
     const member = this.member(id);
     const child = spawn(
       process.execPath,
@@ -140,7 +147,7 @@ export class ProcessGroup {
         ...this.extraFlags,
         ...moreFlags,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },
     );
     child.stderr?.on('data', (chunk: Buffer) => this.output.push(`[node ${id}] ${chunk.toString('utf8')}`));
     member.process = child;

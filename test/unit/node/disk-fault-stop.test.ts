@@ -1,0 +1,99 @@
+/**
+ * A member whose disk fails stops, on real disk stores and the seeded
+ * simulated network: the leader's fdatasync fails (EIO) or its file system
+ * fills up (ENOSPC) while a write is in flight. The leader must stop with the
+ * DiskWriteError (its fatal handler is what makes a process exit 74), must
+ * not acknowledge the write it could not make durable, and must not touch
+ * its files again. The other two elect a leader and serve on; the failed
+ * member restarts on a healed disk and catches up to the same state.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { utf8 } from '../../../src/kv/commands.js';
+import type { KvReply } from '../../../src/kv/commands.js';
+import { NodeError } from '../../../src/node/errors.js';
+import type { NodeId } from '../../../src/raft/index.js';
+import type { DiskFault } from '../../../src/storage/disk-fault-injection.js';
+import { injectDiskFaults } from '../../../src/storage/disk-fault-injection.js';
+import type { DiskStep } from '../../../src/storage/errors.js';
+import { DiskKvGroup } from '../../support/disk-kv-group.js';
+
+const SEED = 23;
+const MEMBERS: readonly NodeId[] = [1, 2, 3];
+
+afterEach(() => injectDiskFaults(null));
+
+describe('a leader whose disk fails stops and never acknowledges the write it could not make durable', () => {
+  const cases: readonly { name: string; step: DiskStep; fault: DiskFault; says: RegExp }[] = [
+    { name: 'fdatasync fails with EIO', step: 'fdatasync', fault: { errno: 'EIO' }, says: /could not fdatasync .*EIO/ },
+    {
+      name: 'the disk is full (ENOSPC) halfway through a write',
+      step: 'write',
+      fault: { errno: 'ENOSPC', bytesWritten: 7 },
+      says: /could not write .*ENOSPC.*is full/,
+    },
+  ];
+  for (const { name, step, fault, says } of cases) {
+    it(`${name}: the others serve on, and the member catches up after a restart`, async () => {
+      const group = await DiskKvGroup.create(SEED, MEMBERS, {
+        snapshotEveryEntries: 1000,
+        snapshotCatchUpEntries: 100,
+        snapshotChunkBytes: 64 * 1024,
+      });
+      try {
+        await leaderLosesItsDisk(group, step, fault, says);
+      } finally {
+        await group.close();
+      }
+    });
+  }
+});
+
+async function leaderLosesItsDisk(group: DiskKvGroup, step: DiskStep, fault: DiskFault, says: RegExp): Promise<void> {
+  const context = `seed ${group.seed}, ${step} ${fault.errno}`;
+  await group.startAll();
+  const leader = await group.electLeader();
+  for (let k = 0; k < 5; k++) assertOk(await group.put(leader, `before${k}`, utf8(`v${k}`)), context);
+
+  const victimDirectory = path.join(group.directory, `member-${leader.id}`) + path.sep;
+  const stepsAfterFailure: string[] = [];
+  let failed = false;
+  injectDiskFaults((seen, filePath) => {
+    if (!filePath.startsWith(victimDirectory)) return null;
+    if (failed) stepsAfterFailure.push(`${seen} ${filePath}`);
+    if (seen !== step || failed) return null;
+    failed = true;
+    return fault;
+  });
+
+  const refused = await group.put(leader, 'during', utf8('the failure')).then(
+    (reply) => reply,
+    (error: unknown) => error,
+  );
+  assert.ok(refused instanceof NodeError, `${context}: the write was acknowledged: ${JSON.stringify(refused)}`);
+  assert.equal(refused.code, 'stopped', context);
+  assert.equal(group.failures.length, 1, `${context}: ${group.failures.join('; ')}`);
+  assert.match(group.failures[0]!, says, context);
+  assert.match(group.failures[0]!, new RegExp(`member-${leader.id}`), `${context}: the error names the file`);
+  await assert.rejects(group.put(leader, 'after', utf8('x')), NodeError, `${context}: a stopped node refuses`);
+  assert.deepEqual(stepsAfterFailure, [], `${context}: the stopped member touched its disk again`);
+
+  const others = MEMBERS.filter((id) => id !== leader.id);
+  const newLeader = await group.electLeader(others);
+  for (let k = 0; k < 5; k++) assertOk(await group.put(newLeader, `after${k}`, utf8(`w${k}`)), context);
+
+  injectDiskFaults(null);
+  await group.restart(leader.id);
+  const caughtUp = await group.runUntil(
+    () => group.machine(leader.id).appliedIndex === group.machine(newLeader.id).appliedIndex,
+    10_000,
+  );
+  assert.ok(caughtUp, `${context}: the restarted member did not catch up`);
+  assert.deepEqual(await group.engineContents(leader.id), await group.engineContents(newLeader.id), context);
+  assert.equal(group.failures.length, 1, `${context}: ${group.failures.join('; ')}`);
+}
+
+function assertOk(reply: KvReply, context: string): void {
+  assert.ok(reply.ok, `${context}: a write failed: ${reply.ok ? '' : reply.error.message}`);
+}
