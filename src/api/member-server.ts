@@ -16,7 +16,7 @@ import type { Logger } from '../log/logger.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { NodeId } from '../raft/index.js';
-import type { ClientConnectionLimits, PeerAddress } from '../transport/index.js';
+import type { ClientConnectionLimits, NodeTls, PeerAddress } from '../transport/index.js';
 import type { GroupService } from '../transport/index.js';
 import { routeServices } from '../transport/index.js';
 import type { GroupEndpoint } from './group-endpoint.js';
@@ -43,6 +43,8 @@ export interface MemberServerOptions {
   readonly http?: PeerAddress;
   /** Client connections to the member's port: how many, and how long one may idle. */
   readonly clientLimits?: ClientConnectionLimits;
+  /** TLS on every port and to peers; plaintext when absent. */
+  readonly tls?: NodeTls;
 }
 
 interface KvMember {
@@ -111,6 +113,7 @@ export class MemberServer {
       clusterId: options.clusterId,
       logger,
       local: { id: options.id, service: endpoint.member.services },
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
     });
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {
@@ -118,6 +121,7 @@ export class MemberServer {
         backend: ClientBackend.forGroup([...options.members.keys()], channel, realClientClock, { observer: metrics }),
         logger,
         role: 'kv group member',
+        ...(options.tls === undefined ? {} : { tls: options.tls }),
       });
       await resp.listen(options.resp);
     }
@@ -125,7 +129,13 @@ export class MemberServer {
     if (options.http !== undefined) {
       const members = [...options.members.keys()];
       const backend = loneGroupBackend({
-        self: { id: options.id, gid: null, clusterId: options.clusterId, status: () => endpoint.status() },
+        self: {
+          id: options.id,
+          gid: null,
+          clusterId: options.clusterId,
+          status: () => endpoint.status(),
+          ...(options.tls === undefined ? {} : { tls: options.tls }),
+        },
         members: options.members,
         newSession: () =>
           new KvClient({
@@ -141,6 +151,7 @@ export class MemberServer {
         backend,
         logger,
         metrics,
+        ...(options.tls === undefined ? {} : { tls: options.tls }),
       });
       await http.listen(options.http);
     }

@@ -27,7 +27,7 @@ import type { NodeId } from '../raft/index.js';
 import { ShardDriver, UNEXPECTED_PREFIX } from '../shard/shard-driver.js';
 import { ShardReplica } from '../shard/shard-replica.js';
 import { ShardStateMachine } from '../shard/state-machine.js';
-import type { ClientConnectionLimits, PeerAddress } from '../transport/index.js';
+import type { ClientConnectionLimits, NodeTls, PeerAddress } from '../transport/index.js';
 import { ClientBackend } from './client-backend.js';
 import type { GroupEndpoint } from './group-endpoint.js';
 import { startGroupEndpoint } from './group-endpoint.js';
@@ -52,6 +52,8 @@ export interface ShardServerOptions {
   readonly http?: PeerAddress;
   /** Client connections to the member's port: how many, and how long one may idle. */
   readonly clientLimits?: ClientConnectionLimits;
+  /** TLS on every port and to peers; plaintext when absent. */
+  readonly tls?: NodeTls;
 }
 
 const DRIVER_META_DEADLINE_MS = 1_000;
@@ -161,13 +163,15 @@ export class ShardServer {
         bucketsInTransit: transitOf(member.replica.machine),
       }),
     );
-    const metaChannel = new TcpGroupChannel({ members: options.meta, clusterId, logger });
+    const tls = options.tls === undefined ? {} : { tls: options.tls };
+    const metaChannel = new TcpGroupChannel({ members: options.meta, clusterId, logger, ...tls });
     // Reaches any node of any group: this group's members from the start, the others as configs name them.
     const groupsChannel = new TcpGroupChannel({
       members: options.members,
       clusterId,
       logger,
       local: { id: options.id, service: endpoint.member.replica },
+      ...tls,
     });
     const learn = (members: readonly MemberInfo[]): void => groupsChannel.learn(members);
     const newMetaClient = (clientId: string, deadlineMs?: number): MetaClient =>
@@ -221,13 +225,14 @@ export class ShardServer {
         backend: new ClientBackend(newShardedClient, { observer: metrics }),
         logger,
         role: 'shard member',
+        ...tls,
       });
       await resp.listen(options.resp);
     }
     let http: HttpApiServer | null = null;
     if (options.http !== undefined) {
       const backend = shardedClusterBackend({
-        self: { id: options.id, gid: options.gid, clusterId, status: () => endpoint.status() },
+        self: { id: options.id, gid: options.gid, clusterId, status: () => endpoint.status(), ...tls },
         meta: options.meta,
         newMetaClient: (deadlineMs) => newMetaClient(`http-${randomUUID()}`, deadlineMs),
         kv: { newSession: () => newShardedClient(`http-${randomUUID()}`, HTTP_KV_DEADLINE_MS) },
@@ -236,6 +241,7 @@ export class ShardServer {
         backend,
         logger,
         metrics,
+        ...tls,
       });
       await http.listen(options.http);
     }

@@ -9,8 +9,9 @@ import { KvClient } from '../client/kv-client.js';
 import { MetaClient } from '../client/meta-client.js';
 import { ShardedKvClient } from '../client/sharded-client.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
+import type { TcpGroupChannelOptions } from '../client/tcp-channel.js';
 import type { NodeId } from '../raft/index.js';
-import type { PeerAddress } from '../transport/index.js';
+import type { ClientTls, PeerAddress } from '../transport/index.js';
 
 /** What a benchmark needs of a client; one client runs one call at a time. */
 export interface BenchClient {
@@ -32,12 +33,14 @@ export type TargetAddresses =
   | { readonly kind: 'members'; readonly members: ReadonlyMap<NodeId, PeerAddress> }
   | { readonly kind: 'meta'; readonly meta: ReadonlyMap<NodeId, PeerAddress> };
 
-export function connectTarget(addresses: TargetAddresses, clusterId: string): BenchTarget {
+/** Connects with TLS when `tls` is given (the nodes were started with --tls-cert). */
+export function connectTarget(addresses: TargetAddresses, clusterId: string, tls?: ClientTls): BenchTarget {
+  const connection = { clusterId, ...(tls === undefined ? {} : { tls }) };
   switch (addresses.kind) {
     case 'members':
-      return groupTarget(addresses.members, clusterId);
+      return groupTarget(addresses.members, connection);
     case 'meta':
-      return shardedTarget(addresses.meta, clusterId);
+      return shardedTarget(addresses.meta, connection);
     default: {
       const never: never = addresses;
       throw new Error(`connectTarget: unknown target ${JSON.stringify(never)}`);
@@ -49,8 +52,11 @@ function clientOptions(deadlineMs: number) {
   return { clock: realClientClock, clientId: `bench-${randomUUID()}`, random: Math.random, deadlineMs };
 }
 
-function groupTarget(members: ReadonlyMap<NodeId, PeerAddress>, clusterId: string): BenchTarget {
-  const channel = new TcpGroupChannel({ members, clusterId });
+/** What every channel of a target is opened with. */
+type ChannelConnection = Pick<TcpGroupChannelOptions, 'clusterId' | 'tls'>;
+
+function groupTarget(members: ReadonlyMap<NodeId, PeerAddress>, connection: ChannelConnection): BenchTarget {
+  const channel = new TcpGroupChannel({ members, ...connection });
   return {
     description: `group of ${plural(members.size, 'member')}`,
     newClient: (deadlineMs) => new KvClient({ ...clientOptions(deadlineMs), members: [...members.keys()], channel }),
@@ -58,10 +64,10 @@ function groupTarget(members: ReadonlyMap<NodeId, PeerAddress>, clusterId: strin
   };
 }
 
-function shardedTarget(meta: ReadonlyMap<NodeId, PeerAddress>, clusterId: string): BenchTarget {
-  const metaChannel = new TcpGroupChannel({ members: meta, clusterId });
+function shardedTarget(meta: ReadonlyMap<NodeId, PeerAddress>, connection: ChannelConnection): BenchTarget {
+  const metaChannel = new TcpGroupChannel({ members: meta, ...connection });
   // Shard members are learnt from the configs the clients fetch.
-  const shardChannel = new TcpGroupChannel({ members: new Map(), clusterId });
+  const shardChannel = new TcpGroupChannel({ members: new Map(), ...connection });
   return {
     description: `sharded cluster with ${plural(meta.size, 'meta member')}`,
     newClient: (deadlineMs) => {

@@ -13,8 +13,11 @@ import { BUCKET_COUNT_DEFAULT, BUCKET_COUNT_MAX, canonicalConfigJson } from '../
 import { formatConfig, formatNodes, leadersOf } from './config-table.js';
 import type { HostPort } from './options.js';
 import { integerOption, membersOption } from './options.js';
+import type { TlsFlags } from './tls-flags.js';
+import { clientTlsFrom, clientTlsOrExit, TlsFlagError, withClientTlsFlags } from './tls-flags.js';
+import type { ClientTls } from '../transport/index.js';
 
-interface AdminFlags {
+interface AdminFlags extends TlsFlags {
   readonly meta: Map<number, HostPort>;
   readonly clusterId: string;
   readonly timeoutMs: number;
@@ -29,23 +32,24 @@ function examples(...lines: readonly string[]): string {
 }
 
 export function addAdminCommand(program: Command): void {
-  const admin = program
-    .command('admin')
-    .description('manage the config table: which replica group serves which buckets')
-    .requiredOption('--meta <list>', 'the meta group: 1=host:port,2=host:port,...', membersOption('--meta'))
-    .option('--cluster-id <name>', 'the cluster id the nodes were started with', 'raftkv')
-    .option('--timeout-ms <ms>', 'give up after this long', integerOption('--timeout-ms', 1), 10_000)
-    .option('--json', 'print the resulting config as JSON (query: the config and every node, as HTTP /v1/cluster)')
-    .addHelpText(
-      'after',
-      `
+  const admin = withClientTlsFlags(
+    program
+      .command('admin')
+      .description('manage the config table: which replica group serves which buckets')
+      .requiredOption('--meta <list>', 'the meta group: 1=host:port,2=host:port,...', membersOption('--meta'))
+      .option('--cluster-id <name>', 'the cluster id the nodes were started with', 'raftkv')
+      .option('--timeout-ms <ms>', 'give up after this long', integerOption('--timeout-ms', 1), 10_000)
+      .option('--json', 'print the resulting config as JSON (query: the config and every node, as HTTP /v1/cluster)'),
+  ).addHelpText(
+    'after',
+    `
 Examples:
   raftkv admin --meta ${EXAMPLE_META} join 1 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
   raftkv admin --meta ${EXAMPLE_META} move 0-4 1
   raftkv admin --meta ${EXAMPLE_META} leave 2
   raftkv admin --meta ${EXAMPLE_META} query          the latest config and every node's state, as tables
   raftkv admin --meta ${EXAMPLE_META} query 3 --json  version 3 and every node, as JSON`,
-    );
+  );
 
   admin
     .command('join')
@@ -102,12 +106,14 @@ Examples:
     .action(async (version) => {
       const parsed = checked(admin, () => (version === undefined ? null : integerOption('VERSION', 0)(version)));
       const flags = admin.opts();
+      const tls = clientTlsOrExit(admin, flags);
       await withMetaClient(flags, (client) => client.query(parsed), {
         print: async (config) => {
           const view = await clusterView(config, groupsToAsk(config, metaMembers(flags.meta)), (member) =>
             askNodeStatus(parseAddress(member.address), {
               clusterId: flags.clusterId,
               timeoutMs: Math.min(STATUS_TIMEOUT_MS_DEFAULT, flags.timeoutMs),
+              ...(tls === undefined ? {} : { tls }),
             }),
           );
           if (flags.json === true) return JSON.stringify(view);
@@ -171,7 +177,20 @@ async function withMetaClient(
     print: (config) => Promise.resolve(flags.json === true ? canonicalConfigJson(config) : formatConfig(config)),
   },
 ): Promise<void> {
-  const channel = new TcpGroupChannel({ members: flags.meta, clusterId: flags.clusterId });
+  let tls: ClientTls | undefined;
+  try {
+    tls = clientTlsFrom(flags);
+  } catch (error) {
+    if (!(error instanceof TlsFlagError)) throw error;
+    process.stderr.write(`raftkv admin: error: ${error.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const channel = new TcpGroupChannel({
+    members: flags.meta,
+    clusterId: flags.clusterId,
+    ...(tls === undefined ? {} : { tls }),
+  });
   const client = new MetaClient({
     members: [...flags.meta.keys()],
     channel,

@@ -25,6 +25,8 @@ import type { WorkloadName } from '../bench/workloads.js';
 import { parseWorkloadList, WORKLOAD_NAMES, WORKLOADS } from '../bench/workloads.js';
 import type { HostPort } from './options.js';
 import { integerOption, membersOption } from './options.js';
+import { clientTlsOrExit, withClientTlsFlags } from './tls-flags.js';
+import type { ClientTls } from '../transport/index.js';
 
 /** Exit code when the cluster cannot be reached or the keys cannot be loaded (flag errors exit with 1, as commander does). */
 const EXIT_UNREACHABLE = 2;
@@ -45,53 +47,55 @@ function workloadOption(value: string, previous: WorkloadName[] | undefined): Wo
 const WORKLOAD_HELP = WORKLOAD_NAMES.map((name) => `  ${name.padEnd(8)} ${WORKLOADS[name].description}`).join('\n');
 
 export function addBenchCommand(program: Command): void {
-  const command = program
-    .command('bench')
-    .description('measure throughput and latency of a running cluster with closed-loop workloads')
-    .option(
-      '--meta <list>',
-      'a sharded cluster, by its meta group: 1=host:port,2=host:port,...',
-      membersOption('--meta'),
-    )
-    .option('--members <list>', 'or one replica group, by its members: 1=host:port,...', membersOption('--members'))
-    .option('--cluster-id <name>', 'the cluster id the nodes were started with', 'raftkv')
-    .option(
-      '--workload <names>',
-      `what to run, in order: a comma list, or the flag again (default: all)`,
-      workloadOption,
-    )
-    .option(
-      '--clients <n>',
-      'concurrent clients, each one call at a time',
-      integerOption('--clients', 1, CLIENTS_MAX),
-      PLAN_DEFAULTS.clients,
-    )
-    .option('--keys <n>', 'size of the key space', integerOption('--keys', 1, KEYS_MAX), PLAN_DEFAULTS.keys)
-    .option(
-      '--value-bytes <n>',
-      'bytes of each value put',
-      integerOption('--value-bytes', 1, VALUE_BYTES_PLAN_MAX),
-      PLAN_DEFAULTS.valueBytes,
-    )
-    .option(
-      '--duration <s>',
-      'seconds per workload',
-      integerOption('--duration', 1, DURATION_SECONDS_MAX),
-      PLAN_DEFAULTS.durationSeconds,
-    )
-    .option(
-      '--seed <n>',
-      'seed of the operation and key choices',
-      integerOption('--seed', 0, 0xffff_ffff),
-      PLAN_DEFAULTS.seed,
-    )
-    .option(
-      '--timeout-ms <ms>',
-      'the first request, and every call after, gives up after this long',
-      integerOption('--timeout-ms', 1),
-      5_000,
-    )
-    .option('--json', 'print one JSON object instead of the table')
+  const command = withClientTlsFlags(
+    program
+      .command('bench')
+      .description('measure throughput and latency of a running cluster with closed-loop workloads')
+      .option(
+        '--meta <list>',
+        'a sharded cluster, by its meta group: 1=host:port,2=host:port,...',
+        membersOption('--meta'),
+      )
+      .option('--members <list>', 'or one replica group, by its members: 1=host:port,...', membersOption('--members'))
+      .option('--cluster-id <name>', 'the cluster id the nodes were started with', 'raftkv')
+      .option(
+        '--workload <names>',
+        `what to run, in order: a comma list, or the flag again (default: all)`,
+        workloadOption,
+      )
+      .option(
+        '--clients <n>',
+        'concurrent clients, each one call at a time',
+        integerOption('--clients', 1, CLIENTS_MAX),
+        PLAN_DEFAULTS.clients,
+      )
+      .option('--keys <n>', 'size of the key space', integerOption('--keys', 1, KEYS_MAX), PLAN_DEFAULTS.keys)
+      .option(
+        '--value-bytes <n>',
+        'bytes of each value put',
+        integerOption('--value-bytes', 1, VALUE_BYTES_PLAN_MAX),
+        PLAN_DEFAULTS.valueBytes,
+      )
+      .option(
+        '--duration <s>',
+        'seconds per workload',
+        integerOption('--duration', 1, DURATION_SECONDS_MAX),
+        PLAN_DEFAULTS.durationSeconds,
+      )
+      .option(
+        '--seed <n>',
+        'seed of the operation and key choices',
+        integerOption('--seed', 0, 0xffff_ffff),
+        PLAN_DEFAULTS.seed,
+      )
+      .option(
+        '--timeout-ms <ms>',
+        'the first request, and every call after, gives up after this long',
+        integerOption('--timeout-ms', 1),
+        5_000,
+      )
+      .option('--json', 'print one JSON object instead of the table'),
+  )
     // A bad flag is reported in one line that says what to change; the whole help would bury it.
     .showHelpAfterError(false)
     .addHelpText(
@@ -125,7 +129,14 @@ cannot be loaded, and with 130 after Ctrl-C (printing what it measured).`,
       durationSeconds: flags.duration,
       seed: flags.seed,
     };
-    process.exitCode = await benchmark(addresses, flags.clusterId, plan, flags.timeoutMs, flags.json === true);
+    const tls = clientTlsOrExit(command, flags);
+    process.exitCode = await benchmark(
+      addresses,
+      { clusterId: flags.clusterId, tls },
+      plan,
+      flags.timeoutMs,
+      flags.json === true,
+    );
   });
 }
 
@@ -142,12 +153,12 @@ function targetAddresses(
 /** Runs the plan and prints the report; resolves with the exit code. */
 async function benchmark(
   addresses: TargetAddresses,
-  clusterId: string,
+  connection: { readonly clusterId: string; readonly tls: ClientTls | undefined },
   plan: BenchPlan,
   timeoutMs: number,
   json: boolean,
 ): Promise<number> {
-  const target = connectTarget(addresses, clusterId);
+  const target = connectTarget(addresses, connection.clusterId, connection.tls);
   const stop = { stopped: false };
   const onSignal = (): void => {
     // A second Ctrl-C does not wait for calls in flight.

@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger.js';
 import { integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
 import { withServerFlags } from './server-flags.js';
+import { serverTlsOrExit } from './tls-flags.js';
 
 export function addMetaCommand(program: Command): void {
   withServerFlags(
@@ -33,6 +34,7 @@ Examples (three meta members on one machine, each in its own terminal):
         program.error(`error: --id ${options.id} is not one of the members in --members`);
       }
       const logger = createLogger(options.logLevel, { meta: options.id });
+      const tls = serverTlsOrExit(program, options, `raftkv meta ${options.id}`);
       const server = await MetaServer.start({
         id: options.id,
         members: options.members,
@@ -44,6 +46,7 @@ Examples (three meta members on one machine, each in its own terminal):
           clientIdleMs: options.clientIdleSeconds * 1000,
         },
         tickMs: options.tickMs,
+        ...(tls === undefined ? {} : { tls }),
         ...(options.http === undefined ? {} : { http: options.http }),
       });
       const self = options.members.get(options.id)!;

@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger.js';
 import { hostPortOption, integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
 import { withServerFlags } from './server-flags.js';
+import { serverTlsOrExit } from './tls-flags.js';
 
 export function addNodeCommand(program: Command): void {
   withServerFlags(
@@ -46,6 +47,7 @@ Examples (three members on one machine, each in its own terminal):
         program.error(`error: --id ${options.id} is not one of the members in --members`);
       }
       const logger = createLogger(options.logLevel, { node: options.id });
+      const tls = serverTlsOrExit(program, options, `raftkv node ${options.id}`);
       const server = await MemberServer.start({
         id: options.id,
         members: options.members,
@@ -59,6 +61,7 @@ Examples (three members on one machine, each in its own terminal):
           clientIdleMs: options.clientIdleSeconds * 1000,
         },
         tickMs: options.tickMs,
+        ...(tls === undefined ? {} : { tls }),
         snapshotEveryEntries: options.snapshotEvery,
         logKeepEntries: options.logKeep,
       });

@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger.js';
 import { hostPortOption, integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
 import { withServerFlags } from './server-flags.js';
+import { serverTlsOrExit } from './tls-flags.js';
 
 export function addShardCommand(program: Command): void {
   withServerFlags(
@@ -53,6 +54,7 @@ Example (group 1 of three members, each in its own terminal; then join it with r
         program.error(`error: --id ${options.id} is not one of the members in --members`);
       }
       const logger = createLogger(options.logLevel, { gid: options.gid, node: options.id });
+      const tls = serverTlsOrExit(program, options, `raftkv shard ${options.gid}/${options.id}`);
       const server = await ShardServer.start({
         id: options.id,
         gid: options.gid,
@@ -68,6 +70,7 @@ Example (group 1 of three members, each in its own terminal; then join it with r
           clientIdleMs: options.clientIdleSeconds * 1000,
         },
         tickMs: options.tickMs,
+        ...(tls === undefined ? {} : { tls }),
         snapshotEveryEntries: options.snapshotEvery,
       });
       const name = `raftkv shard ${options.gid}/${options.id}`;

@@ -7,7 +7,7 @@
 import type { NodeStatus } from '../node/node-status.js';
 import { decodeNodeStatus, StatusDecodeError } from '../node/status-codec.js';
 import { ConnectionError, TcpClientConnection } from '../transport/index.js';
-import type { PeerAddress } from '../transport/index.js';
+import type { ClientTls, PeerAddress } from '../transport/index.js';
 
 export type StatusAnswer =
   { readonly ok: true; readonly status: NodeStatus } | { readonly ok: false; readonly error: string };
@@ -16,6 +16,8 @@ export interface StatusAskOptions {
   readonly clusterId: string;
   /** Connecting and answering together; a node that takes longer is reported unreachable. */
   readonly timeoutMs: number;
+  /** Connect with TLS; plaintext when absent. */
+  readonly tls?: ClientTls;
 }
 
 /** Short: a live node answers from memory in well under a millisecond, so a slow one is worth reporting. */
@@ -35,6 +37,7 @@ export async function askNodeStatus(address: PeerAddress, options: StatusAskOpti
     port: address.port,
     clusterId: options.clusterId,
     connectTimeoutMs: options.timeoutMs,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   try {
     const result = await connection.call(
