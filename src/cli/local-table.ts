@@ -5,15 +5,17 @@ import { formatTable } from './text-table.js';
 export function localClusterJson(cluster: LocalCluster): unknown {
   const { layout } = cluster;
   const address = (port: number): string => `${layout.host}:${port}`;
+  const scheme = cluster.tls === null ? 'http' : 'https';
   return {
     directory: cluster.directory,
     resumed: cluster.resumed,
     clusterId: layout.clusterId,
+    tls: cluster.tls,
     meta: cluster.metaFlag,
     metaNodes: layout.meta.map((node) => ({
       id: node.id,
       address: address(node.peerPort),
-      http: `http://${address(node.httpPort)}/`,
+      http: `${scheme}://${address(node.httpPort)}/`,
     })),
     groups: layout.shardGroups.map((group) => ({
       gid: group.gid,
@@ -21,7 +23,7 @@ export function localClusterJson(cluster: LocalCluster): unknown {
         id: node.id,
         address: address(node.peerPort),
         resp: address(node.respPort),
-        http: `http://${address(node.httpPort)}/`,
+        http: `${scheme}://${address(node.httpPort)}/`,
       })),
     })),
   };
@@ -30,6 +32,12 @@ export function localClusterJson(cluster: LocalCluster): unknown {
 export function formatLocalCluster(cluster: LocalCluster): string {
   const { layout } = cluster;
   const shardNodes = layout.shardGroups.flatMap((group) => group.members);
+  const scheme = cluster.tls === null ? 'http' : 'https';
+  // What each kind of client adds to talk TLS to this cluster.
+  const ca = cluster.tls?.ca;
+  const redisTls = ca === undefined ? '' : ` --tls --cacert ${ca}`;
+  const curlTls = ca === undefined ? '' : ` --cacert ${ca}`;
+  const raftkvTls = ca === undefined ? '' : ` --tls-ca ${ca}`;
   const rows = [
     ['group', 'node', 'address', 'RESP (redis-cli)', 'HTTP API and dashboard'],
     ...layout.meta.map((node) => [
@@ -37,7 +45,7 @@ export function formatLocalCluster(cluster: LocalCluster): string {
       String(node.id),
       `${layout.host}:${node.peerPort}`,
       '-',
-      `http://${layout.host}:${node.httpPort}/`,
+      `${scheme}://${layout.host}:${node.httpPort}/`,
     ]),
     ...layout.shardGroups.flatMap((group) =>
       group.members.map((node) => [
@@ -45,7 +53,7 @@ export function formatLocalCluster(cluster: LocalCluster): string {
         String(node.id),
         `${layout.host}:${node.peerPort}`,
         `${layout.host}:${node.respPort}`,
-        `http://${layout.host}:${node.httpPort}/`,
+        `${scheme}://${layout.host}:${node.httpPort}/`,
       ]),
     ),
   ];
@@ -58,11 +66,12 @@ export function formatLocalCluster(cluster: LocalCluster): string {
     formatTable(rows),
     '',
     'Try:',
-    `  redis-cli -h ${layout.host} -p ${first.respPort} set greeting hello`,
-    `  curl http://${layout.host}:${first.httpPort}/v1/kv/greeting`,
-    `  open http://${layout.host}:${first.httpPort}/ in a browser for the dashboard`,
-    `  raftkv get greeting --meta ${cluster.metaFlag}${clusterIdFlag}`,
-    `  raftkv admin --meta ${cluster.metaFlag}${clusterIdFlag} query`,
+    `  redis-cli${redisTls} -h ${layout.host} -p ${first.respPort} set greeting hello`,
+    `  curl${curlTls} ${scheme}://${layout.host}:${first.httpPort}/v1/kv/greeting`,
+    `  open ${scheme}://${layout.host}:${first.httpPort}/ in a browser for the dashboard` +
+      (ca === undefined ? '' : ` (it will warn of the development CA, ${ca}, unless you trust it)`),
+    `  raftkv get greeting --meta ${cluster.metaFlag}${clusterIdFlag}${raftkvTls}`,
+    `  raftkv admin --meta ${cluster.metaFlag}${clusterIdFlag}${raftkvTls} query`,
     'Ctrl-C stops every node; run the same command again to resume with the data.',
   ].join('\n');
 }

@@ -19,6 +19,9 @@ import type { LayoutOptions, LocalGroup, LocalLayout, LocalNode } from './layout
 import { buildLayout, layoutPorts, membersFlag } from './layout.js';
 import { NodeProcess } from './node-process.js';
 import { portProblem } from './ports.js';
+import type { LocalTlsFiles } from './local-tls.js';
+import { clientTls, localTls, tlsFlags } from './local-tls.js';
+import type { ClientTls } from '../transport/index.js';
 
 /** The first join and the first reads wait out elections in every group: a fresh start on a busy machine takes seconds. */
 const READY_DEADLINE_MS = 60_000;
@@ -36,6 +39,8 @@ export interface LocalClusterOptions {
   readonly progress: (line: string) => void;
   /** A node ended while the cluster was running. */
   readonly onNodeExit: (name: string, description: string, logFile: string) => void;
+  /** Make TLS certificates (if the directory has none) and use TLS on every port. */
+  readonly tls?: boolean;
 }
 
 export class LocalCluster {
@@ -44,6 +49,8 @@ export class LocalCluster {
     readonly layout: LocalLayout,
     /** True when the directory already held this cluster. */
     readonly resumed: boolean,
+    /** Where the certificates are, when the cluster speaks TLS. */
+    readonly tls: LocalTlsFiles | null,
     private readonly nodes: readonly NodeProcess[],
   ) {}
 
@@ -55,12 +62,15 @@ export class LocalCluster {
     const layout = buildLayout(settings);
     await checkPortsFree(layout);
     if (stored === null) await writeClusterFile(directory, settings);
+    const tls = await localTls(directory, options.tls === true, layout.host);
+    if (tls !== null) options.progress(`TLS on every port: the CA is ${tls.ca}`);
 
     let running = false;
-    const nodes = nodeProcesses(layout, directory, options.logLevel, (name, description, logFile) => {
+    const extraFlags = tls === null ? [] : tlsFlags(tls);
+    const nodes = nodeProcesses(layout, directory, options.logLevel, extraFlags, (name, description, logFile) => {
       if (running) options.onNodeExit(name, description, logFile);
     });
-    const cluster = new LocalCluster(directory, layout, stored !== null, nodes);
+    const cluster = new LocalCluster(directory, layout, stored !== null, tls, nodes);
     try {
       options.progress(
         `starting ${layout.meta.length} meta nodes and ${nodes.length - layout.meta.length} shard nodes`,
@@ -68,7 +78,7 @@ export class LocalCluster {
       // All at once: each loads the sources and opens its store, and elections need a majority up anyway.
       await Promise.all(nodes.map((node) => node.start()));
       options.progress('waiting for the meta group and the shard groups to elect leaders and serve');
-      await joinAndWait(layout, (line) => options.progress(line));
+      await joinAndWait(layout, tls === null ? undefined : await clientTls(tls), (line) => options.progress(line));
       running = true;
       return cluster;
     } catch (error) {
@@ -134,10 +144,11 @@ function nodeProcesses(
   layout: LocalLayout,
   directory: string,
   logLevel: string,
+  extraFlags: readonly string[],
   onExit: (name: string, description: string, logFile: string) => void,
 ): NodeProcess[] {
   const { host, clusterId } = layout;
-  const common = ['--cluster-id', clusterId, '--log-level', logLevel];
+  const common = ['--cluster-id', clusterId, '--log-level', logLevel, ...extraFlags];
   const node = (name: string, fileName: string, local: LocalNode, args: string[], ports: number[]): NodeProcess => {
     const logFile = path.join(directory, 'logs', `${fileName}.log`);
     return new NodeProcess({
@@ -194,10 +205,15 @@ function nodeProcesses(
 }
 
 /** Joins the groups the config lacks (all of them on a first start), then waits until each serves a read. */
-async function joinAndWait(layout: LocalLayout, progress: (line: string) => void): Promise<void> {
+async function joinAndWait(
+  layout: LocalLayout,
+  tls: ClientTls | undefined,
+  progress: (line: string) => void,
+): Promise<void> {
   const metaAddresses = new Map(layout.meta.map((node) => [node.id, { host: layout.host, port: node.peerPort }]));
-  const metaChannel = new TcpGroupChannel({ members: metaAddresses, clusterId: layout.clusterId });
-  const shardChannel = new TcpGroupChannel({ members: new Map(), clusterId: layout.clusterId });
+  const connection = { clusterId: layout.clusterId, ...(tls === undefined ? {} : { tls }) };
+  const metaChannel = new TcpGroupChannel({ members: metaAddresses, ...connection });
+  const shardChannel = new TcpGroupChannel({ members: new Map(), ...connection });
   const common = { clock: realClientClock, random: Math.random, deadlineMs: READY_DEADLINE_MS };
   const meta = new MetaClient({
     ...common,
