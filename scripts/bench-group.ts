@@ -10,6 +10,7 @@
  *   npm run bench -- --duration 5 --clients 16      shorter, fewer clients
  *   npm run bench -- --workload ycsb-a,ycsb-b       only these (after put with one client)
  *   npm run bench -- --value-bytes 1024 --json      bigger values, JSON on stdout
+ *   npm run bench -- --tls                          TLS on every port (development certificates)
  *
  * The numbers are of one machine running the group, the clients and the
  * benchmark at once: compare runs on the same machine, not across machines.
@@ -17,7 +18,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,6 +34,7 @@ import { stderrProgress } from '../src/bench/progress.js';
 import type { BenchReport, TableRow } from '../src/bench/report.js';
 import { formatErrorCodes, formatTable } from '../src/bench/report.js';
 import { parseWorkloadList, WORKLOAD_NAMES } from '../src/bench/workloads.js';
+import { makeDevCertificates } from '../src/certs/dev-certs.js';
 import { realClientClock } from '../src/client/channel.js';
 import { ClientError } from '../src/client/errors.js';
 import { KvClient } from '../src/client/kv-client.js';
@@ -42,7 +44,7 @@ import { ProcessGroup } from '../test/e2e/support/process-group.js';
 import { redisBenchmarkColumns } from './compare/redis-benchmark.js';
 
 const USAGE = `usage: npm run bench -- [--duration <s>] [--clients <n>] [--keys <n>] [--value-bytes <n>]
-                        [--workload <list>] [--seed <n>] [--json]
+                        [--workload <list>] [--seed <n>] [--tls] [--json]
 
   --duration <s>       seconds per workload (default ${PLAN_DEFAULTS.durationSeconds})
   --clients <n>        clients of the many-client workloads (default ${PLAN_DEFAULTS.clients})
@@ -50,6 +52,7 @@ const USAGE = `usage: npm run bench -- [--duration <s>] [--clients <n>] [--keys 
   --value-bytes <n>    bytes of each value written (default ${PLAN_DEFAULTS.valueBytes})
   --workload <list>    of ${WORKLOAD_NAMES.join(', ')} (default: all)
   --seed <n>           seed of the operation and key choices (default ${PLAN_DEFAULTS.seed})
+  --tls                TLS on every port and for every client, with certificates made for the run
   --json               print the results as JSON instead of a table`;
 
 const GROUP_SIZE = 3;
@@ -71,6 +74,7 @@ interface BenchFlags {
   readonly valueBytes: number;
   readonly workloads: readonly string[];
   readonly seed: number;
+  readonly tls: boolean;
   readonly json: boolean;
 }
 
@@ -88,6 +92,8 @@ interface BenchRun {
   stopProgress: (() => void) | null;
   closing: boolean;
   readonly notes: string[];
+  /** With --tls: the certificates' directory (removed with the group) and the CA file clients trust. */
+  readonly tls: { readonly directory: string; readonly ca: string } | null;
 }
 
 // ---------------------------------------------------------------------------
@@ -109,6 +115,7 @@ function parseFlags(argv: readonly string[]): BenchFlags {
       valueBytes: integer('--value-bytes', values['value-bytes'], PLAN_DEFAULTS.valueBytes, 1, VALUE_BYTES_PLAN_MAX),
       workloads: values.workload === undefined ? [...WORKLOAD_NAMES] : parseWorkloadList(values.workload),
       seed: integer('--seed', values.seed, PLAN_DEFAULTS.seed, 0, 0xffff_ffff),
+      tls: values.tls,
       json: values.json,
     };
   } catch (error) {
@@ -129,6 +136,7 @@ function parseFlagValues(argv: readonly string[]) {
         workload: { type: 'string', multiple: true },
         seed: { type: 'string' },
         json: { type: 'boolean', default: false },
+        tls: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -203,6 +211,7 @@ async function raftkvBench(
   args.push('--workload', workloads.join(','), '--clients', String(clients), '--keys', String(flags.keys));
   args.push('--value-bytes', String(flags.valueBytes), '--duration', String(flags.durationSeconds));
   args.push('--seed', String(flags.seed), '--json');
+  if (run.tls !== null) args.push('--tls-ca', run.tls.ca);
   const expectedMs = (workloads.length + 1) * flags.durationSeconds * 1000;
   const output = await runChild(run, process.execPath, args, expectedMs, true);
   const name = `raftkv bench --workload ${workloads.join(',')} --clients ${clients}`;
@@ -242,6 +251,7 @@ async function respSetWorkload(
   );
   const args = ['-p', String(port), '-t', 'set', '-n', String(requests), '-c', String(flags.clients)];
   args.push('-d', String(flags.valueBytes), '-r', String(flags.keys), '-q', '--csv');
+  if (run.tls !== null) args.push('--tls', '--cacert', run.tls.ca);
   const durationMs = flags.durationSeconds * 1000;
   const startedMs = performance.now();
   const phase: Phase = {
@@ -294,9 +304,11 @@ function parseRedisBenchmarkCsv(stdout: string): RedisBenchmarkResult | null {
 // ---------------------------------------------------------------------------
 // The group
 
-async function startGroup(): Promise<BenchRun> {
-  const group = await ProcessGroup.create(GROUP_SIZE);
-  const run: BenchRun = { group, child: null, stopProgress: null, closing: false, notes: [] };
+async function startGroup(withTls: boolean): Promise<BenchRun> {
+  const tls = withTls ? await benchCertificates() : null;
+  const group = await ProcessGroup.create(GROUP_SIZE, tls === null ? [] : tls.nodeFlags);
+  const run: BenchRun = { group, child: null, stopProgress: null, closing: false, notes: [], tls };
+  if (tls !== null) run.notes.push('TLS on every port, ECDSA P-256 certificates (raftkv certs)');
   installCleanup(run);
   process.stderr.write(`bench: starting ${GROUP_SIZE} nodes in ${group.directory}\n`);
   await group.startAll();
@@ -308,12 +320,24 @@ async function startGroup(): Promise<BenchRun> {
   return run;
 }
 
+/** A development CA and node certificate for the run, as `raftkv certs` makes them. */
+async function benchCertificates(): Promise<{ directory: string; ca: string; nodeFlags: string[] }> {
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'raftkv-bench-tls-'));
+  const files = await makeDevCertificates({ directory, certName: 'node', names: [] });
+  return {
+    directory,
+    ca: files.ca,
+    nodeFlags: ['--tls-cert', files.cert, '--tls-key', files.key, '--tls-ca', files.ca],
+  };
+}
+
 /** The first put succeeds once some member leads; the client then knows which. */
 async function waitForLeader(run: BenchRun): Promise<number> {
   const addresses = new Map(
     run.group.ids.map((id) => [id, { host: '127.0.0.1', port: run.group.member(id).peerPort }]),
   );
-  const channel = new TcpGroupChannel({ members: addresses, clusterId: run.group.clusterId });
+  const tls = run.tls === null ? {} : { tls: { ca: readFileSync(run.tls.ca, 'utf8') } };
+  const channel = new TcpGroupChannel({ members: addresses, clusterId: run.group.clusterId, ...tls });
   const client = new KvClient({
     members: run.group.ids,
     channel,
@@ -358,6 +382,7 @@ async function closeRun(run: BenchRun): Promise<void> {
     new Promise<false>((resolve) => setTimeout(() => resolve(false), GROUP_CLOSE_TIMEOUT_MS).unref()),
   ]);
   if (!closed) killGroupNow(run);
+  if (run.tls !== null) rmSync(run.tls.directory, { recursive: true, force: true });
 }
 
 /** The last resort, synchronous so that it can run in an 'exit' handler. */
@@ -368,6 +393,7 @@ function killGroupNow(run: BenchRun): void {
     if (child !== null && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
   rmSync(run.group.directory, { recursive: true, force: true });
+  if (run.tls !== null) rmSync(run.tls.directory, { recursive: true, force: true });
 }
 
 function installCleanup(run: BenchRun): void {
@@ -424,7 +450,7 @@ function writeResults(document: object): string {
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
-  const run = await startGroup();
+  const run = await startGroup(flags.tls);
   try {
     const leader = await waitForLeader(run);
     const outcomes = await runWorkloads(run, flags, leader);

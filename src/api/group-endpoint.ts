@@ -11,7 +11,7 @@ import type { RaftNode } from '../node/raft-node.js';
 import type { StatusExtras } from '../node/status-report.js';
 import { nodeStatus } from '../node/status-report.js';
 import type { NodeId } from '../raft/index.js';
-import type { ClientConnectionLimits, GroupService, PeerAddress } from '../transport/index.js';
+import type { ClientConnectionLimits, GroupService, NodeTls, PeerAddress } from '../transport/index.js';
 import { TcpPeerTransport, TcpServer } from '../transport/index.js';
 import { withStatusService } from './status-service.js';
 
@@ -27,6 +27,8 @@ export interface GroupEndpointOptions {
   readonly clientLimits?: ClientConnectionLimits;
   /** Told of each batch of Raft messages sent to a peer, with its bytes (metrics). */
   readonly onPeerSent?: (messageCount: number, sizeBytes: number) => void;
+  /** TLS on this member's port and to its peers (mutual); plaintext when absent. */
+  readonly tls?: NodeTls;
 }
 
 export interface GroupEndpoint<T> {
@@ -55,6 +57,7 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
     peers: new Map([...options.members].filter(([id]) => id !== options.id)),
     logger: options.logger,
     onSent: options.onPeerSent,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   const member = await open(peers);
   const status = (): NodeStatus => nodeStatus(member.node, { ...statusExtras(member), startedAtMs });
@@ -68,6 +71,7 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
     onPeerMessage: (message) => member.node.receive(message),
     service: withStatusService(service(member), status),
     ...options.clientLimits,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   return {
     member,

@@ -16,7 +16,7 @@ import type { Logger } from '../log/logger.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { NodeId } from '../raft/index.js';
-import type { ClientConnectionLimits, PeerAddress } from '../transport/index.js';
+import type { ClientConnectionLimits, NodeTls, PeerAddress } from '../transport/index.js';
 import type { GroupService } from '../transport/index.js';
 import { routeServices } from '../transport/index.js';
 import type { GroupEndpoint } from './group-endpoint.js';
@@ -45,6 +45,8 @@ export interface MemberServerOptions {
   readonly http?: PeerAddress;
   /** Client connections to the member's port: how many, and how long one may idle. */
   readonly clientLimits?: ClientConnectionLimits;
+  /** TLS on every port and to peers; plaintext when absent. */
+  readonly tls?: NodeTls;
 }
 
 interface KvMember {
@@ -115,6 +117,7 @@ export class MemberServer {
       token: options.authToken,
       logger,
       local: { id: options.id, service: endpoint.member.services },
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
     });
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {
@@ -123,6 +126,7 @@ export class MemberServer {
         logger,
         role: 'kv group member',
         authToken: options.authToken,
+        ...(options.tls === undefined ? {} : { tls: options.tls }),
       });
       await resp.listen(options.resp);
     }
@@ -136,6 +140,7 @@ export class MemberServer {
           clusterId: options.clusterId,
           token: options.authToken,
           status: () => endpoint.status(),
+          ...(options.tls === undefined ? {} : { tls: options.tls }),
         },
         members: options.members,
         newSession: () =>
@@ -153,6 +158,7 @@ export class MemberServer {
         logger,
         metrics,
         authToken: options.authToken,
+        ...(options.tls === undefined ? {} : { tls: options.tls }),
       });
       await http.listen(options.http);
     }

@@ -17,7 +17,7 @@ import type { DiskNode } from '../node/disk-node.js';
 import { openDiskNode } from '../node/disk-node.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { NodeId } from '../raft/index.js';
-import type { ClientConnectionLimits, GroupService, PeerAddress } from '../transport/index.js';
+import type { ClientConnectionLimits, GroupService, NodeTls, PeerAddress } from '../transport/index.js';
 import { routeServices } from '../transport/index.js';
 import type { GroupEndpoint } from './group-endpoint.js';
 import { startGroupEndpoint } from './group-endpoint.js';
@@ -39,6 +39,8 @@ export interface MetaServerOptions {
   readonly http?: PeerAddress;
   /** Client connections to the member's port: how many, and how long one may idle. */
   readonly clientLimits?: ClientConnectionLimits;
+  /** TLS on every port and to peers; plaintext when absent. */
+  readonly tls?: NodeTls;
 }
 
 /** Admin commands are rare: a snapshot every thousand keeps a restart's replay short. */
@@ -110,6 +112,7 @@ export class MetaServer {
       token: options.authToken,
       logger: options.logger,
       local: { id: options.id, service: endpoint.member.services },
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
     });
     let http: HttpApiServer | null = null;
     if (options.http !== undefined) {
@@ -120,6 +123,7 @@ export class MetaServer {
           clusterId: options.clusterId,
           token: options.authToken,
           status: () => endpoint.status(),
+          ...(options.tls === undefined ? {} : { tls: options.tls }),
         },
         meta: options.members,
         newMetaClient: (deadlineMs) =>
@@ -138,6 +142,7 @@ export class MetaServer {
         logger: options.logger,
         metrics,
         authToken: options.authToken,
+        ...(options.tls === undefined ? {} : { tls: options.tls }),
       });
       await http.listen(options.http);
     }

@@ -27,7 +27,7 @@ import type { NodeId } from '../raft/index.js';
 import { ShardDriver, UNEXPECTED_PREFIX } from '../shard/shard-driver.js';
 import { ShardReplica } from '../shard/shard-replica.js';
 import { ShardStateMachine } from '../shard/state-machine.js';
-import type { ClientConnectionLimits, PeerAddress } from '../transport/index.js';
+import type { ClientConnectionLimits, NodeTls, PeerAddress } from '../transport/index.js';
 import { ClientBackend } from './client-backend.js';
 import type { GroupEndpoint } from './group-endpoint.js';
 import { startGroupEndpoint } from './group-endpoint.js';
@@ -54,6 +54,8 @@ export interface ShardServerOptions {
   readonly http?: PeerAddress;
   /** Client connections to the member's port: how many, and how long one may idle. */
   readonly clientLimits?: ClientConnectionLimits;
+  /** TLS on every port and to peers; plaintext when absent. */
+  readonly tls?: NodeTls;
 }
 
 const DRIVER_META_DEADLINE_MS = 1_000;
@@ -164,7 +166,8 @@ export class ShardServer {
         bucketsInTransit: transitOf(member.replica.machine),
       }),
     );
-    const metaChannel = new TcpGroupChannel({ members: options.meta, clusterId, token: authToken, logger });
+    const tls = options.tls === undefined ? {} : { tls: options.tls };
+    const metaChannel = new TcpGroupChannel({ members: options.meta, clusterId, token: authToken, logger, ...tls });
     // Reaches any node of any group: this group's members from the start, the others as configs name them.
     const groupsChannel = new TcpGroupChannel({
       members: options.members,
@@ -172,6 +175,7 @@ export class ShardServer {
       token: authToken,
       logger,
       local: { id: options.id, service: endpoint.member.replica },
+      ...tls,
     });
     const learn = (members: readonly MemberInfo[]): void => groupsChannel.learn(members);
     const newMetaClient = (clientId: string, deadlineMs?: number): MetaClient =>
@@ -226,13 +230,21 @@ export class ShardServer {
         logger,
         role: 'shard member',
         authToken,
+        ...tls,
       });
       await resp.listen(options.resp);
     }
     let http: HttpApiServer | null = null;
     if (options.http !== undefined) {
       const backend = shardedClusterBackend({
-        self: { id: options.id, gid: options.gid, clusterId, token: authToken, status: () => endpoint.status() },
+        self: {
+          id: options.id,
+          gid: options.gid,
+          clusterId,
+          token: authToken,
+          status: () => endpoint.status(),
+          ...tls,
+        },
         meta: options.meta,
         newMetaClient: (deadlineMs) => newMetaClient(`http-${randomUUID()}`, deadlineMs),
         kv: { newSession: () => newShardedClient(`http-${randomUUID()}`, HTTP_KV_DEADLINE_MS) },
@@ -242,6 +254,7 @@ export class ShardServer {
         logger,
         metrics,
         authToken,
+        ...tls,
       });
       await http.listen(options.http);
     }

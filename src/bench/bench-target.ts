@@ -9,8 +9,9 @@ import { KvClient } from '../client/kv-client.js';
 import { MetaClient } from '../client/meta-client.js';
 import { ShardedKvClient } from '../client/sharded-client.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
+import type { TcpGroupChannelOptions } from '../client/tcp-channel.js';
 import type { NodeId } from '../raft/index.js';
-import type { PeerAddress } from '../transport/index.js';
+import type { ClientTls, PeerAddress } from '../transport/index.js';
 
 /** What a benchmark needs of a client; one client runs one call at a time. */
 export interface BenchClient {
@@ -32,10 +33,11 @@ export type TargetAddresses =
   | { readonly kind: 'members'; readonly members: ReadonlyMap<NodeId, PeerAddress> }
   | { readonly kind: 'meta'; readonly meta: ReadonlyMap<NodeId, PeerAddress> };
 
-/** Where the cluster is, which cluster it is, and its auth token when its nodes ask for one. */
+/** Where the cluster is, which cluster it is, its auth token when its nodes ask for one, and TLS when they speak it. */
 export interface TargetCluster {
   readonly clusterId: string;
   readonly token?: string | undefined;
+  readonly tls?: ClientTls | undefined;
 }
 
 export function connectTarget(addresses: TargetAddresses, cluster: TargetCluster): BenchTarget {
@@ -56,7 +58,7 @@ function clientOptions(deadlineMs: number) {
 }
 
 function groupTarget(members: ReadonlyMap<NodeId, PeerAddress>, cluster: TargetCluster): BenchTarget {
-  const channel = new TcpGroupChannel({ members, ...cluster });
+  const channel = new TcpGroupChannel({ members, ...channelOptions(cluster) });
   return {
     description: `group of ${plural(members.size, 'member')}`,
     newClient: (deadlineMs) => new KvClient({ ...clientOptions(deadlineMs), members: [...members.keys()], channel }),
@@ -65,9 +67,9 @@ function groupTarget(members: ReadonlyMap<NodeId, PeerAddress>, cluster: TargetC
 }
 
 function shardedTarget(meta: ReadonlyMap<NodeId, PeerAddress>, cluster: TargetCluster): BenchTarget {
-  const metaChannel = new TcpGroupChannel({ members: meta, ...cluster });
+  const metaChannel = new TcpGroupChannel({ members: meta, ...channelOptions(cluster) });
   // Shard members are learnt from the configs the clients fetch.
-  const shardChannel = new TcpGroupChannel({ members: new Map(), ...cluster });
+  const shardChannel = new TcpGroupChannel({ members: new Map(), ...channelOptions(cluster) });
   return {
     description: `sharded cluster with ${plural(meta.size, 'meta member')}`,
     newClient: (deadlineMs) => {
@@ -101,4 +103,13 @@ function shardedTarget(meta: ReadonlyMap<NodeId, PeerAddress>, cluster: TargetCl
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** What every channel of a target is opened with (exactOptionalPropertyTypes: no undefined fields). */
+function channelOptions(cluster: TargetCluster): Pick<TcpGroupChannelOptions, 'clusterId' | 'token' | 'tls'> {
+  return {
+    clusterId: cluster.clusterId,
+    ...(cluster.token === undefined ? {} : { token: cluster.token }),
+    ...(cluster.tls === undefined ? {} : { tls: cluster.tls }),
+  };
 }

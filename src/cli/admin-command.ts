@@ -14,8 +14,11 @@ import { formatConfig, formatNodes, leadersOf } from './config-table.js';
 import type { HostPort } from './options.js';
 import { integerOption, membersOption } from './options.js';
 import { CLIENT_TOKEN_HELP, clientToken } from './token-flags.js';
+import type { TlsFlags } from './tls-flags.js';
+import { clientTlsFrom, clientTlsOrExit, TlsFlagError, withClientTlsFlags } from './tls-flags.js';
+import type { ClientTls } from '../transport/index.js';
 
-interface AdminFlags {
+interface AdminFlags extends TlsFlags {
   readonly meta: Map<number, HostPort>;
   readonly clusterId: string;
   readonly tokenFile?: string;
@@ -31,24 +34,25 @@ function examples(...lines: readonly string[]): string {
 }
 
 export function addAdminCommand(program: Command): void {
-  const admin = program
-    .command('admin')
-    .description('manage the config table: which replica group serves which buckets')
-    .requiredOption('--meta <list>', 'the meta group: 1=host:port,2=host:port,...', membersOption('--meta'))
-    .option('--cluster-id <name>', 'the cluster id the nodes were started with', 'raftkv')
-    .option('--token-file <file>', CLIENT_TOKEN_HELP)
-    .option('--timeout-ms <ms>', 'give up after this long', integerOption('--timeout-ms', 1), 10_000)
-    .option('--json', 'print the resulting config as JSON (query: the config and every node, as HTTP /v1/cluster)')
-    .addHelpText(
-      'after',
-      `
+  const admin = withClientTlsFlags(
+    program
+      .command('admin')
+      .description('manage the config table: which replica group serves which buckets')
+      .requiredOption('--meta <list>', 'the meta group: 1=host:port,2=host:port,...', membersOption('--meta'))
+      .option('--cluster-id <name>', 'the cluster id the nodes were started with', 'raftkv')
+      .option('--token-file <file>', CLIENT_TOKEN_HELP)
+      .option('--timeout-ms <ms>', 'give up after this long', integerOption('--timeout-ms', 1), 10_000)
+      .option('--json', 'print the resulting config as JSON (query: the config and every node, as HTTP /v1/cluster)'),
+  ).addHelpText(
+    'after',
+    `
 Examples:
   raftkv admin --meta ${EXAMPLE_META} join 1 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
   raftkv admin --meta ${EXAMPLE_META} move 0-4 1
   raftkv admin --meta ${EXAMPLE_META} leave 2
   raftkv admin --meta ${EXAMPLE_META} query          the latest config and every node's state, as tables
   raftkv admin --meta ${EXAMPLE_META} query 3 --json  version 3 and every node, as JSON`,
-    );
+  );
 
   admin
     .command('join')
@@ -106,12 +110,13 @@ Examples:
       const parsed = checked(admin, () => (version === undefined ? null : integerOption('VERSION', 0)(version)));
       const flags = admin.opts();
       await withMetaClient(admin, flags, (client) => client.query(parsed), {
-        print: async (config, token) => {
+        print: async (config, { token, tls }) => {
           const view = await clusterView(config, groupsToAsk(config, metaMembers(flags.meta)), (member) =>
             askNodeStatus(parseAddress(member.address), {
               clusterId: flags.clusterId,
               token,
               timeoutMs: Math.min(STATUS_TIMEOUT_MS_DEFAULT, flags.timeoutMs),
+              ...(tls === undefined ? {} : { tls }),
             }),
           );
           if (flags.json === true) return JSON.stringify(view);
@@ -165,7 +170,13 @@ function metaMembers(meta: ReadonlyMap<number, HostPort>): MemberInfo[] {
 
 /** How a command prints its config: by default the table, or the canonical JSON with --json. */
 interface ConfigPrinter {
-  print(config: ShardConfig, token: string | undefined): Promise<string>;
+  print(config: ShardConfig, access: ClusterAccess): Promise<string>;
+}
+
+/** How the command reaches the cluster's nodes: its auth token and TLS, when the cluster asks for them. */
+interface ClusterAccess {
+  readonly token: string | undefined;
+  readonly tls: ClientTls | undefined;
 }
 
 async function withMetaClient(
@@ -176,8 +187,14 @@ async function withMetaClient(
     print: (config) => Promise.resolve(flags.json === true ? canonicalConfigJson(config) : formatConfig(config)),
   },
 ): Promise<void> {
+  const tls = clientTlsOrExit(admin, flags);
   const token = await clientToken(admin, flags);
-  const channel = new TcpGroupChannel({ members: flags.meta, clusterId: flags.clusterId, token });
+  const channel = new TcpGroupChannel({
+    members: flags.meta,
+    clusterId: flags.clusterId,
+    token,
+    ...(tls === undefined ? {} : { tls }),
+  });
   const client = new MetaClient({
     members: [...flags.meta.keys()],
     channel,
@@ -188,7 +205,7 @@ async function withMetaClient(
   });
   try {
     const config = await run(client);
-    process.stdout.write(`${await printer.print(config, token)}\n`);
+    process.stdout.write(`${await printer.print(config, { token, tls })}\n`);
   } catch (error) {
     if (!(error instanceof ClientError) && !(error instanceof MetaRefusedError)) throw error;
     process.stderr.write(`raftkv admin: ${error.message}\n`);

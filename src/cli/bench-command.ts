@@ -26,6 +26,7 @@ import { parseWorkloadList, WORKLOAD_NAMES, WORKLOADS } from '../bench/workloads
 import type { HostPort } from './options.js';
 import { integerOption, membersOption } from './options.js';
 import { CLIENT_TOKEN_HELP, clientToken } from './token-flags.js';
+import { clientTlsOrExit, withClientTlsFlags } from './tls-flags.js';
 
 /** Exit code when the cluster cannot be reached or the keys cannot be loaded (flag errors exit with 1, as commander does). */
 const EXIT_UNREACHABLE = 2;
@@ -46,54 +47,56 @@ function workloadOption(value: string, previous: WorkloadName[] | undefined): Wo
 const WORKLOAD_HELP = WORKLOAD_NAMES.map((name) => `  ${name.padEnd(8)} ${WORKLOADS[name].description}`).join('\n');
 
 export function addBenchCommand(program: Command): void {
-  const command = program
-    .command('bench')
-    .description('measure throughput and latency of a running cluster with closed-loop workloads')
-    .option(
-      '--meta <list>',
-      'a sharded cluster, by its meta group: 1=host:port,2=host:port,...',
-      membersOption('--meta'),
-    )
-    .option('--members <list>', 'or one replica group, by its members: 1=host:port,...', membersOption('--members'))
-    .option('--cluster-id <name>', 'the cluster id the nodes were started with', 'raftkv')
-    .option('--token-file <file>', CLIENT_TOKEN_HELP)
-    .option(
-      '--workload <names>',
-      `what to run, in order: a comma list, or the flag again (default: all)`,
-      workloadOption,
-    )
-    .option(
-      '--clients <n>',
-      'concurrent clients, each one call at a time',
-      integerOption('--clients', 1, CLIENTS_MAX),
-      PLAN_DEFAULTS.clients,
-    )
-    .option('--keys <n>', 'size of the key space', integerOption('--keys', 1, KEYS_MAX), PLAN_DEFAULTS.keys)
-    .option(
-      '--value-bytes <n>',
-      'bytes of each value put',
-      integerOption('--value-bytes', 1, VALUE_BYTES_PLAN_MAX),
-      PLAN_DEFAULTS.valueBytes,
-    )
-    .option(
-      '--duration <s>',
-      'seconds per workload',
-      integerOption('--duration', 1, DURATION_SECONDS_MAX),
-      PLAN_DEFAULTS.durationSeconds,
-    )
-    .option(
-      '--seed <n>',
-      'seed of the operation and key choices',
-      integerOption('--seed', 0, 0xffff_ffff),
-      PLAN_DEFAULTS.seed,
-    )
-    .option(
-      '--timeout-ms <ms>',
-      'the first request, and every call after, gives up after this long',
-      integerOption('--timeout-ms', 1),
-      5_000,
-    )
-    .option('--json', 'print one JSON object instead of the table')
+  const command = withClientTlsFlags(
+    program
+      .command('bench')
+      .description('measure throughput and latency of a running cluster with closed-loop workloads')
+      .option(
+        '--meta <list>',
+        'a sharded cluster, by its meta group: 1=host:port,2=host:port,...',
+        membersOption('--meta'),
+      )
+      .option('--members <list>', 'or one replica group, by its members: 1=host:port,...', membersOption('--members'))
+      .option('--cluster-id <name>', 'the cluster id the nodes were started with', 'raftkv')
+      .option('--token-file <file>', CLIENT_TOKEN_HELP)
+      .option(
+        '--workload <names>',
+        `what to run, in order: a comma list, or the flag again (default: all)`,
+        workloadOption,
+      )
+      .option(
+        '--clients <n>',
+        'concurrent clients, each one call at a time',
+        integerOption('--clients', 1, CLIENTS_MAX),
+        PLAN_DEFAULTS.clients,
+      )
+      .option('--keys <n>', 'size of the key space', integerOption('--keys', 1, KEYS_MAX), PLAN_DEFAULTS.keys)
+      .option(
+        '--value-bytes <n>',
+        'bytes of each value put',
+        integerOption('--value-bytes', 1, VALUE_BYTES_PLAN_MAX),
+        PLAN_DEFAULTS.valueBytes,
+      )
+      .option(
+        '--duration <s>',
+        'seconds per workload',
+        integerOption('--duration', 1, DURATION_SECONDS_MAX),
+        PLAN_DEFAULTS.durationSeconds,
+      )
+      .option(
+        '--seed <n>',
+        'seed of the operation and key choices',
+        integerOption('--seed', 0, 0xffff_ffff),
+        PLAN_DEFAULTS.seed,
+      )
+      .option(
+        '--timeout-ms <ms>',
+        'the first request, and every call after, gives up after this long',
+        integerOption('--timeout-ms', 1),
+        5_000,
+      )
+      .option('--json', 'print one JSON object instead of the table'),
+  )
     // A bad flag is reported in one line that says what to change; the whole help would bury it.
     .showHelpAfterError(false)
     .addHelpText(
@@ -127,7 +130,8 @@ cannot be loaded, and with 130 after Ctrl-C (printing what it measured).`,
       durationSeconds: flags.duration,
       seed: flags.seed,
     };
-    const cluster = { clusterId: flags.clusterId, token: await clientToken(command, flags) };
+    const tls = clientTlsOrExit(command, flags);
+    const cluster = { clusterId: flags.clusterId, token: await clientToken(command, flags), tls };
     process.exitCode = await benchmark(addresses, cluster, plan, flags.timeoutMs, flags.json === true);
   });
 }

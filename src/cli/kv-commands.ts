@@ -13,8 +13,11 @@ import { TcpGroupChannel } from '../client/tcp-channel.js';
 import type { HostPort } from './options.js';
 import { integerOption, membersOption } from './options.js';
 import { CLIENT_TOKEN_HELP, clientToken } from './token-flags.js';
+import type { TlsFlags } from './tls-flags.js';
+import { clientTlsFrom, TlsFlagError, withClientTlsFlags } from './tls-flags.js';
+import type { ClientTls } from '../transport/index.js';
 
-interface GroupFlags {
+interface GroupFlags extends TlsFlags {
   readonly meta?: Map<number, HostPort>;
   readonly members?: Map<number, HostPort>;
   readonly clusterId: string;
@@ -49,7 +52,7 @@ function withGroupFlags<Args extends unknown[], Opts extends OptionValues>(
   command: Command<Args, Opts>,
 ): Command<Args, Opts & GroupFlags> {
   // commander's typings accumulate option types per call; they are restated here once for all subcommands.
-  return command
+  return withClientTlsFlags(command)
     .option('--meta <list>', META_HELP, membersOption('--meta'))
     .option('--members <list>', MEMBERS_HELP, membersOption('--members'))
     .option('--cluster-id <name>', 'the cluster id the members were started with', 'raftkv')
@@ -121,12 +124,22 @@ async function runWithClient(
   run: (client: KeyValueClient) => Promise<string>,
 ): Promise<void> {
   const { meta, members } = flags;
+  let tls: ClientTls | undefined;
+  try {
+    tls = clientTlsFrom(flags);
+  } catch (error) {
+    if (!(error instanceof TlsFlagError)) throw error;
+    process.stderr.write(`raftkv: ${error.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   if ((meta === undefined) === (members === undefined)) {
     process.stderr.write('raftkv: say where the data is: --meta for a sharded cluster, or --members for one group\n');
     process.exitCode = 2;
     return;
   }
   const token = await clientToken(program, flags);
+  const connection = { clusterId: flags.clusterId, token, ...(tls === undefined ? {} : { tls }) };
   const common = {
     clock: realClientClock,
     clientId: `cli-${randomUUID()}`,
@@ -136,8 +149,8 @@ async function runWithClient(
   let client: KeyValueClient;
   const channels: TcpGroupChannel[] = [];
   if (meta !== undefined) {
-    const metaChannel = new TcpGroupChannel({ members: meta, clusterId: flags.clusterId, token });
-    const shardChannel = new TcpGroupChannel({ members: new Map(), clusterId: flags.clusterId, token });
+    const metaChannel = new TcpGroupChannel({ members: meta, ...connection });
+    const shardChannel = new TcpGroupChannel({ members: new Map(), ...connection });
     channels.push(metaChannel, shardChannel);
     client = new ShardedKvClient({
       ...common,
@@ -146,7 +159,7 @@ async function runWithClient(
       learnAddresses: (learnt) => shardChannel.learn(learnt),
     });
   } else {
-    const channel = new TcpGroupChannel({ members: members!, clusterId: flags.clusterId, token });
+    const channel = new TcpGroupChannel({ members: members!, ...connection });
     channels.push(channel);
     client = new KvClient({ ...common, members: [...members!.keys()], channel });
   }

@@ -42,6 +42,7 @@ export function addLocalCommand(program: Command): void {
       'make an auth token (in DIR/auth-token) that every client must give; a cluster made so keeps asking for it',
     )
     .option('--json', 'print where to connect as JSON (one line, for scripts) instead of a table')
+    .option('--tls', 'TLS on every port, with a development CA and certificate made in DIR/tls (kept for later runs)')
     .addOption(
       new Option('--log-level <level>', 'how much each node logs into its file under DIR/logs')
         .choices(LOG_LEVELS)
@@ -55,6 +56,7 @@ Examples:
   raftkv local --groups 3 --replicas 1       3 groups of one node each
   raftkv local --dir /tmp/c1 --base-port 9100 --json
   raftkv local --auth                        clients must give the token in ${DIRECTORY_DEFAULT}/auth-token
+  raftkv local --tls --dir /tmp/c2           TLS everywhere; certificates in /tmp/c2/tls
 Then, in another terminal:
   redis-cli -p 7220 set greeting hello
   raftkv admin --meta 1=127.0.0.1:7100,2=127.0.0.1:7101,3=127.0.0.1:7102 query
@@ -76,6 +78,7 @@ Ctrl-C stops every node; the same command with the same --dir resumes the cluste
         explicit,
         logLevel: options.logLevel,
         auth: options.auth === true,
+        tls: options.tls === true,
         progress: options.json === true ? () => {} : say,
         onNodeExit: (name, description, logFile) =>
           say(

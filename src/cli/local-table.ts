@@ -5,16 +5,18 @@ import { formatTable } from './text-table.js';
 export function localClusterJson(cluster: LocalCluster): unknown {
   const { layout } = cluster;
   const address = (port: number): string => `${layout.host}:${port}`;
+  const scheme = cluster.tls === null ? 'http' : 'https';
   return {
     directory: cluster.directory,
     resumed: cluster.resumed,
     clusterId: layout.clusterId,
     tokenFile: cluster.tokenFile,
+    tls: cluster.tls,
     meta: cluster.metaFlag,
     metaNodes: layout.meta.map((node) => ({
       id: node.id,
       address: address(node.peerPort),
-      http: `http://${address(node.httpPort)}/`,
+      http: `${scheme}://${address(node.httpPort)}/`,
     })),
     groups: layout.shardGroups.map((group) => ({
       gid: group.gid,
@@ -22,7 +24,7 @@ export function localClusterJson(cluster: LocalCluster): unknown {
         id: node.id,
         address: address(node.peerPort),
         resp: address(node.respPort),
-        http: `http://${address(node.httpPort)}/`,
+        http: `${scheme}://${address(node.httpPort)}/`,
       })),
     })),
   };
@@ -31,6 +33,12 @@ export function localClusterJson(cluster: LocalCluster): unknown {
 export function formatLocalCluster(cluster: LocalCluster): string {
   const { layout } = cluster;
   const shardNodes = layout.shardGroups.flatMap((group) => group.members);
+  const scheme = cluster.tls === null ? 'http' : 'https';
+  // What each kind of client adds to talk TLS to this cluster.
+  const ca = cluster.tls?.ca;
+  const redisTls = ca === undefined ? '' : ` --tls --cacert ${ca}`;
+  const curlTls = ca === undefined ? '' : ` --cacert ${ca}`;
+  const raftkvTls = ca === undefined ? '' : ` --tls-ca ${ca}`;
   const rows = [
     ['group', 'node', 'address', 'RESP (redis-cli)', 'HTTP API and dashboard'],
     ...layout.meta.map((node) => [
@@ -38,7 +46,7 @@ export function formatLocalCluster(cluster: LocalCluster): string {
       String(node.id),
       `${layout.host}:${node.peerPort}`,
       '-',
-      `http://${layout.host}:${node.httpPort}/`,
+      `${scheme}://${layout.host}:${node.httpPort}/`,
     ]),
     ...layout.shardGroups.flatMap((group) =>
       group.members.map((node) => [
@@ -46,7 +54,7 @@ export function formatLocalCluster(cluster: LocalCluster): string {
         String(node.id),
         `${layout.host}:${node.peerPort}`,
         `${layout.host}:${node.respPort}`,
-        `http://${layout.host}:${node.httpPort}/`,
+        `${scheme}://${layout.host}:${node.httpPort}/`,
       ]),
     ),
   ];
@@ -69,11 +77,12 @@ export function formatLocalCluster(cluster: LocalCluster): string {
     ...authLines,
     '',
     'Try:',
-    `  redis-cli -h ${layout.host} -p ${first.respPort}${redisAuth} set greeting hello`,
-    `  curl${curlAuth} http://${layout.host}:${first.httpPort}/v1/kv/greeting`,
-    `  open http://${layout.host}:${first.httpPort}/ in a browser for the dashboard`,
-    `  raftkv get greeting --meta ${cluster.metaFlag}${clusterIdFlag}${tokenFlag}`,
-    `  raftkv admin --meta ${cluster.metaFlag}${clusterIdFlag}${tokenFlag} query`,
+    `  redis-cli${redisTls} -h ${layout.host} -p ${first.respPort}${redisAuth} set greeting hello`,
+    `  curl${curlTls}${curlAuth} ${scheme}://${layout.host}:${first.httpPort}/v1/kv/greeting`,
+    `  open ${scheme}://${layout.host}:${first.httpPort}/ in a browser for the dashboard` +
+      (ca === undefined ? '' : ` (it will warn of the development CA, ${ca}, unless you trust it)`),
+    `  raftkv get greeting --meta ${cluster.metaFlag}${clusterIdFlag}${raftkvTls}${tokenFlag}`,
+    `  raftkv admin --meta ${cluster.metaFlag}${clusterIdFlag}${raftkvTls}${tokenFlag} query`,
     'Ctrl-C stops every node; run the same command again to resume with the data.',
   ].join('\n');
 }

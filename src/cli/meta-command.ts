@@ -7,6 +7,7 @@ import { stopOnSignals } from './process-lifecycle.js';
 import { withServerFlags } from './server-flags.js';
 import { exitAfterNodeFailure, startOrExit } from './node-failure.js';
 import { serverAuthToken } from './token-flags.js';
+import { serverTlsOrExit } from './tls-flags.js';
 
 export function addMetaCommand(program: Command): void {
   withServerFlags(
@@ -37,6 +38,7 @@ Examples (three meta members on one machine, each in its own terminal):
       const logger = createLogger(options.logLevel, { meta: options.id });
       const name = `raftkv meta ${options.id}`;
       const authToken = await serverAuthToken(program, options.authTokenFile, logger);
+      const tls = serverTlsOrExit(program, options, `raftkv meta ${options.id}`);
       const server = await startOrExit(name, logger, () =>
         MetaServer.start({
           id: options.id,
@@ -50,6 +52,7 @@ Examples (three meta members on one machine, each in its own terminal):
             clientIdleMs: options.clientIdleSeconds * 1000,
           },
           tickMs: options.tickMs,
+          ...(tls === undefined ? {} : { tls }),
           ...(options.http === undefined ? {} : { http: options.http }),
         }),
       );

@@ -7,6 +7,7 @@ import { stopOnSignals } from './process-lifecycle.js';
 import { withServerFlags } from './server-flags.js';
 import { exitAfterNodeFailure, startOrExit } from './node-failure.js';
 import { serverAuthToken } from './token-flags.js';
+import { serverTlsOrExit } from './tls-flags.js';
 
 export function addNodeCommand(program: Command): void {
   withServerFlags(
@@ -49,6 +50,7 @@ Examples (three members on one machine, each in its own terminal):
       }
       const logger = createLogger(options.logLevel, { node: options.id });
       const authToken = await serverAuthToken(program, options.authTokenFile, logger);
+      const tls = serverTlsOrExit(program, options, `raftkv node ${options.id}`);
       const server = await startOrExit(`raftkv node ${options.id}`, logger, () =>
         MemberServer.start({
           id: options.id,
@@ -64,6 +66,7 @@ Examples (three members on one machine, each in its own terminal):
             clientIdleMs: options.clientIdleSeconds * 1000,
           },
           tickMs: options.tickMs,
+          ...(tls === undefined ? {} : { tls }),
           snapshotEveryEntries: options.snapshotEvery,
           logKeepEntries: options.logKeep,
         }),

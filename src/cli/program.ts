@@ -5,6 +5,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { addAdminCommand } from './admin-command.js';
 import { addBenchCommand } from './bench-command.js';
+import { addCertsCommand } from './certs-command.js';
 import { addKvCommands } from './kv-commands.js';
 import { addLocalCommand } from './local-command.js';
 import { addMetaCommand } from './meta-command.js';
@@ -25,5 +26,6 @@ export function buildProgram(): Command {
   addAdminCommand(program);
   addShardCommand(program);
   addBenchCommand(program);
+  addCertsCommand(program);
   return program;
 }

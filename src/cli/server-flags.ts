@@ -6,8 +6,10 @@ import { LOG_LEVELS } from '../log/logger.js';
 import type { HostPort } from './options.js';
 import { hostPortOption, integerOption } from './options.js';
 import { SERVER_TOKEN_HELP } from './token-flags.js';
+import type { TlsFlags } from './tls-flags.js';
+import { withServerTlsFlags } from './tls-flags.js';
 
-export interface ServerFlags {
+export interface ServerFlags extends TlsFlags {
   readonly http?: HostPort;
   readonly clusterId: string;
   readonly authTokenFile?: string;
@@ -21,7 +23,7 @@ export function withServerFlags<Args extends unknown[], Opts extends OptionValue
   command: Command<Args, Opts>,
 ): Command<Args, Opts & ServerFlags> {
   // commander's typings accumulate option types per call; they are restated here once for all three servers.
-  return command
+  return withServerTlsFlags(command)
     .option('--http <host:port>', 'serve the HTTP JSON API, /metrics and the dashboard here', hostPortOption('--http'))
     .option('--cluster-id <name>', 'every node and client of one cluster must agree on it', 'raftkv')
     .option('--auth-token-file <file>', SERVER_TOKEN_HELP)

@@ -7,6 +7,7 @@ import { stopOnSignals } from './process-lifecycle.js';
 import { withServerFlags } from './server-flags.js';
 import { exitAfterNodeFailure, startOrExit } from './node-failure.js';
 import { serverAuthToken } from './token-flags.js';
+import { serverTlsOrExit } from './tls-flags.js';
 
 export function addShardCommand(program: Command): void {
   withServerFlags(
@@ -57,6 +58,7 @@ Example (group 1 of three members, each in its own terminal; then join it with r
       const logger = createLogger(options.logLevel, { gid: options.gid, node: options.id });
       const name = `raftkv shard ${options.gid}/${options.id}`;
       const authToken = await serverAuthToken(program, options.authTokenFile, logger);
+      const tls = serverTlsOrExit(program, options, `raftkv shard ${options.gid}/${options.id}`);
       const server = await startOrExit(name, logger, () =>
         ShardServer.start({
           id: options.id,
@@ -74,6 +76,7 @@ Example (group 1 of three members, each in its own terminal; then join it with r
             clientIdleMs: options.clientIdleSeconds * 1000,
           },
           tickMs: options.tickMs,
+          ...(tls === undefined ? {} : { tls }),
           snapshotEveryEntries: options.snapshotEvery,
         }),
       );

@@ -10,6 +10,8 @@ export { KvClient } from './kv-client.js';
 export type { KvClientOptions } from './kv-client.js';
 export type { GetOptions, SetOptions, SetOutcome, SetTtl, ValueWithExpiry } from './kv-operations.js';
 export { TcpGroupChannel } from './tcp-channel.js';
+/** TLS for TcpGroupChannel's `tls` option: the CA, and a client certificate if the servers ask for one. */
+export type { ClientTls, Pem } from '../transport/tls.js';
 export type { TcpGroupChannelOptions } from './tcp-channel.js';
 export { MetaClient } from './meta-client.js';
 export type { MetaClientOptions } from './meta-client.js';

@@ -7,7 +7,7 @@
 import type { NodeStatus } from '../node/node-status.js';
 import { decodeNodeStatus, StatusDecodeError } from '../node/status-codec.js';
 import { ConnectionError, TcpClientConnection } from '../transport/index.js';
-import type { PeerAddress } from '../transport/index.js';
+import type { ClientTls, PeerAddress } from '../transport/index.js';
 
 export type StatusAnswer =
   { readonly ok: true; readonly status: NodeStatus } | { readonly ok: false; readonly error: string };
@@ -18,6 +18,8 @@ export interface StatusAskOptions {
   readonly token?: string;
   /** Connecting and answering together; a node that takes longer is reported unreachable. */
   readonly timeoutMs: number;
+  /** Connect with TLS; plaintext when absent. */
+  readonly tls?: ClientTls;
 }
 
 /** Short: a live node answers from memory in well under a millisecond, so a slow one is worth reporting. */
@@ -38,6 +40,7 @@ export async function askNodeStatus(address: PeerAddress, options: StatusAskOpti
     clusterId: options.clusterId,
     token: options.token,
     connectTimeoutMs: options.timeoutMs,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   try {
     const result = await connection.call(

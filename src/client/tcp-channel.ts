@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { NodeId } from '../raft/index.js';
 import { ConnectionError, TcpClientConnection } from '../transport/index.js';
 import type { ConnectionErrorReason } from '../transport/index.js';
-import type { GroupService, PeerAddress, ServiceRequest, ServiceResult } from '../transport/index.js';
+import type { ClientTls, GroupService, PeerAddress, ServiceRequest, ServiceResult } from '../transport/index.js';
 import type { GroupChannel } from './channel.js';
 import { ChannelError } from './channel.js';
 
@@ -19,6 +19,8 @@ export interface TcpGroupChannelOptions {
   readonly logger?: Logger;
   /** A member served by this process: its requests skip the network. */
   readonly local?: { readonly id: NodeId; readonly service: GroupService };
+  /** Connect with TLS, trusting nodes whose certificate tls.ca signed; plaintext when absent. */
+  readonly tls?: ClientTls;
 }
 
 export class TcpGroupChannel implements GroupChannel {
@@ -87,6 +89,7 @@ export class TcpGroupChannel implements GroupChannel {
       clusterId: this.options.clusterId,
       token: this.options.token,
       ...(this.options.logger === undefined ? {} : { logger: this.options.logger }),
+      ...(this.options.tls === undefined ? {} : { tls: this.options.tls }),
     });
     this.connections.set(node, connection);
     return connection;

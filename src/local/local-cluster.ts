@@ -21,6 +21,9 @@ import type { LayoutOptions, LocalGroup, LocalLayout, LocalNode } from './layout
 import { buildLayout, layoutPorts, membersFlag } from './layout.js';
 import { NodeProcess } from './node-process.js';
 import { portProblem } from './ports.js';
+import type { LocalTlsFiles } from './local-tls.js';
+import { clientTls, localTls, tlsFlags } from './local-tls.js';
+import type { ClientTls } from '../transport/index.js';
 
 /** The first join and the first reads wait out elections in every group: a fresh start on a busy machine takes seconds. */
 const READY_DEADLINE_MS = 60_000;
@@ -42,6 +45,8 @@ export interface LocalClusterOptions {
   readonly progress: (line: string) => void;
   /** A node ended while the cluster was running. */
   readonly onNodeExit: (name: string, description: string, logFile: string) => void;
+  /** Make TLS certificates (if the directory has none) and use TLS on every port. */
+  readonly tls?: boolean;
 }
 
 export class LocalCluster {
@@ -52,6 +57,8 @@ export class LocalCluster {
     readonly resumed: boolean,
     /** The file holding the auth token every client must give; null when the cluster asks for none. */
     readonly tokenFile: string | null,
+    /** Where the certificates are, when the cluster speaks TLS. */
+    readonly tls: LocalTlsFiles | null,
     private readonly nodes: readonly NodeProcess[],
   ) {}
 
@@ -64,14 +71,17 @@ export class LocalCluster {
     await checkPortsFree(layout);
     if (stored === null) await writeClusterFile(directory, settings);
     const auth = await clusterToken(directory, options.auth, options.progress);
+    const tls = await localTls(directory, options.tls === true, layout.host);
+    if (tls !== null) options.progress(`TLS on every port: the CA is ${tls.ca}`);
 
     let running = false;
     const common = ['--cluster-id', layout.clusterId, '--log-level', options.logLevel];
     if (auth !== null) common.push('--auth-token-file', auth.file);
+    if (tls !== null) common.push(...tlsFlags(tls));
     const nodes = nodeProcesses(layout, directory, common, (name, description, logFile) => {
       if (running) options.onNodeExit(name, description, logFile);
     });
-    const cluster = new LocalCluster(directory, layout, stored !== null, auth?.file ?? null, nodes);
+    const cluster = new LocalCluster(directory, layout, stored !== null, auth?.file ?? null, tls, nodes);
     try {
       options.progress(
         `starting ${layout.meta.length} meta nodes and ${nodes.length - layout.meta.length} shard nodes`,
@@ -79,7 +89,8 @@ export class LocalCluster {
       // All at once: each loads the sources and opens its store, and elections need a majority up anyway.
       await Promise.all(nodes.map((node) => node.start()));
       options.progress('waiting for the meta group and the shard groups to elect leaders and serve');
-      await joinAndWait(layout, auth?.token, (line) => options.progress(line));
+      const access = { token: auth?.token, tls: tls === null ? undefined : await clientTls(tls) };
+      await joinAndWait(layout, access, (line) => options.progress(line));
       running = true;
       return cluster;
     } catch (error) {
@@ -220,12 +231,14 @@ function nodeProcesses(
 /** Joins the groups the config lacks (all of them on a first start), then waits until each serves a read. */
 async function joinAndWait(
   layout: LocalLayout,
-  token: string | undefined,
+  access: { readonly token: string | undefined; readonly tls: ClientTls | undefined },
   progress: (line: string) => void,
 ): Promise<void> {
   const metaAddresses = new Map(layout.meta.map((node) => [node.id, { host: layout.host, port: node.peerPort }]));
-  const metaChannel = new TcpGroupChannel({ members: metaAddresses, clusterId: layout.clusterId, token });
-  const shardChannel = new TcpGroupChannel({ members: new Map(), clusterId: layout.clusterId, token });
+  const { token, tls } = access;
+  const connection = { clusterId: layout.clusterId, token, ...(tls === undefined ? {} : { tls }) };
+  const metaChannel = new TcpGroupChannel({ members: metaAddresses, ...connection });
+  const shardChannel = new TcpGroupChannel({ members: new Map(), ...connection });
   const common = { clock: realClientClock, random: Math.random, deadlineMs: READY_DEADLINE_MS };
   const meta = new MetaClient({
     ...common,

@@ -12,6 +12,7 @@
  */
 import { createConnection } from 'node:net';
 import type { Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { ConnectionError } from './errors.js';
@@ -21,6 +22,8 @@ import { FrameQueue } from './frame-queue.js';
 import { decodeReject, encodeHello } from './handshake.js';
 import type { ServiceRequest, ServiceResponseMessage, ServiceResult } from './service-protocol.js';
 import { decodeServiceResponse, encodeServiceRequest, REQUEST_ID_MAX } from './service-protocol.js';
+import type { ClientTls } from './tls.js';
+import { clientConnectOptions, tlsFailureHint } from './tls.js';
 
 export const CALLS_IN_FLIGHT_MAX_DEFAULT = 1024;
 export const CLIENT_CONNECT_TIMEOUT_MS_DEFAULT = 5_000;
@@ -39,6 +42,8 @@ export interface TcpClientConnectionOptions {
   readonly connectTimeoutMs?: number;
   /** Calls waiting for an answer at most; one more is refused with ConnectionError 'overloaded'. */
   readonly callsInFlightMax?: number;
+  /** Connect with TLS, trusting servers whose certificate tls.ca signed; plaintext when absent. */
+  readonly tls?: ClientTls;
 }
 
 interface PendingCall {
@@ -76,7 +81,12 @@ export class TcpClientConnection {
       'hello',
       encodeHello({ role: 'client', clusterId: options.clusterId, token: options.token ?? null }),
     );
-    this.socket = createConnection({ host, port, noDelay: true });
+    const tls = options.tls;
+    this.socket =
+      tls === undefined
+        ? createConnection({ host, port })
+        : connectTls({ host, port, ...clientConnectOptions(tls, host) });
+    this.socket.setNoDelay(true);
     this.socket.setTimeout(connectTimeoutMs, () => {
       this.fail(new ConnectionError('timeout', `no connection to ${host}:${port} within ${connectTimeoutMs} ms`));
     });
@@ -85,7 +95,8 @@ export class TcpClientConnection {
     this.socket.on('close', () => this.fail(new ConnectionError('closed', `the connection to ${host}:${port} closed`)));
     // Registered after the listeners above, so that on 'close' the failure is already recorded.
     this.opened = new Promise<void>((resolve, reject) => {
-      this.socket.once('connect', () => {
+      // With TLS, requests wait for the handshake: none goes to a server whose certificate is not checked yet.
+      this.socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
         this.socket.setTimeout(0);
         if (this.state.step !== 'connecting') return;
         this.state = { step: 'open' };
@@ -193,7 +204,10 @@ export class TcpClientConnection {
   }
 
   private onSocketError(error: NodeJS.ErrnoException, address: string): void {
-    if (this.state.step === 'connecting' && error.code === 'ECONNREFUSED') {
+    const hint = tlsFailureHint(error);
+    if (hint !== null) {
+      this.fail(new ConnectionError('refused', `cannot connect to ${address}: ${hint}`));
+    } else if (this.state.step === 'connecting' && error.code === 'ECONNREFUSED') {
       this.fail(new ConnectionError('refused', `nobody listens at ${address} (${error.message})`));
     } else if (this.state.step === 'connecting') {
       this.fail(new ConnectionError('refused', `cannot connect to ${address}: ${error.message}`));

@@ -26,6 +26,7 @@ import { decodeRaftMessage } from './raft-message-codec.js';
 import type { DecodedServiceRequest, GroupService, ServiceRequest, ServiceResult } from './service-protocol.js';
 import { decodeServiceRequest, encodeServiceResponse } from './service-protocol.js';
 import type { ServerTimers } from './server-timers.js';
+import { certificateProblem } from './tls.js';
 
 export interface ServerCounters {
   /** Connections closed because of their hello: missing, late, malformed, another cluster, unwanted role. */
@@ -58,6 +59,8 @@ export interface InboundContext {
   readonly slots: ConnectionSlots<InboundConnection>;
   readonly clientIdleMs: number;
   readonly timers: ServerTimers;
+  /** Peers must prove with a certificate signed by the cluster's CA that they are members (TLS ports). */
+  readonly peerCertificateRequired: boolean;
 }
 
 type Phase =
@@ -198,6 +201,10 @@ export class InboundConnection {
     if (hello.role === 'peer') {
       if (this.context.onPeerMessage === null) return 'this server takes no peer connections';
       if (hello.fromNodeId === selfId) return `a peer hello from node ${selfId}, which is this node`;
+      const certificate = this.context.peerCertificateRequired ? certificateProblem(this.socket) : null;
+      if (certificate !== null) {
+        return `refused peer node ${hello.fromNodeId}: ${certificate}; peers must present a certificate signed by the CA given with --tls-ca`;
+      }
       return null;
     }
     return this.context.service === null ? 'this server takes no client connections' : null;

@@ -62,3 +62,7 @@ export { encodeFrame, FRAME_BYTES_MAX_DEFAULT, FRAME_PROTOCOL_VERSION, FrameDeco
 export type { Frame, FrameDecoderOptions, FrameKind, FrameParts } from './frame.js';
 export { decodeRaftMessage, encodeRaftMessage, NODE_ID_MAX } from './raft-message-codec.js';
 export { CLUSTER_ID_BYTES_MAX } from './handshake.js';
+export type { ClientTls, NodeTls, Pem } from './tls.js';
+export { clientConnectOptions, serverContextOptions, tlsFailureHint } from './tls.js';
+export { TlsGate } from './tls-gate.js';
+export type { TlsGateOptions } from './tls-gate.js';

@@ -12,6 +12,7 @@
  */
 import { createConnection } from 'node:net';
 import type { Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import type { Logger } from '../log/logger.js';
 import type { NodeId } from '../raft/index.js';
 import type { BackoffLimits } from './backoff.js';
@@ -22,6 +23,8 @@ import { encodeFrame, FrameDecoder } from './frame.js';
 import type { FrameQueueLimits } from './frame-queue.js';
 import { FrameQueue } from './frame-queue.js';
 import { decodeReject, encodeHello } from './handshake.js';
+import type { NodeTls } from './tls.js';
+import { clientConnectOptions, isUntrustedCertificate, tlsFailureHint } from './tls.js';
 
 export interface PeerAddress {
   readonly host: string;
@@ -46,6 +49,8 @@ export interface PeerLinkOptions {
   readonly onSent: (frameCount: number, sizeBytes: number) => void;
   /** A connection attempt after the first (after a failure, or after the link went idle). */
   readonly onReconnect: () => void;
+  /** Connect with TLS, presenting tls.cert and trusting only peers whose certificate tls.ca signed. */
+  readonly tls?: NodeTls;
 }
 
 /** TCP keepalive notices a peer whose machine vanished, which no write might otherwise reveal for minutes. */
@@ -94,22 +99,23 @@ export class PeerLink {
   private connect(): void {
     if (this.attempts++ > 0) this.options.onReconnect();
     const { host, port } = this.options.address;
-    const socket = createConnection({
-      host,
-      port,
-      noDelay: true,
-      keepAlive: true,
-      keepAliveInitialDelay: KEEPALIVE_INITIAL_DELAY_MS,
-    });
+    const tls = this.options.tls;
+    const socket: Socket =
+      tls === undefined
+        ? createConnection({ host, port })
+        : connectTls({ host, port, ...clientConnectOptions(tls, host) });
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_INITIAL_DELAY_MS);
     this.state = { step: 'connecting', socket };
     socket.setTimeout(this.options.connectTimeoutMs, () => {
       socket.destroy(new Error(`no connection within ${this.options.connectTimeoutMs} ms`));
     });
-    let lastError: Error | null = null;
-    socket.on('error', (error) => {
+    let lastError: NodeJS.ErrnoException | null = null;
+    socket.on('error', (error: NodeJS.ErrnoException) => {
       lastError = error;
     });
-    socket.once('connect', () => this.onConnect(socket));
+    // With TLS the hello waits for the handshake: nothing is sent to a peer whose certificate is not checked yet.
+    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => this.onConnect(socket));
     socket.on('close', () => this.onClose(socket, lastError));
     const decoder = new FrameDecoder({ frameBytesMax: this.options.frameBytesMax });
     socket.on('data', (chunk: Buffer) => this.onData(socket, decoder, chunk));
@@ -148,12 +154,16 @@ export class PeerLink {
     }
   }
 
-  private onClose(socket: Socket, error: Error | null): void {
+  private onClose(socket: Socket, error: NodeJS.ErrnoException | null): void {
     const state = this.state;
     if ((state.step !== 'connecting' && state.step !== 'open') || state.socket !== socket) return;
     this.queue.detach();
     if (state.step === 'open') {
       this.logger.info({ error: error?.message }, 'connection to peer lost');
+    } else if (isUntrustedCertificate(error) && this.failures === 0) {
+      this.failures++;
+      // Not a peer that is down: one that is not of this cluster, or a certificate that needs fixing.
+      this.logger.warn({ error: error?.message }, `refused to connect to the peer: ${tlsFailureHint(error!)}`);
     } else {
       this.failures++;
       // The first failure is worth a line; a peer that stays down is not worth one every second.

@@ -11,14 +11,16 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { TokenCheck } from '../auth/auth-token.js';
 import type { Logger } from '../log/logger.js';
 import type { Message, NodeId } from '../raft/index.js';
-import { FRAME_BYTES_MAX_DEFAULT } from './frame.js';
-import { checkClusterId } from './handshake.js';
+import { encodeFrame, FRAME_BYTES_MAX_DEFAULT } from './frame.js';
+import { checkClusterId, encodeReject } from './handshake.js';
 import { ConnectionSlots } from './connection-slots.js';
 import type { ServerCounters } from './inbound-connection.js';
 import { InboundConnection } from './inbound-connection.js';
 import { realServerTimers } from './server-timers.js';
 import type { ServerTimers } from './server-timers.js';
 import type { GroupService } from './service-protocol.js';
+import type { NodeTls } from './tls.js';
+import { TlsGate } from './tls-gate.js';
 
 /** A connection gets this long to say hello; a silent one only holds a file descriptor. */
 export const HELLO_TIMEOUT_MS_DEFAULT = 5_000;
@@ -63,7 +65,19 @@ export interface TcpServerOptions {
   readonly timers?: ServerTimers;
   readonly clientRequestsInFlightMax?: number;
   readonly responseQueueBytesMax?: number;
+  /** Serve TLS only, and take peers only with a certificate signed by tls.ca; plaintext when absent. */
+  readonly tls?: NodeTls;
 }
+
+/** What a plaintext client hears from a TLS port: a reject frame, which every raftkv client shows. */
+const PLAINTEXT_REJECT = Buffer.concat(
+  encodeFrame(
+    'reject',
+    encodeReject(
+      'this port speaks TLS only: connect with TLS (raftkv commands: --tls-ca FILE; the client library: the tls option)',
+    ),
+  ),
+);
 
 export class TcpServer {
   private readonly connections = new Set<InboundConnection>();
@@ -83,6 +97,7 @@ export class TcpServer {
     private readonly server: Server,
     private readonly options: TcpServerOptions,
     private readonly logger: Logger,
+    private readonly gate: TlsGate | null,
   ) {
     this.slots = new ConnectionSlots({
       clientsMax: options.clientConnectionsMax ?? CLIENT_CONNECTIONS_MAX_DEFAULT,
@@ -98,8 +113,19 @@ export class TcpServer {
     // No server.maxConnections: it cannot tell a peer from a client, so a flood of clients would keep peers out.
     const server = createServer();
     const logger = options.logger.child({ component: 'tcpServer', node: options.selfId });
-    const tcpServer = new TcpServer(server, options, logger);
-    server.on('connection', (socket) => tcpServer.accept(socket));
+    const gate =
+      options.tls === undefined
+        ? null
+        : new TlsGate({
+            tls: options.tls,
+            requestCert: true,
+            plaintextAnswer: PLAINTEXT_REJECT,
+            handshakeTimeoutMs: options.helloTimeoutMs ?? HELLO_TIMEOUT_MS_DEFAULT,
+            logger,
+            onSecure: (socket) => tcpServer.accept(socket),
+          });
+    const tcpServer = new TcpServer(server, options, logger, gate);
+    server.on('connection', (socket) => (gate === null ? tcpServer.accept(socket) : gate.accept(socket)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, () => {
@@ -108,7 +134,7 @@ export class TcpServer {
       });
     });
     server.on('error', (error) => logger.error({ error: error.message }, 'listening socket error'));
-    logger.info({ host: options.host, port: tcpServer.port }, 'listening');
+    logger.info({ host: options.host, port: tcpServer.port, tls: gate !== null }, 'listening');
     return tcpServer;
   }
 
@@ -136,6 +162,7 @@ export class TcpServer {
       this.closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
       for (const connection of this.connections) connection.destroy();
       this.connections.clear();
+      this.gate?.close();
     }
     return this.closing;
   }
@@ -156,6 +183,7 @@ export class TcpServer {
       slots: this.slots,
       clientIdleMs: this.options.clientIdleMs ?? CLIENT_IDLE_MS_DEFAULT,
       timers: this.options.timers ?? realServerTimers,
+      peerCertificateRequired: this.gate !== null,
     });
     this.connections.add(connection);
     socket.once('close', () => {

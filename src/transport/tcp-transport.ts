@@ -19,6 +19,7 @@ import { checkClusterId } from './handshake.js';
 import type { PeerAddress } from './peer-link.js';
 import { PeerLink } from './peer-link.js';
 import { encodeRaftMessage } from './raft-message-codec.js';
+import type { NodeTls } from './tls.js';
 
 /** Enough for a few seconds of a busy leader's traffic to one follower that is briefly away. */
 export const QUEUE_MESSAGES_MAX_DEFAULT = 4096;
@@ -49,6 +50,8 @@ export interface TcpPeerTransportOptions {
   readonly random?: () => number;
   /** Told of each batch of messages handed to a peer's socket, with its bytes (metrics). */
   readonly onSent?: (messageCount: number, sizeBytes: number) => void;
+  /** Connect to peers with TLS (mutual: this node presents tls.cert); plaintext when absent. */
+  readonly tls?: NodeTls;
 }
 
 export interface PeerTransportCounters {
@@ -142,6 +145,7 @@ export class TcpPeerTransport implements PeerSender {
       onReconnect: () => {
         this.counts.reconnects++;
       },
+      ...(this.options.tls === undefined ? {} : { tls: this.options.tls }),
     });
   }
 

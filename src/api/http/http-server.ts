@@ -21,11 +21,13 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import type { MetricsSource } from '../../metrics/metrics-source.js';
-import type { PeerAddress } from '../../transport/index.js';
+import type { NodeTls, PeerAddress } from '../../transport/index.js';
+import { TlsGate } from '../../transport/index.js';
 import { handleAdmin } from './admin-routes.js';
 import { BearerAuth, isOpenPath } from './bearer-auth.js';
 import { httpErrorOf } from './client-errors.js';
@@ -49,10 +51,25 @@ export interface HttpApiServerOptions {
   readonly dashboardDirectory?: string;
   /** When set, requests need it as `Authorization: Bearer <token>` (see bearer-auth.ts for what stays open). */
   readonly authToken?: string;
+  /** Serve HTTPS only; plain HTTP when absent. */
+  readonly tls?: NodeTls;
 }
+
+/** What a plain-HTTP client gets from an HTTPS port: a 400 saying to use https://. */
+const PLAINTEXT_ANSWER = (() => {
+  const body = JSON.stringify({
+    error: { code: 'tlsRequired', message: 'this port speaks HTTPS only: use https:// (curl: --cacert CA_FILE)' },
+  });
+  return Buffer.from(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+})();
 
 export class HttpApiServer {
   private readonly server: Server;
+  /** What listens: the HTTP server itself, or with TLS a plain listener whose connections pass the TlsGate first. */
+  private readonly listener: NetServer;
+  private readonly gate: TlsGate | null;
   private readonly sockets = new Set<Socket>();
   private readonly pool: SessionPool | null;
   private readonly auth: BearerAuth | null;
@@ -65,7 +82,22 @@ export class HttpApiServer {
     this.server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
       void this.serve(request, response);
     });
-    this.server.maxConnections = CONNECTIONS_MAX;
+    const tls = options.tls;
+    this.gate =
+      tls === undefined
+        ? null
+        : new TlsGate({
+            tls,
+            requestCert: false,
+            plaintextAnswer: PLAINTEXT_ANSWER,
+            handshakeTimeoutMs: REQUEST_TIMEOUT_MS,
+            logger: options.logger,
+            // The HTTP server reads and writes the decrypted stream as if it were a plain connection.
+            onSecure: (socket) => this.server.emit('connection', socket),
+          });
+    const gate = this.gate;
+    this.listener = gate === null ? this.server : createNetServer((socket) => gate.accept(socket));
+    this.listener.maxConnections = CONNECTIONS_MAX;
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -85,14 +117,14 @@ export class HttpApiServer {
   }
 
   get port(): number {
-    return (this.server.address() as AddressInfo).port;
+    return (this.listener.address() as AddressInfo).port;
   }
 
   async listen(address: PeerAddress): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(address.port, address.host, () => {
-        this.server.off('error', reject);
+      this.listener.once('error', reject);
+      this.listener.listen(address.port, address.host, () => {
+        this.listener.off('error', reject);
         resolve();
       });
     });
@@ -101,8 +133,9 @@ export class HttpApiServer {
   /** Stops listening and closes every connection; safe to call more than once. */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
+      this.listener.close(() => resolve());
       for (const socket of this.sockets) socket.destroy();
+      this.gate?.close();
       this.pool?.close();
     });
     return this.closing;

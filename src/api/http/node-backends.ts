@@ -10,7 +10,7 @@ import { askNodeStatus, parseAddress, STATUS_TIMEOUT_MS_DEFAULT } from '../../cl
 import type { MemberInfo } from '../../meta/config.js';
 import type { NodeStatus } from '../../node/node-status.js';
 import type { NodeId } from '../../raft/index.js';
-import type { PeerAddress } from '../../transport/index.js';
+import type { ClientTls, PeerAddress } from '../../transport/index.js';
 import type { HttpBackend, KvSession } from './http-backend.js';
 
 /** How long /v1/cluster waits for the meta group's config: a page should not hang on a down meta group. */
@@ -28,6 +28,8 @@ export interface NodeIdentity {
   /** The cluster's auth token, to ask other members for their status. */
   readonly token?: string;
   readonly status: () => NodeStatus;
+  /** How to reach the other members when they speak TLS. */
+  readonly tls?: ClientTls;
 }
 
 /** Statuses of members: this node's own at once, the others' over the network. */
@@ -39,6 +41,7 @@ export function askMembers(self: NodeIdentity): AskMember {
           clusterId: self.clusterId,
           token: self.token,
           timeoutMs: STATUS_TIMEOUT_MS_DEFAULT,
+          ...(self.tls === undefined ? {} : { tls: self.tls }),
         });
 }
 

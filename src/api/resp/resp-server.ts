@@ -12,6 +12,8 @@ import type { RespBackend } from './resp-backend.js';
 import { RespConnection } from './resp-connection.js';
 import type { RespServerLimits } from './server-limits.js';
 import { resolveRespServerLimits } from './server-limits.js';
+import type { NodeTls } from '../../transport/index.js';
+import { TlsGate } from '../../transport/index.js';
 import type { RespServerStats } from './server-stats.js';
 import { emptyRespServerStats } from './server-stats.js';
 
@@ -27,7 +29,18 @@ export interface RespServerOptions {
   readonly role?: string;
   /** When set, clients must AUTH with it before any other command, as with Redis's requirepass. */
   readonly authToken?: string;
+  /** Serve TLS only (redis-cli --tls); plaintext when absent. */
+  readonly tls?: NodeTls;
 }
+
+/** A TLS handshake must be done within this; a connection that takes longer only holds a descriptor. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** What a plaintext client (redis-cli without --tls) sees from a TLS port. */
+const PLAINTEXT_ERROR = (() => {
+  const out: Buffer[] = [];
+  encodeReply(error('ERR this port speaks TLS only: connect with TLS (redis-cli --tls --cacert CA_FILE)'), out);
+  return Buffer.concat(out);
+})();
 
 export interface RespServerAddress {
   readonly host: string;
@@ -47,6 +60,7 @@ export class RespServer {
   private connectionIdLast = 0;
   private readonly facts: ServerFacts;
   private readonly tokenCheck: TokenCheck | null;
+  private readonly gate: TlsGate | null;
 
   constructor(options: RespServerOptions) {
     this.backend = options.backend;
@@ -63,9 +77,21 @@ export class RespServer {
       connectedClients: () => this.connections.size,
     };
     // Half-open: a client that sends its requests and then shuts down its side (`redis-cli < file`) still gets every reply.
+    const tls = options.tls;
+    this.gate =
+      tls === undefined
+        ? null
+        : new TlsGate({
+            tls,
+            requestCert: false,
+            plaintextAnswer: PLAINTEXT_ERROR,
+            handshakeTimeoutMs: TLS_HANDSHAKE_TIMEOUT_MS,
+            logger: this.logger,
+            onSecure: (socket) => this.accept(socket),
+          });
     this.server = net.createServer(
       { allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_MS_INITIAL },
-      (socket) => this.accept(socket),
+      (socket) => (this.gate === null ? this.accept(socket) : this.gate.accept(socket)),
     );
   }
 
@@ -107,6 +133,8 @@ export class RespServer {
     for (const socket of this.refusedSockets) socket.destroy();
     const grace = setTimeout(() => {
       for (const connection of connections) connection.destroy();
+      // Connections still in their TLS handshake too: the listener closes only when every socket has.
+      this.gate?.close();
     }, this.limits.shutdownGraceMs);
     grace.unref();
     await Promise.all([listenerClosed, ...connections.map((connection) => connection.finished)]);
