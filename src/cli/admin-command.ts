@@ -15,7 +15,7 @@ import type { HostPort } from './options.js';
 import { integerOption, membersOption } from './options.js';
 import { CLIENT_TOKEN_HELP, clientToken } from './token-flags.js';
 import type { TlsFlags } from './tls-flags.js';
-import { clientTlsFrom, clientTlsOrExit, TlsFlagError, withClientTlsFlags } from './tls-flags.js';
+import { clientTlsOrExit, withClientTlsFlags } from './tls-flags.js';
 import type { ClientTls } from '../transport/index.js';
 
 interface AdminFlags extends TlsFlags {
