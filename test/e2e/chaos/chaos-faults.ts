@@ -1,0 +1,205 @@
+/**
+ * The faults a chaos run injects, one kind per entry of FAULTS: how each
+ * picks its victim (with the fault's own seeded random source), how long it
+ * lasts, and how it is healed. A new kind (disk faults: a torn log tail, a
+ * failed fsync, a full disk) is one more name in FAULT_KINDS and one more
+ * entry in FAULTS; the nemesis, the --faults flag and the report pick it up.
+ */
+import type { MetaClient } from '../../../src/client/meta-client.js';
+import { bucketCounts } from '../../../src/meta/config.js';
+import type { SeededRandom } from '../../../src/sim/random.js';
+import type { ChaosCluster, ChaosGroup } from './chaos-cluster.js';
+
+export const FAULT_KINDS = [
+  'kill',
+  'kill-leader',
+  'kill-meta',
+  'kill-during-move',
+  'pause',
+  'partition-majority',
+  'partition-bridge',
+  'partition-leader',
+] as const;
+
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The kinds that cut the network between real processes. */
+export const NETWORK_FAULTS: readonly FaultKind[] = ['partition-majority', 'partition-bridge', 'partition-leader'];
+
+/** Names --faults takes besides the kinds themselves. */
+export const FAULT_SETS: Readonly<Record<string, readonly FaultKind[]>> = {
+  all: FAULT_KINDS,
+  kills: ['kill', 'kill-leader', 'kill-meta', 'kill-during-move'],
+  network: NETWORK_FAULTS,
+};
+
+/** A fault in place: what was done, how long to leave it, and how to undo it. */
+export interface InjectedFault {
+  readonly description: string;
+  readonly holdMs: number;
+  /** Undoes the fault; answers what it did, for the log. */
+  heal(): Promise<string>;
+}
+
+export interface FaultContext {
+  readonly cluster: ChaosCluster;
+  /** For the bucket moves the nemesis makes. */
+  readonly meta: MetaClient;
+}
+
+type Inject = (context: FaultContext, random: SeededRandom) => Promise<InjectedFault>;
+
+/** Down for less than an election timeout or several: both a quick restart and a real absence happen. */
+const KILL_DOWN_MS = [200, 2_000] as const;
+/** Longer than an election timeout (10 to 20 ticks of 50 ms): the others elect a leader meanwhile. */
+const PAUSE_MS = [1_500, 3_000] as const;
+const PARTITION_MS = [2_000, 5_000] as const;
+/** A move leaves each group at least this many buckets, so both keep serving keys. */
+const BUCKETS_KEPT_MIN = 2;
+const MOVE_BUCKETS_MAX = 3;
+/** The kill lands this soon after the move is committed: while the buckets are in flight. */
+const KILL_AFTER_MOVE_MS_MAX = 300;
+
+function between(random: SeededRandom, [minMs, maxMs]: readonly [number, number]): number {
+  return random.intBetween(minMs, maxMs);
+}
+
+function nodeName(group: ChaosGroup, id: number): string {
+  return `${group.name} node ${id}`;
+}
+
+/** The group's leader, or a random member when it has none right now (an election is on). */
+async function leaderOrAny(cluster: ChaosCluster, group: ChaosGroup, random: SeededRandom): Promise<number> {
+  const fallback = random.pick(group.processes.ids);
+  return (await cluster.leaderOf(group)) ?? fallback;
+}
+
+async function killAndRestart(
+  group: ChaosGroup,
+  id: number,
+  random: SeededRandom,
+  why: string,
+): Promise<InjectedFault> {
+  await group.processes.kill(id);
+  return {
+    description: `SIGKILL ${nodeName(group, id)}${why}`,
+    holdMs: between(random, KILL_DOWN_MS),
+    heal: async () => {
+      await group.processes.start(id);
+      return `restarted ${nodeName(group, id)}`;
+    },
+  };
+}
+
+function partition(
+  cluster: ChaosCluster,
+  group: ChaosGroup,
+  side: readonly number[],
+  others: readonly number[],
+  random: SeededRandom,
+  what: string,
+): InjectedFault {
+  const cut = cluster.proxy.cutBetween(side, others);
+  return {
+    description: `${what} in ${group.name}: ${side.join(',')} | ${others.join(',')} (${cut.length} links cut)`,
+    holdMs: between(random, PARTITION_MS),
+    heal: () => {
+      cluster.proxy.healAll();
+      return Promise.resolve('links restored');
+    },
+  };
+}
+
+/** Moves a few buckets to one shard group, keeping BUCKETS_KEPT_MIN with the other; answers a description. */
+async function moveSomeBuckets(context: FaultContext, random: SeededRandom): Promise<{ gids: number[]; text: string }> {
+  const config = await context.meta.query();
+  const bucketCount = config.buckets.length;
+  const size = random.intBetween(1, MOVE_BUCKETS_MAX);
+  const fromBucket = random.int(bucketCount - size + 1);
+  const toBucket = fromBucket + size - 1;
+  const gids = context.cluster.shardGroups.map((group) => group.gid);
+  let target = random.pick(gids);
+  const keptBy = (gid: number): number =>
+    config.buckets.filter((owner, bucket) => owner === gid && (bucket < fromBucket || bucket > toBucket)).length;
+  const other = gids.find((gid) => gid !== target)!;
+  if (keptBy(other) < BUCKETS_KEPT_MIN) target = other;
+  const before = bucketCounts(config);
+  await context.meta.move(fromBucket, toBucket, target);
+  return {
+    gids,
+    text: `buckets ${fromBucket}-${toBucket} moved to group ${target} (counts were ${[...before].map(([gid, n]) => `${gid}:${n}`).join(' ')})`,
+  };
+}
+
+export const FAULTS: Readonly<Record<FaultKind, Inject>> = {
+  kill: async ({ cluster }, random) => {
+    const group = random.pick(cluster.groups);
+    return killAndRestart(group, random.pick(group.processes.ids), random, '');
+  },
+  'kill-leader': async ({ cluster }, random) => {
+    const group = random.pick(cluster.shardGroups);
+    return killAndRestart(group, await leaderOrAny(cluster, group, random), random, ' (its leader)');
+  },
+  'kill-meta': async ({ cluster }, random) => {
+    const group = cluster.meta;
+    const leader = random.chance(0.5);
+    const id = leader ? await leaderOrAny(cluster, group, random) : random.pick(group.processes.ids);
+    return killAndRestart(group, id, random, leader ? ' (its leader)' : '');
+  },
+  'kill-during-move': async (context, random) => {
+    const move = await moveSomeBuckets(context, random);
+    await new Promise((resolve) => setTimeout(resolve, random.int(KILL_AFTER_MOVE_MS_MAX)));
+    const group = context.cluster.shardGroups[random.int(context.cluster.shardGroups.length)]!;
+    const id = random.chance(0.5)
+      ? await leaderOrAny(context.cluster, group, random)
+      : random.pick(group.processes.ids);
+    return killAndRestart(group, id, random, ` while ${move.text}`);
+  },
+  pause: async ({ cluster }, random) => {
+    const group = random.pick(cluster.groups);
+    const id = await leaderOrAny(cluster, group, random);
+    group.processes.pause(id);
+    return {
+      description: `SIGSTOP ${nodeName(group, id)} (its leader, or any member during an election)`,
+      holdMs: between(random, PAUSE_MS),
+      heal: () => {
+        group.processes.resume(id);
+        return Promise.resolve(`SIGCONT ${nodeName(group, id)}`);
+      },
+    };
+  },
+  'partition-majority': ({ cluster }, random) => {
+    const group = random.pick(cluster.groups);
+    const minority = random.pick(group.processes.ids);
+    const majority = group.processes.ids.filter((id) => id !== minority);
+    return Promise.resolve(partition(cluster, group, [minority], majority, random, 'majority/minority split'));
+  },
+  'partition-bridge': ({ cluster }, random) => {
+    const group = random.pick(cluster.groups);
+    const [left, bridge, right] = random.shuffle([...group.processes.ids]);
+    const fault = partition(cluster, group, [left!], [right!], random, `bridge through node ${bridge}`);
+    return Promise.resolve(fault);
+  },
+  'partition-leader': async ({ cluster }, random) => {
+    const group = random.pick(cluster.groups);
+    const leader = await leaderOrAny(cluster, group, random);
+    const others = group.processes.ids.filter((id) => id !== leader);
+    return partition(cluster, group, [leader], others, random, 'leader isolated');
+  },
+};
+
+/** The kinds a --faults value names: kinds and set names, comma separated. */
+export function parseFaultKinds(value: string): FaultKind[] {
+  const kinds = new Set<FaultKind>();
+  for (const name of value.split(',').map((part) => part.trim())) {
+    const set = FAULT_SETS[name];
+    if (set !== undefined) for (const kind of set) kinds.add(kind);
+    else if ((FAULT_KINDS as readonly string[]).includes(name)) kinds.add(name as FaultKind);
+    else {
+      throw new Error(
+        `unknown fault '${name}': choose among ${[...Object.keys(FAULT_SETS), ...FAULT_KINDS].join(', ')}, comma separated`,
+      );
+    }
+  }
+  return [...kinds];
+}
