@@ -21,7 +21,6 @@ export interface LinkEnds {
 
 interface Link extends LinkEnds {
   readonly server: net.Server;
-  readonly listenPort: number;
   readonly targetPort: number;
   cut: boolean;
   /** Both sockets of every connection the link carries now, to destroy when it is cut. */
@@ -37,12 +36,15 @@ export class FaultProxy {
 
   constructor(private readonly host: string) {}
 
-  /** Listens on `listenPort` for link from -> to, forwarding to `targetPort`; answers once it listens. */
-  async addLink(from: number, to: number, listenPort: number, targetPort: number): Promise<void> {
+  /**
+   * Listens on `listenPort` (0: any free port) for link from -> to,
+   * forwarding to `targetPort`; answers the port once it listens.
+   */
+  async addLink(from: number, to: number, listenPort: number, targetPort: number): Promise<number> {
     const key = linkKey(from, to);
     if (this.links.has(key)) throw new Error(`the proxy already carries link ${key}`);
     const server = net.createServer();
-    const link: Link = { from, to, server, listenPort, targetPort, cut: false, open: new Set() };
+    const link: Link = { from, to, server, targetPort, cut: false, open: new Set() };
     server.on('connection', (socket) => this.accept(link, socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -52,6 +54,7 @@ export class FaultProxy {
       });
     });
     this.links.set(key, link);
+    return (server.address() as net.AddressInfo).port;
   }
 
   /** Cuts both directions between every member of `side` and every member of `others`. */
