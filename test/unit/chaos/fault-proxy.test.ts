@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
+import type { LinkEnds } from '../../e2e/chaos/fault-proxy.js';
 import { FaultProxy } from '../../e2e/chaos/fault-proxy.js';
 
 const HOST = '127.0.0.1';
@@ -88,7 +89,9 @@ describe('FaultProxy', () => {
     assert.deepEqual(proxy.cutLinks, []);
     // An isolated node: every link to and from it.
     proxy.cutBetween([2], [1, 3]);
-    const isolated = proxy.cutLinks;
+    // Read through a function: the assertion above narrowed proxy.cutLinks itself to an empty list's type.
+    const cutNow = (): LinkEnds[] => proxy.cutLinks;
+    const isolated = cutNow();
     assert.equal(isolated.length, 4);
     assert.ok(isolated.every((link) => link.from === 2 || link.to === 2));
   });
