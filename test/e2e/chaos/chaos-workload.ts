@@ -13,6 +13,12 @@ import type { AppendRecord } from '../support/e2e-workload.js';
 
 /** Keys every client puts and gets: enough that both groups own several. */
 const SHARED_KEYS = 12;
+/**
+ * The workload moves on to fresh keys this often: a key's history stays a
+ * few thousand operations and its value a few kilobytes, which keeps the
+ * checker's search (per key) quick even for a long run.
+ */
+const KEY_GENERATION_MS = 30_000;
 /** Keys each client appends to (nobody else writes them): each append's fate is then readable. */
 const OWN_KEYS_PER_CLIENT = 3;
 /** A client gives an operation this long, then counts it as given up (outcome unknown). */
@@ -31,6 +37,8 @@ export class ChaosWorkload {
   readonly appends: AppendRecord[] = [];
   /** Errors that are not a client's "gave up": each one is a bug to report. */
   readonly unexpectedErrors: string[] = [];
+  /** Every key an operation was sent to, for the final read. */
+  private readonly touchedKeys = new Set<string>();
   private readonly gaveUp = { writes: 0, reads: 0 };
   private readonly loops: Promise<void>[] = [];
   private stopping = false;
@@ -51,12 +59,9 @@ export class ChaosWorkload {
     };
   }
 
-  /** Every key the workload touches. */
+  /** Every key the workload touched. */
   get keys(): string[] {
-    const own = Array.from({ length: this.clientCount }, (_, client) =>
-      Array.from({ length: OWN_KEYS_PER_CLIENT }, (_, index) => ownKey(client, index)),
-    );
-    return [...Array.from({ length: SHARED_KEYS }, (_, index) => sharedKey(index)), ...own.flat()];
+    return [...this.touchedKeys].sort();
   }
 
   start(): void {
@@ -90,19 +95,22 @@ export class ChaosWorkload {
     while (!this.stopping) {
       const draw = this.random();
       const pick = (count: number): number => Math.floor(this.random() * count);
+      const generation = Math.floor(this.nowMs() / KEY_GENERATION_MS);
+      const ownKey = (): string => `chaos-own-${index}-${generation}-${pick(OWN_KEYS_PER_CLIENT)}`;
+      const sharedKey = (): string => `chaos-shared-${generation}-${pick(SHARED_KEYS)}`;
       if (draw < 0.4) {
-        const key = ownKey(index, pick(OWN_KEYS_PER_CLIENT));
+        const key = ownKey();
         const value = `[${index}.${sequence++}]`;
         const done = await this.run(index, client, { kind: 'append', key, value });
         this.appends.push({ key, value, acknowledged: done !== null });
       } else if (draw < 0.65) {
         await this.run(index, client, {
           kind: 'put',
-          key: sharedKey(pick(SHARED_KEYS)),
+          key: sharedKey(),
           value: `${index}.${sequence++}`,
         });
       } else {
-        const key = draw < 0.8 ? ownKey(index, pick(OWN_KEYS_PER_CLIENT)) : sharedKey(pick(SHARED_KEYS));
+        const key = draw < 0.8 ? ownKey() : sharedKey();
         await this.run(index, client, { kind: 'get', key });
       }
     }
@@ -114,6 +122,7 @@ export class ChaosWorkload {
    * the history as never returning: it may or may not have taken effect.
    */
   private async run(index: number, client: ShardedKvClient, input: KvInput): Promise<string | null> {
+    this.touchedKeys.add(input.key);
     const callMs = this.nowMs();
     try {
       let output: string | null = null;
@@ -146,12 +155,4 @@ export class ChaosWorkload {
   private nowMs(): number {
     return performance.now() - this.startMs;
   }
-}
-
-function sharedKey(index: number): string {
-  return `chaos-shared-${index}`;
-}
-
-function ownKey(client: number, index: number): string {
-  return `chaos-own-${client}-${index}`;
 }
