@@ -70,10 +70,18 @@ function nodeName(group: ChaosGroup, id: number): string {
   return `${group.name} node ${id}`;
 }
 
-/** The group's leader, or a random member when it has none right now (an election is on). */
-async function leaderOrAny(cluster: ChaosCluster, group: ChaosGroup, random: SeededRandom): Promise<number> {
+/** The group's leader, or a random member when it has none right now (an election is on), and which of the two. */
+async function leaderOrAny(
+  cluster: ChaosCluster,
+  group: ChaosGroup,
+  random: SeededRandom,
+): Promise<{ id: number; role: string; isLeader: boolean }> {
+  // Drawn whether needed or not, so that the schedule's later draws do not depend on who leads.
   const fallback = random.pick(group.processes.ids);
-  return (await cluster.leaderOf(group)) ?? fallback;
+  const leader = await cluster.leaderOf(group);
+  return leader === null
+    ? { id: fallback, role: ' (no leader known: a random member)', isLeader: false }
+    : { id: leader, role: ' (its leader)', isLeader: true };
 }
 
 async function killAndRestart(
@@ -142,29 +150,31 @@ export const FAULTS: Readonly<Record<FaultKind, Inject>> = {
   },
   'kill-leader': async ({ cluster }, random) => {
     const group = random.pick(cluster.shardGroups);
-    return killAndRestart(group, await leaderOrAny(cluster, group, random), random, ' (its leader)');
+    const { id, role } = await leaderOrAny(cluster, group, random);
+    return killAndRestart(group, id, random, role);
   },
   'kill-meta': async ({ cluster }, random) => {
     const group = cluster.meta;
-    const leader = random.chance(0.5);
-    const id = leader ? await leaderOrAny(cluster, group, random) : random.pick(group.processes.ids);
-    return killAndRestart(group, id, random, leader ? ' (its leader)' : '');
+    const { id, role } = random.chance(0.5)
+      ? await leaderOrAny(cluster, group, random)
+      : { id: random.pick(group.processes.ids), role: '' };
+    return killAndRestart(group, id, random, role);
   },
   'kill-during-move': async (context, random) => {
     const move = await moveSomeBuckets(context, random);
     await new Promise((resolve) => setTimeout(resolve, random.int(KILL_AFTER_MOVE_MS_MAX)));
-    const group = context.cluster.shardGroups[random.int(context.cluster.shardGroups.length)]!;
-    const id = random.chance(0.5)
+    const group = random.pick(context.cluster.shardGroups);
+    const { id, role } = random.chance(0.5)
       ? await leaderOrAny(context.cluster, group, random)
-      : random.pick(group.processes.ids);
-    return killAndRestart(group, id, random, ` while ${move}`);
+      : { id: random.pick(group.processes.ids), role: '' };
+    return killAndRestart(group, id, random, `${role} while ${move}`);
   },
   pause: async ({ cluster }, random) => {
     const group = random.pick(cluster.groups);
-    const id = await leaderOrAny(cluster, group, random);
+    const { id, role } = await leaderOrAny(cluster, group, random);
     group.processes.pause(id);
     return {
-      description: `SIGSTOP ${nodeName(group, id)} (its leader, or any member during an election)`,
+      description: `SIGSTOP ${nodeName(group, id)}${role}`,
       holdMs: between(random, PAUSE_MS),
       heal: () => {
         group.processes.resume(id);
@@ -186,9 +196,10 @@ export const FAULTS: Readonly<Record<FaultKind, Inject>> = {
   },
   'partition-leader': async ({ cluster }, random) => {
     const group = random.pick(cluster.groups);
-    const leader = await leaderOrAny(cluster, group, random);
+    const { id: leader, isLeader } = await leaderOrAny(cluster, group, random);
     const others = group.processes.ids.filter((id) => id !== leader);
-    return partition(cluster, group, [leader], others, random, 'leader isolated');
+    const what = isLeader ? 'leader isolated' : 'a random member isolated (no leader known)';
+    return partition(cluster, group, [leader], others, random, what);
   },
 };
 

@@ -61,10 +61,13 @@ export async function runNemesis(options: NemesisOptions): Promise<FaultRecord[]
       const atSeconds = elapsedMs() / 1000;
       const fault = await FAULTS[kind](options.context, random);
       options.log(`${kind}: ${fault.description}; healing in ${fault.holdMs} ms`);
-      const during = options.probeDuringFault.measure(performance.now(), fault.holdMs);
+      // Until the heal is done: a restart takes seconds of its own, and the others serve meanwhile.
+      let healedAtMs = Infinity;
+      const during = options.probeDuringFault.measure(performance.now(), () => healedAtMs);
       await sleep(fault.holdMs);
       const healed = await fault.heal();
-      const recovery = await options.probe.measure(performance.now());
+      healedAtMs = performance.now();
+      const recovery = await options.probe.measure(healedAtMs);
       const servedDuring = await during;
       options.log(
         `${kind}: ${healed}; ` +
