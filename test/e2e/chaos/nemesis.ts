@@ -64,9 +64,14 @@ export async function runNemesis(options: NemesisOptions): Promise<FaultRecord[]
       // Until the heal is done: a restart takes seconds of its own, and the others serve meanwhile.
       let healedAtMs = Infinity;
       const during = options.probeDuringFault.measure(performance.now(), () => healedAtMs);
-      await sleep(fault.holdMs);
-      const healed = await fault.heal();
-      healedAtMs = performance.now();
+      let healed: string;
+      try {
+        await sleep(fault.holdMs);
+        healed = await fault.heal();
+      } finally {
+        // Also when the heal fails: the probe of the fault's time must end, or it would try forever.
+        healedAtMs = performance.now();
+      }
       const recovery = await options.probe.measure(healedAtMs);
       const servedDuring = await during;
       options.log(
