@@ -30,7 +30,7 @@ function parseDurationMs(value: string): number {
   return Number(match[1]) * unitMs;
 }
 
-function parsePositiveInteger(flag: string, value: string): number {
+function parseWholeNumber(flag: string, value: string): number {
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed < 0) fail(`${flag} takes a whole number, got '${value}'`);
   return parsed;
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     return;
   }
   const seed =
-    values.seed === undefined ? Math.floor(Math.random() * 1_000_000) : parsePositiveInteger('--seed', values.seed);
+    values.seed === undefined ? Math.floor(Math.random() * 1_000_000) : parseWholeNumber('--seed', values.seed);
   let kinds;
   try {
     kinds = parseFaultKinds(values.faults);
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     fail(error instanceof Error ? error.message : String(error));
   }
   const durationMs = parseDurationMs(values.duration);
-  const clients = parsePositiveInteger('--clients', values.clients);
+  const clients = parseWholeNumber('--clients', values.clients);
   if (clients < 1) fail('--clients takes at least 1');
   console.log(`chaos: seed ${seed}, duration ${durationMs / 1000} s, faults ${kinds.join(', ')}`);
   const startMs = performance.now();
