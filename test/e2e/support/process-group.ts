@@ -62,6 +62,8 @@ export class ProcessGroup {
     readonly http: boolean,
     /** Flags for node itself, before the script (a benchmark passes --cpu-prof, which NODE_OPTIONS refuses). */
     private readonly nodeFlags: readonly string[],
+    /** The port at which member `selfId` reaches peer `peerId` (a fault proxy's); the peer's own when null. */
+    private readonly peerPortOf: ((selfId: number, peerId: number) => number) | null,
   ) {}
 
   /**
@@ -73,7 +75,13 @@ export class ProcessGroup {
     size: number,
     extraFlags: readonly string[] = [],
     kind: 'node' | 'meta' | 'shard' = 'node',
-    placement: { idBase?: number; clusterId?: string; http?: boolean; nodeFlags?: readonly string[] } = {},
+    placement: {
+      idBase?: number;
+      clusterId?: string;
+      http?: boolean;
+      nodeFlags?: readonly string[];
+      peerPortOf?: (selfId: number, peerId: number) => number;
+    } = {},
   ): Promise<ProcessGroup> {
     const directory = await mkdtemp(path.join(os.tmpdir(), 'raftkv-e2e-'));
     const clusterId = placement.clusterId ?? `e2e-${path.basename(directory)}`;
@@ -84,6 +92,7 @@ export class ProcessGroup {
       kind,
       placement.http === true,
       placement.nodeFlags ?? [],
+      placement.peerPortOf ?? null,
     );
     const idBase = placement.idBase ?? 0;
     for (let id = idBase + 1; id <= idBase + size; id++) {
@@ -106,6 +115,15 @@ export class ProcessGroup {
   /** `1=127.0.0.1:P1,2=...` as the --members flag takes it. */
   get membersFlag(): string {
     return [...this.members.values()].map((m) => `${m.id}=127.0.0.1:${m.peerPort}`).join(',');
+  }
+
+  /** The --members flag member `selfId` starts with: its own port, and each peer where it should reach that peer. */
+  private membersFlagOf(selfId: number): string {
+    const portOf = this.peerPortOf;
+    if (portOf === null) return this.membersFlag;
+    return [...this.members.values()]
+      .map((m) => `${m.id}=127.0.0.1:${m.id === selfId ? m.peerPort : portOf(selfId, m.id)}`)
+      .join(',');
   }
 
   member(id: number): MemberProcess {
@@ -137,7 +155,7 @@ export class ProcessGroup {
         '--id',
         String(id),
         '--members',
-        this.membersFlag,
+        this.membersFlagOf(id),
         '--dir',
         path.join(this.directory, `node-${id}`),
         ...(this.kind === 'meta' ? [] : ['--resp', `127.0.0.1:${member.respPort}`]),

@@ -1,0 +1,183 @@
+/**
+ * The cluster a chaos run attacks: three meta members and two shard groups
+ * of three, every one a real `raftkv` process on loopback, with each
+ * member's Raft traffic to its peers routed through a FaultProxy so that
+ * the nemesis can partition a group. Clients, the meta config and other
+ * groups use the members' real ports.
+ */
+import { randomUUID } from 'node:crypto';
+import { realClientClock } from '../../../src/client/channel.js';
+import { MetaClient } from '../../../src/client/meta-client.js';
+import { ShardedKvClient } from '../../../src/client/sharded-client.js';
+import { askNodeStatus } from '../../../src/client/status-client.js';
+import { TcpGroupChannel } from '../../../src/client/tcp-channel.js';
+import type { GroupInfo } from '../../../src/meta/config.js';
+import { freePort, ProcessGroup } from '../support/process-group.js';
+import { FaultProxy } from './fault-proxy.js';
+
+const HOST = '127.0.0.1';
+export const SHARD_GIDS = [1, 2] as const;
+const MEMBERS_PER_GROUP = 3;
+/** Many buckets, so that a move of a few of them leaves both groups serving. */
+export const BUCKET_COUNT = 16;
+/** Info, not the default warn: a failed run prints the logs' tail, where connections lost and elections tell the story. */
+const SERVER_FLAGS = ['--log-level', 'info'];
+/** Snapshots often: a restarted or cut-off member often catches up from one. */
+const SHARD_FLAGS = ['--snapshot-every', '500'];
+const STATUS_TIMEOUT_MS = 1_000;
+const SETUP_DEADLINE_MS = 60_000;
+
+/** The meta group or one shard group, as the nemesis and the report name it. */
+export interface ChaosGroup {
+  /** 'meta', 'group 1', 'group 2'. */
+  readonly name: string;
+  /** 0 for the meta group. */
+  readonly gid: number;
+  readonly processes: ProcessGroup;
+}
+
+export class ChaosCluster {
+  private readonly channels: TcpGroupChannel[] = [];
+  private readonly clients: { close(): void }[] = [];
+
+  private constructor(
+    readonly clusterId: string,
+    readonly groups: readonly ChaosGroup[],
+    readonly proxy: FaultProxy,
+  ) {}
+
+  /** Creates the processes and the proxy's links; starts nothing yet. */
+  static async create(): Promise<ChaosCluster> {
+    const proxy = new FaultProxy(HOST);
+    // Filled as links are made; read by ProcessGroup when it starts a member.
+    const proxyPorts = new Map<string, number>();
+    const peerPortOf = (selfId: number, peerId: number): number => {
+      const port = proxyPorts.get(`${selfId}->${peerId}`);
+      if (port === undefined) throw new Error(`no proxy link from ${selfId} to ${peerId}`);
+      return port;
+    };
+    const meta = await ProcessGroup.create(MEMBERS_PER_GROUP, SERVER_FLAGS, 'meta', { peerPortOf });
+    const clusterId = meta.clusterId;
+    const groups: ChaosGroup[] = [{ name: 'meta', gid: 0, processes: meta }];
+    for (const gid of SHARD_GIDS) {
+      const flags = [...SERVER_FLAGS, ...SHARD_FLAGS, '--gid', String(gid), '--meta', meta.membersFlag];
+      const processes = await ProcessGroup.create(MEMBERS_PER_GROUP, flags, 'shard', {
+        idBase: gid * 10,
+        clusterId,
+        peerPortOf,
+      });
+      groups.push({ name: `group ${gid}`, gid, processes });
+    }
+    for (const { processes } of groups) {
+      for (const from of processes.ids) {
+        for (const to of processes.ids) {
+          if (from === to) continue;
+          const port = await freePort();
+          await proxy.addLink(from, to, port, processes.member(to).peerPort);
+          proxyPorts.set(`${from}->${to}`, port);
+        }
+      }
+    }
+    return new ChaosCluster(clusterId, groups, proxy);
+  }
+
+  /** Starts every process, joins both shard groups with the buckets spread, and waits until each group serves. */
+  async start(): Promise<void> {
+    await Promise.all(this.groups.map((group) => group.processes.startAll()));
+    const meta = this.metaClient(SETUP_DEADLINE_MS);
+    const shardGroups: GroupInfo[] = this.shardGroups.map(({ gid, processes }) => ({
+      gid,
+      members: processes.ids.map((id) => ({ id, address: `${HOST}:${processes.member(id).peerPort}` })),
+    }));
+    await meta.join(shardGroups, BUCKET_COUNT);
+  }
+
+  get meta(): ChaosGroup {
+    return this.groups[0]!;
+  }
+
+  get shardGroups(): readonly ChaosGroup[] {
+    return this.groups.slice(1);
+  }
+
+  /** The group node `id` belongs to. */
+  groupOf(id: number): ChaosGroup {
+    const group = this.groups.find((candidate) => candidate.processes.members.has(id));
+    if (group === undefined) throw new Error(`no node ${id} in the cluster`);
+    return group;
+  }
+
+  /** A meta client with its own connections, closed with the cluster. */
+  metaClient(deadlineMs: number): MetaClient {
+    const addresses = new Map(this.meta.processes.ids.map((id) => [id, this.addressOf(id)]));
+    const channel = new TcpGroupChannel({ members: addresses, clusterId: this.clusterId });
+    this.channels.push(channel);
+    const client = new MetaClient({
+      members: this.meta.processes.ids,
+      channel,
+      clock: realClientClock,
+      clientId: `chaos-meta-${randomUUID()}`,
+      random: Math.random,
+      deadlineMs,
+    });
+    this.clients.push(client);
+    return client;
+  }
+
+  /** A client of the whole cluster with its own connections and client id, closed with the cluster. */
+  shardedClient(deadlineMs: number, attemptTimeoutMs: number): ShardedKvClient {
+    const channel = new TcpGroupChannel({ members: new Map(), clusterId: this.clusterId });
+    this.channels.push(channel);
+    const client = new ShardedKvClient({
+      meta: this.metaClient(deadlineMs),
+      channel,
+      clock: realClientClock,
+      clientId: `chaos-${randomUUID()}`,
+      random: Math.random,
+      deadlineMs,
+      attemptTimeoutMs,
+      learnAddresses: (members) => channel.learn(members),
+    });
+    this.clients.push(client);
+    return client;
+  }
+
+  /** The member of `group` that says it leads, in the highest term any member reports; null during an election. */
+  async leaderOf(group: ChaosGroup): Promise<number | null> {
+    const answers = await Promise.all(
+      group.processes.ids.map((id) =>
+        askNodeStatus(this.addressOf(id), { clusterId: this.clusterId, timeoutMs: STATUS_TIMEOUT_MS }),
+      ),
+    );
+    let leader: { id: number; term: number } | null = null;
+    for (const answer of answers) {
+      if (!answer.ok || answer.status.role !== 'leader') continue;
+      if (leader === null || answer.status.term > leader.term)
+        leader = { id: answer.status.id, term: answer.status.term };
+    }
+    return leader?.id ?? null;
+  }
+
+  /** The last lines every process wrote on stderr, for a failure report. */
+  logsTail(linesPerProcess: number): string {
+    return this.groups
+      .flatMap(({ processes }) =>
+        processes.ids.flatMap((id) =>
+          processes.output.filter((line) => line.startsWith(`[node ${id}]`)).slice(-linesPerProcess),
+        ),
+      )
+      .join('');
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.clients) client.close();
+    for (const channel of this.channels) channel.close();
+    this.proxy.healAll();
+    await Promise.all(this.groups.map(({ processes }) => processes.close()));
+    await this.proxy.close();
+  }
+
+  private addressOf(id: number): { host: string; port: number } {
+    return { host: HOST, port: this.groupOf(id).processes.member(id).peerPort };
+  }
+}
