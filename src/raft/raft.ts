@@ -381,7 +381,7 @@ export class RaftCore {
     return ready;
   }
 
-  /** The batch from ready() is persisted, sent and applied. */
+  /** The batch from ready() is persisted and sent, and its committed entries applied or handed to the applier. */
   advance(ready: Ready): void {
     if (!this.readyOutstanding) throw new Error('raft: advance() without ready()');
     this.readyOutstanding = false;

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SnapshotFiles } from '../../../src/node/index.js';
 import { NodeError } from '../../../src/node/index.js';
+import type { ApplyEntry } from '../../../src/node/index.js';
+import { ListMachine } from '../../support/list-machine.js';
 import { NodeGroup } from '../../support/node-group.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -188,6 +190,57 @@ describe('RaftNode', () => {
     release();
     assert.equal(await group.await(second), 3);
     assert.equal(leader.core.commitIndex, secondIndex);
+    assert.deepEqual(group.failures, []);
+  });
+
+  it('a state machine slow to apply does not hold up the next log write and send; replies and reads wait for the apply', async () => {
+    // Every member's applies wait at a gate while `held`, as a LevelDB write under load would.
+    let held = false;
+    let gate = Promise.resolve();
+    let openGate: () => void = () => undefined;
+    class HeldMachine extends ListMachine {
+      override async applyBatch(entries: readonly ApplyEntry[]): Promise<unknown[]> {
+        if (held) await gate;
+        return super.applyBatch(entries);
+      }
+    }
+    const group = new NodeGroup(10, [1, 2, 3], {}, { open: () => Promise.resolve(new HeldMachine()) });
+    await group.startAll();
+    const leader = await group.electLeader();
+    await group.await(leader.propose(encode('warm')));
+    const logged = (id: number, index: number): boolean =>
+      group.disks.get(id)!.log.entries.some((entry) => entry.index === index);
+
+    held = true;
+    gate = new Promise<void>((resolve) => (openGate = resolve));
+    let settled = 0;
+    const first = leader.propose(encode('first')).finally(() => settled++);
+    const firstIndex = leader.core.lastIndex;
+    await group.runUntil(() => leader.core.commitIndex === firstIndex, 60);
+    assert.equal(leader.core.commitIndex, firstIndex, 'the first entry commits');
+    const read = leader.readBarrier().finally(() => settled++);
+
+    // The first entry's apply hangs everywhere; the second is still written, sent, acknowledged and committed.
+    const second = leader.propose(encode('second')).finally(() => settled++);
+    const secondIndex = leader.core.lastIndex;
+    await group.runFor(60);
+    assert.equal(leader.core.stableIndex, secondIndex, "the leader's own write of the second entry is done");
+    assert.ok(
+      group.ids.every((id) => logged(id, secondIndex)),
+      'every member logged the second entry',
+    );
+    assert.equal(leader.core.commitIndex, secondIndex, 'the second entry committed while the first was applying');
+    assert.equal(settled, 0, 'a reply or a read was released before its entry was applied');
+    assert.deepEqual(group.machine(leader.id).items, ['warm']);
+
+    held = false;
+    openGate();
+    assert.equal(await group.await(first), 2);
+    assert.equal(await group.await(second), 3);
+    await group.await(read);
+    assert.deepEqual(group.machine(leader.id).items, ['warm', 'first', 'second']);
+    await group.runUntil(() => group.ids.every((id) => group.machine(id).items.length === 3), 1000);
+    for (const id of group.ids) assert.deepEqual(group.machine(id).items, ['warm', 'first', 'second']);
     assert.deepEqual(group.failures, []);
   });
 });
