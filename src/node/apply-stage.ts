@@ -59,6 +59,11 @@ export class ApplyStage {
     return !this.running && this.queue.length === 0;
   }
 
+  /** The backlog is at its limits: the Ready loop should wait (belowLimit) before handing more. */
+  get full(): boolean {
+    return this.overLimit();
+  }
+
   /** Resolves once the backlog is within its limits (at once if it is). */
   async belowLimit(): Promise<void> {
     while (this.running && !this.stopped && this.overLimit()) await this.settled();

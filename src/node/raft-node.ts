@@ -99,6 +99,8 @@ export class RaftNode {
   /** The term and leader last told to the observer: an election or a leader change is a difference from them. */
   private observedTerm: number;
   private observedLeader: NodeId | null = null;
+  /** True while persist installs a leader's snapshot: the machine is being replaced. */
+  private installingSnapshot = false;
   /** Applies committed entries in order, beside the Ready loop. */
   private readonly applyStage: ApplyStage;
 
@@ -266,6 +268,7 @@ export class RaftNode {
   private input(action: (core: RaftCore) => void): void {
     if (this.stopped || this.fatal !== null) return;
     action(this.core);
+    this.applyCommittedNow();
     this.noticeLeadershipChange();
     this.tellObserver();
     this.kick();
@@ -288,11 +291,19 @@ export class RaftNode {
         const ready = this.core.ready();
         const [early, afterPersist] = this.splitMessages(ready);
         for (const message of early) this.parts.peers.send(message);
-        // A snapshot install replaces the machine's state: whatever is queued goes in first.
-        if (ready.snapshot !== null) await this.applyStage.drained();
+        let durableHandedOver = 0;
+        if (ready.snapshot === null) {
+          // What is durable here already need not wait for this Ready's writes.
+          durableHandedOver = this.handOverDurable(ready.committedEntries);
+        } else {
+          // A snapshot install replaces the machine's state: whatever is queued goes in first.
+          await this.applyStage.drained();
+          this.installingSnapshot = true;
+        }
         await this.persist(ready);
+        this.installingSnapshot = false;
         await this.send(ready, afterPersist);
-        this.handOver(ready);
+        this.handOver(ready, durableHandedOver);
         this.core.advance(ready);
         if (this.observer !== null) this.afterReadyObserved(this.observer, ready);
         await this.applyStage.belowLimit();
@@ -408,11 +419,33 @@ export class RaftNode {
   }
 
   /**
-   * Gives the Ready's committed entries, durable here now, to the apply stage;
-   * its reads wait for the apply of their index (at once if the machine is there).
+   * Hands the apply stage a commit learnt while a Ready's writes are in
+   * flight (an acknowledgement that arrived meanwhile), when its entries are
+   * durable here: the leader then answers without waiting for those writes.
+   * Not while a snapshot is installed, nor past the stage's backlog bound.
    */
-  private handOver(ready: Ready): void {
-    this.applyStage.enqueue(ready.committedEntries);
+  private applyCommittedNow(): void {
+    if (!this.loopRunning || this.installingSnapshot || this.applyStage.full) return;
+    this.applyStage.enqueue(this.core.takeCommittedEntries());
+  }
+
+  /** Hands over the leading committed entries that this node's log holds durably already; returns how many. */
+  private handOverDurable(committed: readonly Entry[]): number {
+    const stable = this.core.stableIndex;
+    let count = 0;
+    while (count < committed.length && committed[count]!.index <= stable) count++;
+    this.applyStage.enqueue(count === committed.length ? committed : committed.slice(0, count));
+    return count;
+  }
+
+  /**
+   * Gives the rest of the Ready's committed entries, durable here now, to the
+   * apply stage; its reads wait for the apply of their index (at once if the
+   * machine is there).
+   */
+  private handOver(ready: Ready, handedOverAlready: number): void {
+    const committed = ready.committedEntries;
+    if (handedOverAlready < committed.length) this.applyStage.enqueue(committed.slice(handedOverAlready));
     for (const read of ready.readStates) this.readIndexKnown(read);
     // Also after a snapshot install, which moves the machine without an apply.
     if (this.reads.size > 0) this.releaseReads();

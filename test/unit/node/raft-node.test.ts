@@ -243,4 +243,57 @@ describe('RaftNode', () => {
     for (const id of group.ids) assert.deepEqual(group.machine(id).items, ['warm', 'first', 'second']);
     assert.deepEqual(group.failures, []);
   });
+
+  it("a commit learnt while the leader's next log write is in flight is applied and answered without waiting for it", async () => {
+    // Log writes of the members in `held` wait at that member's gate, as a slow fsync would.
+    const gates = new Map<number, { promise: Promise<void>; open: () => void }>();
+    const group = new NodeGroup(11, [1, 2, 3], {
+      wrapLog: (id, store) => {
+        const append = store.append.bind(store);
+        store.append = async (entries) => {
+          const gate = gates.get(id);
+          if (gate !== undefined) await gate.promise;
+          return append(entries);
+        };
+        return store;
+      },
+    });
+    const hold = (id: number): void => {
+      let open: () => void = () => undefined;
+      const promise = new Promise<void>((resolve) => (open = resolve));
+      gates.set(id, { promise, open });
+    };
+    const release = (id: number): void => {
+      gates.get(id)?.open();
+      gates.delete(id);
+    };
+    await group.startAll();
+    const leader = await group.electLeader();
+    await group.await(leader.propose(encode('warm')));
+    const followers = group.ids.filter((id) => id !== leader.id);
+
+    // The followers are slow to write the first entry; the leader has it on disk at once.
+    for (const id of followers) hold(id);
+    let firstSettled = false;
+    const first = leader.propose(encode('first')).finally(() => (firstSettled = true));
+    const firstIndex = leader.core.lastIndex;
+    await group.runFor(20);
+    assert.equal(leader.core.stableIndex, firstIndex);
+    // Now the leader is slow to write the second, and the followers' acknowledgements of the first arrive meanwhile.
+    hold(leader.id);
+    const second = leader.propose(encode('second'));
+    const secondIndex = leader.core.lastIndex;
+    await group.runFor(5);
+    for (const id of followers) release(id);
+    await group.runFor(40);
+    assert.equal(leader.core.stableIndex, secondIndex - 1, "the leader's write of the second entry is in flight");
+    assert.ok(firstSettled, 'the first entry waited for the write of the second before its reply');
+    assert.equal(await first, 2);
+
+    release(leader.id);
+    assert.equal(await group.await(second), 3);
+    await group.runUntil(() => group.ids.every((id) => group.machine(id).items.length === 3), 1000);
+    for (const id of group.ids) assert.deepEqual(group.machine(id).items, ['warm', 'first', 'second']);
+    assert.deepEqual(group.failures, []);
+  });
 });
