@@ -25,10 +25,14 @@ export interface RaftNodeOptions {
   /** Members of a new group; ignored once the log or a snapshot exists. */
   readonly bootstrapVoters: readonly NodeId[];
   readonly tickMs: number;
-  /** Take a snapshot once this many entries were applied since the last one. */
-  readonly snapshotEveryEntries: number;
-  /** ... or once the commands applied since the last one hold this many bytes. */
+  /**
+   * Take a snapshot once the commands applied since the last one hold
+   * snapshotEveryBytes (64 MiB by default): what the log grew by, which is
+   * what a snapshot lets the node drop, and what a restart must read back.
+   */
   readonly snapshotEveryBytes?: number;
+  /** ... or once this many entries were applied since the last one (off by default; tests want frequent snapshots). */
+  readonly snapshotEveryEntries?: number;
   /** Bytes per chunk when reading a snapshot back to restore the state machine. */
   readonly restoreChunkBytes?: number;
   /** A proposal or read not settled after this long is rejected with 'timeout'. */
@@ -511,8 +515,9 @@ export class RaftNode {
     if (this.stopped || this.fatal !== null) return;
     const { machine, snapshots } = this.parts;
     const applied = machine.appliedIndex;
+    const everyEntries = this.options.snapshotEveryEntries;
     const due =
-      applied - this.lastSnapshotIndex >= this.options.snapshotEveryEntries ||
+      (everyEntries !== undefined && applied - this.lastSnapshotIndex >= everyEntries) ||
       this.appliedBytesSinceSnapshot >= (this.options.snapshotEveryBytes ?? SNAPSHOT_EVERY_BYTES_DEFAULT);
     if (this.snapshotWrite !== null || !due || applied <= this.lastSnapshotIndex || applied > this.core.appliedIndex) {
       return;

@@ -296,4 +296,20 @@ describe('RaftNode', () => {
     for (const id of group.ids) assert.deepEqual(group.machine(id).items, ['warm', 'first', 'second']);
     assert.deepEqual(group.failures, []);
   });
+
+  it('snapshots by the bytes of commands applied, however many entries carried them', async () => {
+    const group = new NodeGroup(12, [1, 2, 3], { snapshotEveryBytes: 4000 });
+    await group.startAll();
+    const leader = await group.electLeader();
+    const snapshotIndex = (): number => Math.max(0, ...group.disks.get(leader.id)!.snapshots.snapshots.keys());
+    // 200 commands of 10 bytes: 2,000 bytes, half the threshold, and no snapshot.
+    for (let k = 0; k < 200; k++) await group.await(leader.propose(encode(`small-${String(k).padStart(4, '0')}`)));
+    await group.runFor(200);
+    assert.equal(snapshotIndex(), 0, 'a snapshot was taken by the number of entries');
+    // 3 commands of 1,000 bytes pass it.
+    for (let k = 0; k < 3; k++) await group.await(leader.propose(encode('x'.repeat(1000))));
+    const taken = await group.runUntil(() => snapshotIndex() > 200, 1000);
+    assert.ok(taken, `no snapshot after 5,000 bytes of commands (latest at ${snapshotIndex()})`);
+    assert.deepEqual(group.failures, []);
+  });
 });
