@@ -430,7 +430,10 @@ export class RaftNode {
    */
   private applyCommittedNow(): void {
     if (!this.loopRunning || this.installingSnapshot || this.applyStage.full) return;
-    this.applyStage.enqueue(this.core.takeCommittedEntries());
+    const entries = this.core.takeCommittedEntries();
+    if (entries.length === 0) return;
+    this.applyStage.enqueue(entries);
+    this.observer?.entriesCommitted(entries.length);
   }
 
   /** Hands over the leading committed entries that this node's log holds durably already; returns how many. */
