@@ -24,9 +24,8 @@ export function addNodeCommand(program: Command): void {
       .option('--resp <host:port>', 'serve the Redis protocol (RESP2) here', hostPortOption('--resp'))
       .option(
         '--snapshot-every <entries>',
-        'snapshot the state and compact the log every N applied entries',
+        'also snapshot the state and compact the log every N applied entries (default: only every 64 MiB of applied commands)',
         integerOption('--snapshot-every', 1),
-        10_000,
       )
       .option(
         '--log-keep <entries>',

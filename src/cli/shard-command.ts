@@ -38,9 +38,8 @@ export function addShardCommand(program: Command): void {
       )
       .option(
         '--snapshot-every <entries>',
-        'snapshot the state and compact the log every N applied entries',
+        'also snapshot the state and compact the log every N applied entries (default: only every 64 MiB of applied commands)',
         integerOption('--snapshot-every', 1),
-        10_000,
       ),
   )
     .addHelpText(

@@ -72,15 +72,22 @@ export class LevelKvEngine implements KvEngine {
     if (batch.length === 0 && !options.sync) return;
     // LevelDB appends a batch to its log as one record with a checksum: a torn
     // record is dropped whole on recovery, which makes the batch atomic.
+    // A chained batch, not db.batch(array): the array form clones, validates
+    // and re-encodes every operation in JS and reads its fields back one
+    // property at a time in C++; measured on this machine, 13.4 µs of CPU per
+    // operation against 3.3 µs chained (192 puts of 256 bytes per batch).
+    const chained = this.db.batch();
     try {
-      await this.db.batch(
-        batch.map((write) =>
-          write.type === 'put'
-            ? { type: 'put' as const, key: write.key, value: write.value }
-            : { type: 'del' as const, key: write.key },
-        ),
-        { sync: options.sync },
-      );
+      for (const write of batch) {
+        if (write.type === 'put') chained.put(write.key, write.value);
+        else chained.del(write.key);
+      }
+    } catch (error) {
+      await chained.close();
+      throw error;
+    }
+    try {
+      await chained.write({ sync: options.sync });
     } catch (error) {
       throw levelWriteError(this.directory, error);
     }

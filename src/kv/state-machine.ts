@@ -197,8 +197,15 @@ export class KvStateMachine implements ReplicatedStateMachine {
       }
     });
     const writes: EngineWrite[] = [];
+    // What earlier commands of the batch wrote, for later ones that read (append, incr):
+    // indexed only when a command reads, since a batch of plain puts never does.
     const staged = new Map<string, Uint8Array | null>();
+    let stagedWrites = 0;
     const read = (userKey: Uint8Array): Uint8Array | null => {
+      for (; stagedWrites < writes.length; stagedWrites++) {
+        const write = writes[stagedWrites]!;
+        staged.set(stagedKey(write.key), write.type === 'put' ? write.value : null);
+      }
       const key = dataKey(userKey);
       const pending = staged.get(stagedKey(key));
       return pending === undefined ? this.engine.get(key) : pending;
@@ -206,24 +213,16 @@ export class KvStateMachine implements ReplicatedStateMachine {
     const replies: (KvReply | undefined)[] = [];
     for (const entry of entries) {
       // Expiry runs at every index, commands or not, so that it depends on the log alone.
-      writes.push(...this.expireIdleClients(entry.index));
-      if (entry.command === null) {
-        replies.push(undefined);
-        continue;
-      }
-      const before = writes.length;
-      replies.push(this.applyCommand(entry.index, entry.command, writes, read));
-      for (const write of writes.slice(before)) {
-        staged.set(stagedKey(write.key), write.type === 'put' ? write.value : null);
-      }
+      this.expireIdleClients(entry.index, writes);
+      replies.push(entry.command === null ? undefined : this.applyCommand(entry.index, entry.command, writes, read));
     }
     await this.commit(last.index, last.term, writes, entries.length === 1 ? 'apply' : 'apply batch');
     return replies;
   }
 
-  /** Dedup-table deletes for the clients that expire at `index`; the in-memory table drops them now. */
-  private expireIdleClients(index: LogIndex): EngineWrite[] {
-    return this.dedup.expire(index).map((clientId) => ({ type: 'delete', key: dedupKey(clientId) }));
+  /** Pushes dedup-table deletes for the clients that expire at `index`; the in-memory table drops them now. */
+  private expireIdleClients(index: LogIndex, writes: EngineWrite[]): void {
+    for (const clientId of this.dedup.expire(index)) writes.push({ type: 'delete', key: dedupKey(clientId) });
   }
 
   /** The reply to the command at `index`; pushes its engine writes onto `writes`. */

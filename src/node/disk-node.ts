@@ -31,7 +31,7 @@ export interface DiskNodeOptions {
   readonly ticker?: Ticker;
   /** One Raft tick. Elections time out after 10 to 20 ticks; the leader heartbeats every 2. */
   readonly tickMs?: number;
-  /** Take a snapshot and compact the log after this many applied entries. */
+  /** Take a snapshot and compact the log after this many applied entries; by default after 64 MiB of applied commands only. */
   readonly snapshotEveryEntries?: number;
   /** Overrides of the core's options (all but id and random). */
   readonly raft?: Partial<Omit<RaftOptions, 'id' | 'random'>>;
@@ -44,7 +44,6 @@ export interface DiskNodeOptions {
 }
 
 export const TICK_MS_DEFAULT = 50;
-export const SNAPSHOT_EVERY_ENTRIES_DEFAULT = 10_000;
 
 export interface DiskNode {
   readonly node: RaftNode;
@@ -73,7 +72,7 @@ export async function openDiskNode(options: DiskNodeOptions): Promise<DiskNode> 
       },
       bootstrapVoters: options.voters,
       tickMs: options.tickMs ?? TICK_MS_DEFAULT,
-      snapshotEveryEntries: options.snapshotEveryEntries ?? SNAPSHOT_EVERY_ENTRIES_DEFAULT,
+      ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
       observer: options.observer,
     },
     {

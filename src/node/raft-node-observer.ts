@@ -21,7 +21,7 @@ export type SnapshotKind = 'taken' | 'installed';
 export interface RaftNodeObserver {
   /** The core took a proposal into its log: this node leads. */
   proposalAccepted(): void;
-  /** One Ready reported `count` entries committed. */
+  /** `count` more committed entries were handed out for applying (by a Ready, or as soon as a commit was learnt). */
   entriesCommitted(count: number): void;
   /** This node started an election for `term`: it became a candidate (or, alone in its group, leader at once). */
   electionStarted(term: Term): void;

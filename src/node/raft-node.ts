@@ -6,12 +6,15 @@
  * once; one loop then takes the core's Ready batches one at a time and
  * handles each in the order its contract demands (see raft/ready.ts):
  * stage and install snapshots, make entries and hard state durable, only
- * then send, then apply. Proposals and reads are promises that settle when
- * their entry is applied or their read index is reached.
+ * then send, then hand the committed entries to the apply stage
+ * (apply-stage.ts), which applies them in order beside the loop while the
+ * loop goes on to the next Ready. Proposals and reads are promises that
+ * settle when their entry is applied or their read index is reached.
  */
 import type { Entry, LogIndex, Message, NodeId, RaftOptions, Ready, ReadState, SnapshotMeta } from '../raft/index.js';
 import { RaftCore, describeRaftError, snapshotChunkMessage } from '../raft/index.js';
 import type { LoadedLog, LogStore, StoredSnapshot } from '../storage/index.js';
+import { ApplyStage } from './apply-stage.js';
 import { NodeError, notLeader, outcomeUnknown } from './errors.js';
 import type { HardStateFile, PeerSender, ReplicatedStateMachine, SnapshotFiles, Ticker } from './ports.js';
 import type { RaftNodeObserver, RaftNodeState } from './raft-node-observer.js';
@@ -22,10 +25,14 @@ export interface RaftNodeOptions {
   /** Members of a new group; ignored once the log or a snapshot exists. */
   readonly bootstrapVoters: readonly NodeId[];
   readonly tickMs: number;
-  /** Take a snapshot once this many entries were applied since the last one. */
-  readonly snapshotEveryEntries: number;
-  /** ... or once the commands applied since the last one hold this many bytes. */
+  /**
+   * Take a snapshot once the commands applied since the last one hold
+   * snapshotEveryBytes (64 MiB by default): what the log grew by, which is
+   * what a snapshot lets the node drop, and what a restart must read back.
+   */
   readonly snapshotEveryBytes?: number;
+  /** ... or once this many entries were applied since the last one (off by default; tests want frequent snapshots). */
+  readonly snapshotEveryEntries?: number;
   /** Bytes per chunk when reading a snapshot back to restore the state machine. */
   readonly restoreChunkBytes?: number;
   /** A proposal or read not settled after this long is rejected with 'timeout'. */
@@ -56,6 +63,14 @@ interface PendingRead {
 }
 
 const RESTORE_CHUNK_BYTES = 1 << 20;
+/**
+ * The apply stage's bounds: a machine slower than commits makes the Ready
+ * loop wait past these, instead of queueing without end; one applyBatch takes
+ * at most APPLY_BATCH_ENTRIES_MAX (one engine write of bounded size).
+ */
+const APPLY_BACKLOG_ENTRIES_MAX = 16_384;
+const APPLY_BACKLOG_BYTES_MAX = 64 << 20;
+const APPLY_BATCH_ENTRIES_MAX = 4096;
 const SNAPSHOT_EVERY_BYTES_DEFAULT = 64 << 20;
 const REQUEST_TIMEOUT_MS = 5000;
 const OUTCOME_UNKNOWN_ADVICE = 'it may or may not be applied later: retry it with the same request id';
@@ -88,6 +103,10 @@ export class RaftNode {
   /** The term and leader last told to the observer: an election or a leader change is a difference from them. */
   private observedTerm: number;
   private observedLeader: NodeId | null = null;
+  /** True while persist installs a leader's snapshot: the machine is being replaced. */
+  private installingSnapshot = false;
+  /** Applies committed entries in order, beside the Ready loop. */
+  private readonly applyStage: ApplyStage;
 
   /**
    * Called once if the node stops after a failure. The node runs from the
@@ -109,6 +128,15 @@ export class RaftNode {
     this.readNonce = Math.floor(options.raft.random() * 2 ** 48).toString(36);
     this.observer = options.observer === undefined ? null : guardObserver(options.observer);
     this.observedTerm = core.term;
+    this.applyStage = new ApplyStage(
+      parts.machine,
+      {
+        backlogEntriesMax: APPLY_BACKLOG_ENTRIES_MAX,
+        backlogBytesMax: APPLY_BACKLOG_BYTES_MAX,
+        batchEntriesMax: APPLY_BATCH_ENTRIES_MAX,
+      },
+      { applied: (entries, replies) => this.applied(entries, replies), failed: (error) => this.fail(error) },
+    );
   }
 
   /** Recovers from the stores and starts ticking. */
@@ -235,13 +263,16 @@ export class RaftNode {
     this.stopped = true;
     this.stopTicking();
     this.failPending(new NodeError('stopped', 'the node is stopping'));
+    const applyStopped = this.applyStage.stop();
     while (this.loopRunning) await new Promise((resolve) => setImmediate(resolve));
+    await applyStopped;
     await this.snapshotWrite;
   }
 
   private input(action: (core: RaftCore) => void): void {
     if (this.stopped || this.fatal !== null) return;
     action(this.core);
+    this.applyCommittedNow();
     this.noticeLeadershipChange();
     this.tellObserver();
     this.kick();
@@ -264,15 +295,27 @@ export class RaftNode {
         const ready = this.core.ready();
         const [early, afterPersist] = this.splitMessages(ready);
         for (const message of early) this.parts.peers.send(message);
+        let durableHandedOver = 0;
+        if (ready.snapshot === null) {
+          // What is durable here already need not wait for this Ready's writes.
+          durableHandedOver = this.handOverDurable(ready.committedEntries);
+        } else {
+          // A snapshot install replaces the machine's state: whatever is queued goes in first.
+          await this.applyStage.drained();
+          this.installingSnapshot = true;
+        }
         await this.persist(ready);
+        this.installingSnapshot = false;
         await this.send(ready, afterPersist);
-        await this.apply(ready);
+        this.handOver(ready, durableHandedOver);
         this.core.advance(ready);
         if (this.observer !== null) this.afterReadyObserved(this.observer, ready);
+        await this.applyStage.belowLimit();
       } else if (this.finishedSnapshot === null) {
         return;
       }
-      await this.maybeSnapshot();
+      await this.takeInFinishedSnapshot();
+      if (this.applyStage.idle) this.maybeStartSnapshot();
       this.noticeLeadershipChange();
       this.tellObserver();
     }
@@ -379,24 +422,52 @@ export class RaftNode {
     }
   }
 
-  private async apply(ready: Ready): Promise<void> {
-    const machine = this.parts.machine;
-    // After a restart the machine may be ahead of the commit index the core recovered.
-    const entries = ready.committedEntries.filter((entry) => entry.index > machine.appliedIndex);
-    if (entries.length > 0) {
-      for (const entry of entries)
-        if (entry.kind === 'command') this.appliedBytesSinceSnapshot += entry.data.byteLength;
-      const replies = await machine.applyBatch(
-        entries.map((entry) => ({
-          index: entry.index,
-          term: entry.term,
-          command: entry.kind === 'command' ? entry.data : null,
-        })),
-      );
-      entries.forEach((entry, position) => this.settleProposal(entry.index, entry.term, replies[position]));
-    }
+  /**
+   * Hands the apply stage a commit learnt while a Ready's writes are in
+   * flight (an acknowledgement that arrived meanwhile), when its entries are
+   * durable here: the leader then answers without waiting for those writes.
+   * Not while a snapshot is installed, nor past the stage's backlog bound.
+   */
+  private applyCommittedNow(): void {
+    if (!this.loopRunning || this.installingSnapshot || this.applyStage.full) return;
+    const entries = this.core.takeCommittedEntries();
+    if (entries.length === 0) return;
+    this.applyStage.enqueue(entries);
+    this.observer?.entriesCommitted(entries.length);
+  }
+
+  /** Hands over the leading committed entries that this node's log holds durably already; returns how many. */
+  private handOverDurable(committed: readonly Entry[]): number {
+    const stable = this.core.stableIndex;
+    let count = 0;
+    while (count < committed.length && committed[count]!.index <= stable) count++;
+    this.applyStage.enqueue(count === committed.length ? committed : committed.slice(0, count));
+    return count;
+  }
+
+  /**
+   * Gives the rest of the Ready's committed entries, durable here now, to the
+   * apply stage; its reads wait for the apply of their index (at once if the
+   * machine is there).
+   */
+  private handOver(ready: Ready, handedOverAlready: number): void {
+    const committed = ready.committedEntries;
+    if (handedOverAlready < committed.length) this.applyStage.enqueue(committed.slice(handedOverAlready));
     for (const read of ready.readStates) this.readIndexKnown(read);
+    // Also after a snapshot install, which moves the machine without an apply.
+    if (this.reads.size > 0) this.releaseReads();
+  }
+
+  /** The apply stage's report: settle what waited for these entries, and snapshot if it is time. */
+  private applied(entries: readonly Entry[], replies: readonly unknown[]): void {
+    for (let position = 0; position < entries.length; position++) {
+      const entry = entries[position]!;
+      if (entry.kind === 'command') this.appliedBytesSinceSnapshot += entry.data.byteLength;
+      if (this.proposals.size > 0) this.settleProposal(entry.index, entry.term, replies[position]);
+    }
     this.releaseReads();
+    this.maybeStartSnapshot();
+    if (this.observer !== null) this.observer.stateSeen(this.observedState());
   }
 
   private settleProposal(index: LogIndex, term: number, reply: unknown): void {
@@ -422,29 +493,34 @@ export class RaftNode {
     }
   }
 
-  /**
-   * Takes in a snapshot that finished writing, and starts the next one when
-   * enough was applied since the last. Writing streams the whole state to a
-   * file, which can take seconds for a large store, so it runs beside the
-   * Ready loop instead of inside it: heartbeats and replication go on. The
-   * machine's snapshot() is a point-in-time view of the moment it is called,
-   * so later applies do not leak into it.
-   */
-  private async maybeSnapshot(): Promise<void> {
-    const { machine, snapshots, log } = this.parts;
+  /** Takes in a snapshot that finished writing: the core and the log move up to it. */
+  private async takeInFinishedSnapshot(): Promise<void> {
     const finished = this.finishedSnapshot;
-    if (finished !== null) {
-      this.finishedSnapshot = null;
-      // A leader's newer snapshot may have been installed while ours was written.
-      if (finished.meta.index > this.core.snapshot.index) {
-        this.core.snapshotTaken(finished.meta.index, finished.meta.sizeBytes);
-        await log.compact(this.core.firstIndex - 1);
-      }
-      await snapshots.prune(this.core.snapshotsInTransfer());
+    if (finished === null) return;
+    this.finishedSnapshot = null;
+    // A leader's newer snapshot may have been installed while ours was written.
+    if (finished.meta.index > this.core.snapshot.index) {
+      this.core.snapshotTaken(finished.meta.index, finished.meta.sizeBytes);
+      await this.parts.log.compact(this.core.firstIndex - 1);
     }
+    await this.parts.snapshots.prune(this.core.snapshotsInTransfer());
+  }
+
+  /**
+   * Starts a snapshot when enough was applied since the last. Called only
+   * while the machine is idle (between two applies). Writing streams the
+   * whole state to a file, which can take seconds for a large store, so it
+   * runs beside the Ready loop instead of inside it: heartbeats and
+   * replication go on. The machine's snapshot() is a point-in-time view of
+   * the moment it is called, so later applies do not leak into it.
+   */
+  private maybeStartSnapshot(): void {
+    if (this.stopped || this.fatal !== null) return;
+    const { machine, snapshots } = this.parts;
     const applied = machine.appliedIndex;
+    const everyEntries = this.options.snapshotEveryEntries;
     const due =
-      applied - this.lastSnapshotIndex >= this.options.snapshotEveryEntries ||
+      (everyEntries !== undefined && applied - this.lastSnapshotIndex >= everyEntries) ||
       this.appliedBytesSinceSnapshot >= (this.options.snapshotEveryBytes ?? SNAPSHOT_EVERY_BYTES_DEFAULT);
     if (this.snapshotWrite !== null || !due || applied <= this.lastSnapshotIndex || applied > this.core.appliedIndex) {
       return;

@@ -151,6 +151,13 @@ export class RaftLog {
     return this.slice(this.applied + 1, this.committed, bytesMax);
   }
 
+  /** Like nextToApply, but only entries durable here (up to `stable`). */
+  nextDurableToApply(bytesMax: number): Entry[] {
+    const upTo = Math.min(this.committed, this.stable);
+    if (upTo <= this.applied) return [];
+    return this.slice(this.applied + 1, upTo, bytesMax);
+  }
+
   unstableEntries(): Entry[] {
     if (this.stable < this.offset) {
       throw new Error(`raft log: durable index ${this.stable} is behind the compacted log at ${this.offset}`);

@@ -138,6 +138,7 @@ export class RaftCore {
   get commitIndex(): LogIndex {
     return this.log.committed;
   }
+  /** The last entry handed to the application (in a Ready or by takeCommittedEntries), applied or not yet. */
   get appliedIndex(): LogIndex {
     return this.log.applied;
   }
@@ -378,10 +379,27 @@ export class RaftCore {
     this.snapshotToInstall = null;
     this.readStates = [];
     this.readyOutstanding = true;
+    // Handed out now: a takeCommittedEntries() before advance() starts after them.
+    const lastCommitted = ready.committedEntries.at(-1);
+    if (lastCommitted !== undefined) this.log.applied = lastCommitted.index;
     return ready;
   }
 
-  /** The batch from ready() is persisted, sent and applied. */
+  /**
+   * Committed entries, durable here already, that no Ready has handed out:
+   * for an application that applies beside its Ready handling. Callable while
+   * a Ready is outstanding (its writes in flight), so that a commit learnt
+   * meanwhile is applied without waiting for those writes. Each entry is
+   * handed out once, in order: the next Ready's committedEntries start after.
+   */
+  takeCommittedEntries(): Entry[] {
+    const entries = this.log.nextDurableToApply(this.options.applyBytesMax);
+    const last = entries.at(-1);
+    if (last !== undefined) this.log.applied = last.index;
+    return entries;
+  }
+
+  /** The batch from ready() is persisted and sent, and its committed entries applied or handed to the applier. */
   advance(ready: Ready): void {
     if (!this.readyOutstanding) throw new Error('raft: advance() without ready()');
     this.readyOutstanding = false;
@@ -394,8 +412,6 @@ export class RaftCore {
         break;
       }
     }
-    const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
-    if (lastApplied !== undefined) this.log.applied = Math.max(this.log.applied, lastApplied.index);
     if (this.currentRole === 'leader' && this.maybeCommit()) this.appendsPending = true;
   }
 

@@ -12,6 +12,9 @@
  *  4. only now send `messages` and `snapshotChunksToSend`: a vote or an
  *     acknowledgement must never leave before what it promises is on disk;
  *  5. apply `committedEntries` in order and serve `readStates` once applied.
+ *     This step may run on beside later Readys (advance() may come first):
+ *     the core's appliedIndex then counts entries handed out, and a snapshot
+ *     must be taken of what the application really applied.
  *
  * A leader's snapshot chunks name the snapshot they come from: keep it until
  * RaftCore.snapshotsInTransfer() no longer lists it.

@@ -38,8 +38,10 @@ export interface MachineHost<M extends ReplicatedStateMachine> {
 export const listMachineHost: MachineHost<ListMachine> = { open: () => Promise.resolve(new ListMachine()) };
 
 export interface NodeGroupOptions {
-  /** Take a snapshot every this many applied entries. */
+  /** Take a snapshot every this many applied entries (1000 unless snapshotEveryBytes is given). */
   readonly snapshotEveryEntries?: number;
+  /** Take a snapshot every this many bytes of applied commands (the node's default when absent). */
+  readonly snapshotEveryBytes?: number;
   /** Bytes per snapshot chunk on the wire. */
   readonly snapshotChunkBytes?: number;
   /** Wraps each member's snapshot store, to slow or watch it. */
@@ -125,7 +127,9 @@ export class NodeGroup<M extends ReplicatedStateMachine = ListMachine> {
         },
         bootstrapVoters: this.ids,
         tickMs: 20,
-        snapshotEveryEntries: this.options.snapshotEveryEntries ?? 1000,
+        snapshotEveryEntries:
+          this.options.snapshotEveryEntries ?? (this.options.snapshotEveryBytes === undefined ? 1000 : undefined),
+        snapshotEveryBytes: this.options.snapshotEveryBytes,
         restoreChunkBytes: 50,
       },
       {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SnapshotFiles } from '../../../src/node/index.js';
 import { NodeError } from '../../../src/node/index.js';
+import type { ApplyEntry } from '../../../src/node/index.js';
+import { ListMachine } from '../../support/list-machine.js';
 import { NodeGroup } from '../../support/node-group.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -188,6 +190,126 @@ describe('RaftNode', () => {
     release();
     assert.equal(await group.await(second), 3);
     assert.equal(leader.core.commitIndex, secondIndex);
+    assert.deepEqual(group.failures, []);
+  });
+
+  it('a state machine slow to apply does not hold up the next log write and send; replies and reads wait for the apply', async () => {
+    // Every member's applies wait at a gate while `held`, as a LevelDB write under load would.
+    let held = false;
+    let gate = Promise.resolve();
+    let openGate: () => void = () => undefined;
+    class HeldMachine extends ListMachine {
+      override async applyBatch(entries: readonly ApplyEntry[]): Promise<unknown[]> {
+        if (held) await gate;
+        return super.applyBatch(entries);
+      }
+    }
+    const group = new NodeGroup(10, [1, 2, 3], {}, { open: () => Promise.resolve(new HeldMachine()) });
+    await group.startAll();
+    const leader = await group.electLeader();
+    await group.await(leader.propose(encode('warm')));
+    const logged = (id: number, index: number): boolean =>
+      group.disks.get(id)!.log.entries.some((entry) => entry.index === index);
+
+    held = true;
+    gate = new Promise<void>((resolve) => (openGate = resolve));
+    let settled = 0;
+    const first = leader.propose(encode('first')).finally(() => settled++);
+    const firstIndex = leader.core.lastIndex;
+    await group.runUntil(() => leader.core.commitIndex === firstIndex, 60);
+    assert.equal(leader.core.commitIndex, firstIndex, 'the first entry commits');
+    const read = leader.readBarrier().finally(() => settled++);
+
+    // The first entry's apply hangs everywhere; the second is still written, sent, acknowledged and committed.
+    const second = leader.propose(encode('second')).finally(() => settled++);
+    const secondIndex = leader.core.lastIndex;
+    await group.runFor(60);
+    assert.equal(leader.core.stableIndex, secondIndex, "the leader's own write of the second entry is done");
+    assert.ok(
+      group.ids.every((id) => logged(id, secondIndex)),
+      'every member logged the second entry',
+    );
+    assert.equal(leader.core.commitIndex, secondIndex, 'the second entry committed while the first was applying');
+    assert.equal(settled, 0, 'a reply or a read was released before its entry was applied');
+    assert.deepEqual(group.machine(leader.id).items, ['warm']);
+
+    held = false;
+    openGate();
+    assert.equal(await group.await(first), 2);
+    assert.equal(await group.await(second), 3);
+    await group.await(read);
+    assert.deepEqual(group.machine(leader.id).items, ['warm', 'first', 'second']);
+    await group.runUntil(() => group.ids.every((id) => group.machine(id).items.length === 3), 1000);
+    for (const id of group.ids) assert.deepEqual(group.machine(id).items, ['warm', 'first', 'second']);
+    assert.deepEqual(group.failures, []);
+  });
+
+  it("a commit learnt while the leader's next log write is in flight is applied and answered without waiting for it", async () => {
+    // Log writes of the members in `held` wait at that member's gate, as a slow fsync would.
+    const gates = new Map<number, { promise: Promise<void>; open: () => void }>();
+    const group = new NodeGroup(11, [1, 2, 3], {
+      wrapLog: (id, store) => {
+        const append = store.append.bind(store);
+        store.append = async (entries) => {
+          const gate = gates.get(id);
+          if (gate !== undefined) await gate.promise;
+          return append(entries);
+        };
+        return store;
+      },
+    });
+    const hold = (id: number): void => {
+      let open: () => void = () => undefined;
+      const promise = new Promise<void>((resolve) => (open = resolve));
+      gates.set(id, { promise, open });
+    };
+    const release = (id: number): void => {
+      gates.get(id)?.open();
+      gates.delete(id);
+    };
+    await group.startAll();
+    const leader = await group.electLeader();
+    await group.await(leader.propose(encode('warm')));
+    const followers = group.ids.filter((id) => id !== leader.id);
+
+    // The followers are slow to write the first entry; the leader has it on disk at once.
+    for (const id of followers) hold(id);
+    let firstSettled = false;
+    const first = leader.propose(encode('first')).finally(() => (firstSettled = true));
+    const firstIndex = leader.core.lastIndex;
+    await group.runFor(20);
+    assert.equal(leader.core.stableIndex, firstIndex);
+    // Now the leader is slow to write the second, and the followers' acknowledgements of the first arrive meanwhile.
+    hold(leader.id);
+    const second = leader.propose(encode('second'));
+    const secondIndex = leader.core.lastIndex;
+    await group.runFor(5);
+    for (const id of followers) release(id);
+    await group.runFor(40);
+    assert.equal(leader.core.stableIndex, secondIndex - 1, "the leader's write of the second entry is in flight");
+    assert.ok(firstSettled, 'the first entry waited for the write of the second before its reply');
+    assert.equal(await first, 2);
+
+    release(leader.id);
+    assert.equal(await group.await(second), 3);
+    await group.runUntil(() => group.ids.every((id) => group.machine(id).items.length === 3), 1000);
+    for (const id of group.ids) assert.deepEqual(group.machine(id).items, ['warm', 'first', 'second']);
+    assert.deepEqual(group.failures, []);
+  });
+
+  it('snapshots by the bytes of commands applied, however many entries carried them', async () => {
+    const group = new NodeGroup(12, [1, 2, 3], { snapshotEveryBytes: 4000 });
+    await group.startAll();
+    const leader = await group.electLeader();
+    const snapshotIndex = (): number => Math.max(0, ...group.disks.get(leader.id)!.snapshots.snapshots.keys());
+    // 200 commands of 10 bytes: 2,000 bytes, half the threshold, and no snapshot.
+    for (let k = 0; k < 200; k++) await group.await(leader.propose(encode(`small-${String(k).padStart(4, '0')}`)));
+    await group.runFor(200);
+    assert.equal(snapshotIndex(), 0, 'a snapshot was taken by the number of entries');
+    // 3 commands of 1,000 bytes pass it.
+    for (let k = 0; k < 3; k++) await group.await(leader.propose(encode('x'.repeat(1000))));
+    const taken = await group.runUntil(() => snapshotIndex() > 200, 1000);
+    assert.ok(taken, `no snapshot after 5,000 bytes of commands (latest at ${snapshotIndex()})`);
     assert.deepEqual(group.failures, []);
   });
 });

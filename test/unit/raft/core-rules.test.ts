@@ -194,3 +194,41 @@ describe('reads at the edges', () => {
     assert.equal(n3.readIndex('mine').ok, false, 'no leader known: the read must be refused');
   });
 });
+
+describe('handing out committed entries', () => {
+  it('a commit learnt while a Ready is being written hands out only the durable entries, each once, in order', () => {
+    const voters = [1, 2, 3];
+    const follower = core(2, voters, 1, [founding(voters)]);
+    const append = (prevIndex: number, entries: number[], commit: number): Message => ({
+      type: 'append',
+      term: 1,
+      from: 1,
+      to: 2,
+      prevIndex,
+      prevTerm: 1,
+      entries: entries.map((index) => command(index, 1, `v${index}`)),
+      commit,
+    });
+    follower.step(append(1, [2, 3], 1));
+    drain(follower);
+    assert.equal(follower.stableIndex, 3);
+    follower.step(append(3, [4], 1));
+    const writing = follower.ready();
+    assert.deepEqual(
+      writing.entries.map((entry) => entry.index),
+      [4],
+    );
+    // While entry 4 is written, the leader says 4 is committed: 2 and 3 are on disk here, 4 is not yet.
+    follower.step(append(4, [], 4));
+    assert.deepEqual(
+      follower.takeCommittedEntries().map((entry) => entry.index),
+      [2, 3],
+    );
+    assert.deepEqual(follower.takeCommittedEntries(), [], 'an entry was handed out twice');
+    follower.advance(writing);
+    assert.deepEqual(
+      follower.ready().committedEntries.map((entry) => entry.index),
+      [4],
+    );
+  });
+});
