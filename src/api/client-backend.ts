@@ -11,6 +11,7 @@ import type { ClientClock, GroupChannel } from '../client/channel.js';
 import { ClientError } from '../client/errors.js';
 import { KvClient } from '../client/kv-client.js';
 import type { SetOptions, SetOutcome, ValueWithExpiry } from '../client/kv-operations.js';
+import type { LocalKvMember } from '../client/local-member.js';
 import type { RequestObserver } from '../metrics/metrics-source.js';
 import type { NodeId } from '../raft/index.js';
 import type { BackendFailure, BackendOutcome, RespBackend, RespSession } from './resp/resp-backend.js';
@@ -54,15 +55,17 @@ export class ClientBackend implements RespBackend {
     this.observer = options.observer ?? null;
   }
 
-  /** Sessions on KvClients of one replica group, sharing `channel`'s connections. */
+  /** Sessions on KvClients of one replica group, sharing `channel`'s connections; `local` is served directly while it leads. */
   static forGroup(
     members: readonly NodeId[],
     channel: GroupChannel,
     clock: ClientClock,
-    options: ClientBackendOptions = {},
+    options: ClientBackendOptions & { readonly local?: LocalKvMember } = {},
   ): ClientBackend {
+    const local = options.local === undefined ? {} : { local: options.local };
     return new ClientBackend(
-      (clientId, deadlineMs) => new KvClient({ members, channel, clock, clientId, random: Math.random, deadlineMs }),
+      (clientId, deadlineMs) =>
+        new KvClient({ members, channel, clock, clientId, random: Math.random, deadlineMs, ...local }),
       options,
     );
   }
