@@ -49,6 +49,6 @@ function startNow<T>(task: () => Promise<T>): Promise<T> {
   try {
     return task();
   } catch (error) {
-    return Promise.reject(error);
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
