@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/text-table.js';
 import { ProcessGroup } from '../test/e2e/support/process-group.js';
-import { groupLeader, memberMetrics } from './measure/group-http.js';
+import { groupLeader, memberMetrics, memberStatus } from './measure/group-http.js';
 
 const USAGE = 'usage: npm run bench:memory -- [--minutes <n>] [--every <seconds>]';
 const GROUP_SIZE = 3;
@@ -31,6 +31,7 @@ const MIB = 2 ** 20;
 interface Sample {
   readonly atSeconds: number;
   readonly member: number;
+  readonly leads: boolean;
   readonly rssMiB: number;
   readonly heapMiB: number;
   readonly externalMiB: number;
@@ -64,11 +65,13 @@ function sustainLoad(port: number): { stop: () => Promise<void>; runs: () => num
 async function sample(group: ProcessGroup, atSeconds: number): Promise<Sample[]> {
   return Promise.all(
     group.ids.map(async (member) => {
-      const metrics = await memberMetrics(group.member(member).httpPort);
+      const { httpPort } = group.member(member);
+      const [metrics, status] = await Promise.all([memberMetrics(httpPort), memberStatus(httpPort)]);
       const mib = (name: string): number => (metrics.get(name) ?? NaN) / MIB;
       return {
         atSeconds,
         member,
+        leads: status?.role === 'leader',
         rssMiB: mib('process_resident_memory_bytes'),
         heapMiB: mib('nodejs_heap_size_used_bytes'),
         externalMiB: mib('nodejs_external_memory_bytes'),
@@ -93,11 +96,11 @@ function slopePerMinute(samples: readonly Sample[], value: (sample: Sample) => n
   return (num / den) * 60;
 }
 
-function report(samples: readonly Sample[], leader: number): string {
+function report(samples: readonly Sample[]): string {
   const f = (value: number): string => value.toFixed(1);
   const rows = samples.map((s) => [
     String(s.atSeconds),
-    `${s.member}${s.member === leader ? ' (leader)' : ''}`,
+    `${s.member}${s.leads ? ' (leader)' : ''}`,
     f(s.rssMiB),
     f(s.heapMiB),
     f(s.externalMiB),
@@ -148,13 +151,14 @@ async function main(): Promise<void> {
         const waitMs = startMs + at * 1000 - performance.now();
         if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
         samples.push(...(await sample(group, at)));
-        const last = samples[samples.length - 1]!;
-        process.stderr.write(`memory: ${at} s, ${load.runs()} redis-benchmark runs, ${last.proposals} writes\n`);
+        // Proposals count on whichever member led at the time: the sum is the writes so far.
+        const writes = samples.slice(-group.ids.length).reduce((sum, s) => sum + s.proposals, 0);
+        process.stderr.write(`memory: ${at} s, ${load.runs()} redis-benchmark runs, ${writes} writes\n`);
       }
     } finally {
       await load.stop();
     }
-    process.stdout.write(`${report(samples, leader)}\n`);
+    process.stdout.write(`${report(samples)}\n`);
   } finally {
     await group.close();
   }
