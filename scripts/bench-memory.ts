@@ -9,6 +9,8 @@
  * SETs (64 clients, 256-byte values, 1,000,000 random keys) running against
  * the leader, one run after another: each run opens 64 new connections, so
  * new client ids keep arriving as well, as with real clients that come and go.
+ * --reconnect makes every SET a connection of its own (redis-benchmark -k 0),
+ * so every write is a new client id: the worst case for the dedup table.
  * Every --every seconds it reads each member's /metrics: resident memory,
  * V8 heap used, memory outside the heap (Buffers), and the writes done.
  * Prints a table of the samples and, per member, the first, middle and last
@@ -21,7 +23,7 @@ import { formatTable } from '../src/cli/text-table.js';
 import { ProcessGroup } from '../test/e2e/support/process-group.js';
 import { groupLeader, memberMetrics, memberStatus } from './measure/group-http.js';
 
-const USAGE = 'usage: npm run bench:memory -- [--minutes <n>] [--every <seconds>]';
+const USAGE = 'usage: npm run bench:memory -- [--minutes <n>] [--every <seconds>] [--reconnect]';
 const GROUP_SIZE = 3;
 const LEADER_WAIT_MS = 60_000;
 /** Requests of one redis-benchmark run: a few seconds each at the rates this machine does. */
@@ -39,14 +41,17 @@ interface Sample {
 }
 
 /** redis-benchmark runs one after another until stop() is called. */
-function sustainLoad(port: number): { stop: () => Promise<void>; runs: () => number } {
+function sustainLoad(port: number, reconnect: boolean): { stop: () => Promise<void>; runs: () => number } {
   let stopped = false;
   let child: ChildProcess | null = null;
   let runs = 0;
   const loop = (async (): Promise<void> => {
     while (!stopped) {
       const args = ['-h', '127.0.0.1', '-p', String(port), '-t', 'set', '-n', String(REQUESTS_PER_RUN)];
-      child = spawn('redis-benchmark', [...args, '-c', '64', '-d', '256', '-r', '1000000', '-q'], { stdio: 'ignore' });
+      const keepAlive = reconnect ? ['-k', '0'] : [];
+      child = spawn('redis-benchmark', [...args, ...keepAlive, '-c', '64', '-d', '256', '-r', '1000000', '-q'], {
+        stdio: 'ignore',
+      });
       const code = await new Promise<number | null>((resolve) => child!.once('exit', resolve));
       if (!stopped && code !== 0) throw new Error(`redis-benchmark exited with ${code}`);
       runs += 1;
@@ -128,6 +133,7 @@ async function main(): Promise<void> {
     options: {
       minutes: { type: 'string', default: '10' },
       every: { type: 'string', default: '10' },
+      reconnect: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -143,7 +149,7 @@ async function main(): Promise<void> {
   try {
     await group.startAll();
     const leader = await groupLeader(group, LEADER_WAIT_MS);
-    const load = sustainLoad(group.member(leader).respPort);
+    const load = sustainLoad(group.member(leader).respPort, values.reconnect);
     const samples: Sample[] = [];
     const startMs = performance.now();
     try {
