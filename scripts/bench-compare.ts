@@ -27,6 +27,7 @@ import { ProcessGroup } from '../test/e2e/support/process-group.js';
 import type { CompareRow, Measured, WorkloadName } from './compare/compare-table.js';
 import { formatCompareTable, tableLines } from './compare/compare-table.js';
 import { EtcdCluster } from './compare/etcd-cluster.js';
+import type { MeteredProcess } from './compare/process-cpu.js';
 import { meterCpu } from './compare/process-cpu.js';
 import { parseRedisBenchmarkCsv, redisBenchmarkArgs } from './compare/redis-benchmark.js';
 import type { HttpOperation, HttpSystem } from './compare/wrk-load.js';
@@ -332,7 +333,28 @@ async function leaderMetrics(httpPort: number): Promise<Map<string, number>> {
   return values;
 }
 
-/** The leader's work per put during the put workload, from its metrics before and after. */
+/**
+ * Starts metering a write workload: the function returned notes each node's
+ * CPU per request and the leader's fsyncs, batches and event-loop lag since.
+ */
+async function meterWrites(
+  run: Run,
+  label: string,
+  nodes: readonly MeteredProcess[],
+  leaderHttpPort: number,
+): Promise<(measured: Measured) => Promise<void>> {
+  const before = await leaderMetrics(leaderHttpPort);
+  const cpu = meterCpu(nodes);
+  const startUs = monotonicUs();
+  return async (measured) => {
+    const seconds = (monotonicUs() - startUs) / 1e6;
+    run.notes.push(`${label}: ${cpu(seconds, measured.opsPerSecond * seconds)}`);
+    const after = await leaderMetrics(leaderHttpPort);
+    run.notes.push(`${label}: ${describePutWindow(before, after, seconds)}`);
+  };
+}
+
+/** The leader's work per write during a write workload, from its metrics before and after. */
 function describePutWindow(before: Map<string, number>, after: Map<string, number>, seconds: number): string {
   const delta = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
   const proposals = delta('raftkv_raft_proposals_total');
@@ -359,30 +381,29 @@ async function measureRaftkv(run: Run, flags: Flags, profileDir: string | null):
   const url = `http://127.0.0.1:${member.httpPort}`;
   run.notes.push(`raftkv: leader node ${leader} at ${url}, RESP 127.0.0.1:${member.respPort}`);
   const window: PutWindow = { startUs: 0, endUs: 0 };
-  let before = new Map<string, number>();
-  let cpu: ReturnType<typeof meterCpu> | null = null;
+  const nodes = group.ids.map((id) => ({
+    label: `node ${id}${id === leader ? ' (leader)' : ''}`,
+    pid: group.member(id).process?.pid,
+  }));
+  let finish: ((measured: Measured) => Promise<void>) | null = null;
   const onPut = async (phase: 'before' | 'after', put: Measured | null): Promise<void> => {
     if (phase === 'before') {
-      before = await leaderMetrics(member.httpPort);
-      const nodes = group.ids.map((id) => ({
-        label: `node ${id}${id === leader ? ' (leader)' : ''}`,
-        pid: group.member(id).process?.pid,
-      }));
-      cpu = meterCpu(nodes);
+      finish = await meterWrites(run, 'raftkv put', nodes, member.httpPort);
       window.startUs = monotonicUs();
     } else {
       window.endUs = monotonicUs();
-      const seconds = (window.endUs - window.startUs) / 1e6;
-      if (cpu !== null && put !== null) run.notes.push(`raftkv put: ${cpu(seconds, put.opsPerSecond * seconds)}`);
-      const after = await leaderMetrics(member.httpPort);
-      run.notes.push(`raftkv put: ${describePutWindow(before, after, flags.durationSeconds)}`);
+      if (finish !== null && put !== null) await finish(put);
     }
   };
   const results = await httpWorkloads(run, flags, 'raftkv', url, onPut);
   const putRate = results.get('put')?.opsPerSecond ?? 5_000;
   const getRate = results.get('get')?.opsPerSecond ?? 10_000;
-  if (flags.workloads.includes('resp-set'))
-    results.set('resp-set', await respRun(run, flags, member.respPort, 'set', putRate));
+  if (flags.workloads.includes('resp-set')) {
+    const finishSet = await meterWrites(run, 'raftkv resp-set', nodes, member.httpPort);
+    const measured = await respRun(run, flags, member.respPort, 'set', putRate);
+    await finishSet(measured);
+    results.set('resp-set', measured);
+  }
   if (flags.workloads.includes('resp-get'))
     results.set('resp-get', await respRun(run, flags, member.respPort, 'get', getRate));
   if (profileDir !== null) await stopForProfiles(run, group, leader, profileDir, window);

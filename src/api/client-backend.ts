@@ -11,6 +11,7 @@ import type { ClientClock, GroupChannel } from '../client/channel.js';
 import { ClientError } from '../client/errors.js';
 import { KvClient } from '../client/kv-client.js';
 import type { SetOptions, SetOutcome, ValueWithExpiry } from '../client/kv-operations.js';
+import type { LocalKvMember } from '../client/local-member.js';
 import type { RequestObserver } from '../metrics/metrics-source.js';
 import type { NodeId } from '../raft/index.js';
 import type { BackendFailure, BackendOutcome, RespBackend, RespSession } from './resp/resp-backend.js';
@@ -54,15 +55,17 @@ export class ClientBackend implements RespBackend {
     this.observer = options.observer ?? null;
   }
 
-  /** Sessions on KvClients of one replica group, sharing `channel`'s connections. */
+  /** Sessions on KvClients of one replica group, sharing `channel`'s connections; `local` is served directly while it leads. */
   static forGroup(
     members: readonly NodeId[],
     channel: GroupChannel,
     clock: ClientClock,
-    options: ClientBackendOptions = {},
+    options: ClientBackendOptions & { readonly local?: LocalKvMember } = {},
   ): ClientBackend {
+    const local = options.local === undefined ? {} : { local: options.local };
     return new ClientBackend(
-      (clientId, deadlineMs) => new KvClient({ members, channel, clock, clientId, random: Math.random, deadlineMs }),
+      (clientId, deadlineMs) =>
+        new KvClient({ members, channel, clock, clientId, random: Math.random, deadlineMs, ...local }),
       options,
     );
   }
@@ -70,51 +73,48 @@ export class ClientBackend implements RespBackend {
   openSession(): RespSession {
     const client = this.newClient(`resp-${randomUUID()}`, this.deadlineMs);
     return {
-      get: (key) => this.measured('get', () => outcome(() => client.get(key), 'read')),
-      getWithExpiry: (key) => this.measured('get', () => outcome(() => client.getWithExpiry(key), 'read')),
-      put: (key, value) => this.measured('put', () => outcome(() => client.put(key, value), 'write')),
-      set: (key, value, options) => this.measured('set', () => outcome(() => client.set(key, value, options), 'write')),
-      incrBy: (key, delta) => this.measured('incrby', () => outcome(() => client.incrBy(key, delta), 'write')),
-      getDelete: (key) => this.measured('getdel', () => outcome(() => client.getDelete(key), 'write')),
-      countKeys: () => this.measured('dbsize', () => outcome(() => client.countKeys(), 'read')),
-      append: (key, value) => this.measured('append', () => outcome(() => client.append(key, value), 'write')),
-      delete: (key) => this.measured('delete', () => outcome(() => client.delete(key), 'write')),
+      get: (key) => this.call('get', 'read', client.get(key)),
+      getWithExpiry: (key) => this.call('get', 'read', client.getWithExpiry(key)),
+      put: (key, value) => this.call('put', 'write', client.put(key, value)),
+      set: (key, value, options) => this.call('set', 'write', client.set(key, value, options)),
+      incrBy: (key, delta) => this.call('incrby', 'write', client.incrBy(key, delta)),
+      getDelete: (key) => this.call('getdel', 'write', client.getDelete(key)),
+      countKeys: () => this.call('dbsize', 'read', client.countKeys()),
+      append: (key, value) => this.call('append', 'write', client.append(key, value)),
+      delete: (key) => this.call('delete', 'write', client.delete(key)),
       close: () => client.close(),
     };
   }
 
-  private measured<T>(operation: string, call: () => Promise<BackendOutcome<T>>): Promise<BackendOutcome<T>> {
-    return this.observer === null ? call() : observed(this.observer, operation, call);
-  }
-}
-
-/** Runs one request and tells `observer` how it went; an observer that throws is ignored (the reply matters more). */
-async function observed<T>(
-  observer: RequestObserver,
-  operation: string,
-  call: () => Promise<BackendOutcome<T>>,
-): Promise<BackendOutcome<T>> {
-  const startMs = performance.now();
-  let ok = false;
-  try {
-    const result = await call();
-    ok = result.ok;
-    return result;
-  } finally {
+  /**
+   * The outcome of a client call already started, told to the observer with
+   * its duration. One async function per request, not one per concern: this
+   * runs for every request a RESP connection sends. An observer that throws
+   * is ignored (the reply matters more).
+   */
+  private async call<T>(operation: string, kind: 'read' | 'write', pending: Promise<T>): Promise<BackendOutcome<T>> {
+    const startMs = this.observer === null ? 0 : performance.now();
+    let result: BackendOutcome<T>;
     try {
-      observer.observeRequest(operation, performance.now() - startMs, ok);
-    } catch {
-      // See above.
+      result = { ok: true, value: await pending };
+    } catch (error) {
+      if (!(error instanceof ClientError)) {
+        this.observe(operation, startMs, false);
+        throw error;
+      }
+      result = failure(error, kind);
     }
+    this.observe(operation, startMs, result.ok);
+    return result;
   }
-}
 
-async function outcome<T>(call: () => Promise<T>, kind: 'read' | 'write'): Promise<BackendOutcome<T>> {
-  try {
-    return { ok: true, value: await call() };
-  } catch (error) {
-    if (error instanceof ClientError) return failure(error, kind);
-    throw error;
+  private observe(operation: string, startMs: number, ok: boolean): void {
+    if (this.observer === null) return;
+    try {
+      this.observer.observeRequest(operation, performance.now() - startMs, ok);
+    } catch {
+      // See call().
+    }
   }
 }
 

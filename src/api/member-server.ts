@@ -119,10 +119,15 @@ export class MemberServer {
       local: { id: options.id, service: endpoint.member.services },
       ...(options.tls === undefined ? {} : { tls: options.tls }),
     });
+    // Sessions of this process's servers call the replica directly while it leads (src/client/local-member.ts).
+    const local = { id: options.id, serve: endpoint.member.disk.replica.serve.bind(endpoint.member.disk.replica) };
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {
       resp = new RespServer({
-        backend: ClientBackend.forGroup([...options.members.keys()], channel, realClientClock, { observer: metrics }),
+        backend: ClientBackend.forGroup([...options.members.keys()], channel, realClientClock, {
+          observer: metrics,
+          local,
+        }),
         logger,
         role: 'kv group member',
         authToken: options.authToken,
@@ -151,6 +156,7 @@ export class MemberServer {
             clientId: `http-${randomUUID()}`,
             random: Math.random,
             deadlineMs: HTTP_KV_DEADLINE_MS,
+            local,
           }),
       });
       http = new HttpApiServer({

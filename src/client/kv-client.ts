@@ -19,6 +19,7 @@ import type { ClientClock, GroupChannel } from './channel.js';
 import { ClientError } from './errors.js';
 import { GroupClient } from './group-client.js';
 import { KvOperations } from './kv-operations.js';
+import type { LocalKvMember } from './local-member.js';
 
 export interface KvClientOptions {
   /** Ids of the group's members; the channel knows how to reach each. */
@@ -35,15 +36,20 @@ export interface KvClientOptions {
   readonly attemptTimeoutMs?: number;
   readonly backoffMsMin?: number;
   readonly backoffMsMax?: number;
+  /** A member in this process: served directly while it is the known leader (and for stale reads). */
+  readonly local?: LocalKvMember;
 }
 
 export class KvClient extends KvOperations {
   private readonly group: GroupClient;
+  private readonly local: LocalKvMember | null;
+  private closed = false;
 
   constructor(options: KvClientOptions) {
     super(options.clientId);
     if (options.members.length === 0) throw new Error('KvClient: a group has at least one member');
     this.group = new GroupClient({ ...options, service: 'kv' });
+    this.local = options.local !== undefined && options.members.includes(options.local.id) ? options.local : null;
   }
 
   /** The member this client believes leads, if it found one. */
@@ -53,6 +59,7 @@ export class KvClient extends KvOperations {
 
   /** Later calls fail with 'closed'; the channel is the caller's to close. */
   close(): void {
+    this.closed = true;
     this.group.close();
   }
 
@@ -62,8 +69,15 @@ export class KvClient extends KvOperations {
   }
 
   protected async send(command: KvCommand, stale: boolean): Promise<KvOk> {
+    const payload = encodeCommand(command);
+    const local = this.local;
+    // The leader is learnt the long way (the first call, a redirect), so a follower's sessions never try here first.
+    if (local !== null && !this.closed && (stale || this.group.knownLeader === local.id)) {
+      const served = await local.serve(command, payload, stale);
+      if (served.ok) return replyOrThrow(served.reply);
+    }
     const kind = command.type === 'get' || command.type === 'count' ? 'read' : 'write';
-    const reply = await this.group.call({ payload: encodeCommand(command), kind, stale });
+    const reply = await this.group.call({ payload, kind, stale });
     return replyOrThrow(decodeReply(reply));
   }
 }

@@ -11,6 +11,11 @@
  * confirms it still leads and waits until it has applied everything committed
  * before the read arrived, then reads its own state; no log entry is written.
  * A stale read skips the confirmation and reads whatever this replica has applied.
+ *
+ * Clients in this very process (the RESP and HTTP servers' sessions) call
+ * `serve` with the command they built and its encoding: the same rules,
+ * without decoding a payload they just encoded or encoding a reply they
+ * would decode again.
  */
 import { NodeError, serviceFailure } from '../node/errors.js';
 import type { RaftNode } from '../node/raft-node.js';
@@ -21,6 +26,11 @@ import type { KvCommand, KvReply } from './commands.js';
 import { commandLimitError, failed, malformedCommand } from './commands.js';
 import { KvDecodeError } from './errors.js';
 import type { KvStateMachine } from './state-machine.js';
+
+export type ServiceFailure = Extract<ServiceResult, { readonly ok: false }>;
+
+/** What `serve` answers: the state machine's reply, or why this member did not serve (the same as `handle`'s). */
+export type KvServed = { readonly ok: true; readonly reply: KvReply } | ServiceFailure;
 
 export class KvReplica implements GroupService {
   constructor(
@@ -38,31 +48,47 @@ export class KvReplica implements GroupService {
       // What the state machine answers to such a command; nothing enters the log.
       return answer(failed(malformedCommand(error.problem)));
     }
+    const served = await this.serve(command, request.payload, request.stale);
+    return served.ok ? answer(served.reply) : served;
+  }
+
+  /**
+   * Serves `command`, whose encoding is `payload` (a write is proposed as
+   * those bytes, so they must be its encoding). Never rejects. The key and
+   * value bytes are only read before the returned promise settles.
+   */
+  async serve(command: KvCommand, payload: Uint8Array, stale: boolean): Promise<KvServed> {
     // Refuse what the state machine would refuse before it costs a log entry (or a read barrier).
     const limit = commandLimitError(command);
-    if (limit !== null) return answer(failed(limit));
+    if (limit !== null) return { ok: true, reply: failed(limit) };
     try {
       if (command.type === 'get') {
-        if (!request.stale) await this.node.readBarrier();
+        if (!stale) await this.node.readBarrier();
         if (this.machine.restoring) {
           throw new NodeError('overloaded', 'this replica is loading a snapshot; retry the read shortly');
         }
-        return answer(this.machine.get(command.key, Date.now()));
+        return { ok: true, reply: this.machine.get(command.key, Date.now()) };
       }
       if (command.type === 'count') {
-        if (!request.stale) await this.node.readBarrier();
+        if (!stale) await this.node.readBarrier();
         if (this.machine.restoring) {
           throw new NodeError('overloaded', 'this replica is loading a snapshot; retry the count shortly');
         }
-        return answer(await this.machine.countLiveKeys(Date.now()));
+        return { ok: true, reply: await this.machine.countLiveKeys(Date.now()) };
       }
-      return answer((await this.node.propose(request.payload)) as KvReply);
+      return { ok: true, reply: (await this.node.propose(payload)) as KvReply };
     } catch (error) {
-      return serviceFailure(error);
+      return refusal(error);
     }
   }
 }
 
 function answer(reply: KvReply): ServiceResult {
   return { ok: true, reply: encodeReply(reply) };
+}
+
+function refusal(error: unknown): ServiceFailure {
+  const result = serviceFailure(error);
+  if (result.ok) throw new Error('serviceFailure answered a success');
+  return result;
 }

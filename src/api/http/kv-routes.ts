@@ -54,6 +54,14 @@ export class SessionPool {
 
 type KvOperation = 'get' | 'put' | 'delete';
 
+/** Every successful PUT answers the same: built once, not per request. */
+const PUT_OK_BODY = Buffer.from(JSON.stringify({ ok: true }));
+const PUT_OK_HEADERS = {
+  'Content-Type': 'application/json; charset=utf-8',
+  'Content-Length': PUT_OK_BODY.byteLength,
+  'Cache-Control': 'no-store',
+} as const;
+
 export async function handleKv(
   request: IncomingMessage,
   response: ServerResponse,
@@ -110,7 +118,8 @@ async function serve(
     }
     case 'put':
       await session.put(key, value ?? Buffer.alloc(0));
-      sendJson(response, 200, { ok: true });
+      response.writeHead(200, PUT_OK_HEADERS);
+      response.end(PUT_OK_BODY);
       return;
     case 'delete':
       sendJson(response, 200, { ok: true, existed: await session.delete(key) });
@@ -140,19 +149,33 @@ function staleFlag(query: URLSearchParams): boolean {
 
 /** %XX escapes to bytes, everything else as UTF-8; null when an escape is broken. */
 export function percentDecode(text: string): Uint8Array | null {
-  const bytes: number[] = [];
-  let index = 0;
-  while (index < text.length) {
-    if (text[index] === '%') {
-      const hex = text.slice(index + 1, index + 3);
-      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return null;
-      bytes.push(parseInt(hex, 16));
-      index += 3;
-    } else {
-      const char = String.fromCodePoint(text.codePointAt(index)!);
-      bytes.push(...Buffer.from(char, 'utf8'));
-      index += char.length;
+  const bytes = Buffer.from(text, 'utf8');
+  let from = bytes.indexOf(PERCENT);
+  if (from < 0) return bytes;
+  // '%' and hex digits are ASCII, so they are the same bytes in UTF-8: decode in place, never longer than the input.
+  let to = from;
+  while (from < bytes.byteLength) {
+    const byte = bytes[from]!;
+    if (byte !== PERCENT) {
+      bytes[to++] = byte;
+      from += 1;
+      continue;
     }
+    const high = hexValue(bytes[from + 1]);
+    const low = hexValue(bytes[from + 2]);
+    if (high < 0 || low < 0) return null;
+    bytes[to++] = high * 16 + low;
+    from += 3;
   }
-  return Uint8Array.from(bytes);
+  return bytes.subarray(0, to);
+}
+
+const PERCENT = 0x25;
+
+/** 0-15 for an ASCII hex digit, -1 for anything else (or nothing). */
+function hexValue(byte: number | undefined): number {
+  if (byte === undefined) return -1;
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  const lower = byte | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
 }

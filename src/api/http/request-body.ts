@@ -7,18 +7,51 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './http-errors.js';
 
-export async function readBody(request: IncomingMessage, bytesMax: number, what: string): Promise<Buffer> {
+export function readBody(request: IncomingMessage, bytesMax: number, what: string): Promise<Buffer> {
   const declared = Number(request.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > bytesMax) throw tooLarge(what, bytesMax, `${declared} bytes`);
-  const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of request) {
-    const bytes = chunk as Buffer;
-    received += bytes.byteLength;
-    if (received > bytesMax) throw tooLarge(what, bytesMax, `more than ${bytesMax} bytes`);
-    chunks.push(bytes);
+  if (Number.isFinite(declared) && declared > bytesMax) {
+    return Promise.reject(tooLarge(what, bytesMax, `${declared} bytes`));
   }
-  return Buffer.concat(chunks, received);
+  // Events rather than an async iterator: a small body costs no promise per chunk, and one chunk is not copied.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer): void => {
+      received += chunk.byteLength;
+      if (received > bytesMax) {
+        finish();
+        // Stop reading; the server answers 413 and closes the connection.
+        request.pause();
+        reject(tooLarge(what, bytesMax, `more than ${bytesMax} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      finish();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+    };
+    const onError = (error: Error): void => {
+      finish();
+      reject(error);
+    };
+    const finish = (): void => {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+      request.off('close', onClose);
+    };
+    // Closed before the end: the client went away mid-upload (for await would reject with a premature close too).
+    const onClose = (): void => {
+      if (request.complete) return;
+      finish();
+      reject(new Error('the client closed the connection before the body ended'));
+    };
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('error', onError);
+    request.on('close', onClose);
+  });
 }
 
 function tooLarge(what: string, bytesMax: number, size: string): HttpError {

@@ -10,6 +10,13 @@ export type RespReply =
 export const OK: RespReply = { kind: 'simple', text: 'OK' };
 export const NULL_BULK: RespReply = { kind: 'bulk', value: null };
 
+/** The replies of nearly every write and every miss, encoded once: writes never change a Buffer they were given. */
+const OK_BYTES = Buffer.from('+OK\r\n');
+const NULL_BULK_BYTES = Buffer.from('$-1\r\n');
+/** Up to this size a bulk reply is one buffer (one copy of the value); above, its value is written uncopied. */
+const BULK_COPY_BYTES_MAX = 4096;
+const CRLF_BYTES = Buffer.from('\r\n');
+
 export function simple(text: string): RespReply {
   return { kind: 'simple', text };
 }
@@ -33,6 +40,10 @@ export function array(items: readonly RespReply[] | null): RespReply {
 
 /** Appends the encoding of `reply` to `out` (a list of buffers written with one writev). */
 export function encodeReply(reply: RespReply, out: Buffer[]): void {
+  if (reply === OK) {
+    out.push(OK_BYTES);
+    return;
+  }
   switch (reply.kind) {
     case 'simple':
       out.push(Buffer.from(`+${oneLine(reply.text)}\r\n`));
@@ -45,12 +56,10 @@ export function encodeReply(reply: RespReply, out: Buffer[]): void {
       return;
     case 'bulk':
       if (reply.value === null) {
-        out.push(Buffer.from('$-1\r\n'));
+        out.push(NULL_BULK_BYTES);
         return;
       }
-      out.push(Buffer.from(`$${reply.value.byteLength}\r\n`));
-      out.push(Buffer.from(reply.value.buffer, reply.value.byteOffset, reply.value.byteLength));
-      out.push(Buffer.from('\r\n'));
+      out.push(...bulkPieces(reply.value));
       return;
     case 'array':
       if (reply.items === null) {
@@ -61,6 +70,18 @@ export function encodeReply(reply: RespReply, out: Buffer[]): void {
       for (const item of reply.items) encodeReply(item, out);
       return;
   }
+}
+
+function bulkPieces(value: Uint8Array): Buffer[] {
+  const header = `$${value.byteLength}\r\n`;
+  const view = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value.byteLength > BULK_COPY_BYTES_MAX) return [Buffer.from(header, 'latin1'), view, CRLF_BYTES];
+  const encoded = Buffer.allocUnsafe(header.length + value.byteLength + 2);
+  const valueStart = encoded.write(header, 'latin1');
+  view.copy(encoded, valueStart);
+  encoded[valueStart + value.byteLength] = 0x0d;
+  encoded[valueStart + value.byteLength + 1] = 0x0a;
+  return [encoded];
 }
 
 /** Simple strings and errors cannot hold line breaks. */

@@ -86,7 +86,11 @@ export class RespParser {
     this.waiting.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     this.waitingBytes += chunk.byteLength;
     if (this.buffer.byteLength + this.waitingBytes < this.needBytes) return;
-    this.buffer = Buffer.concat([this.buffer, ...this.waiting]);
+    // Nothing left over and one chunk (a client that sends whole commands): parse the chunk itself, uncopied.
+    this.buffer =
+      this.buffer.byteLength === 0 && this.waiting.length === 1
+        ? this.waiting[0]!
+        : Buffer.concat([this.buffer, ...this.waiting]);
     this.waiting.length = 0;
     this.waitingBytes = 0;
 
@@ -169,8 +173,16 @@ export class RespParser {
   }
 }
 
+/** The decimal digits between `start` and `end`, at most 15 of them (a safe integer). */
 function parseLength(buffer: Buffer, start: number, end: number, what: string): number {
-  const text = buffer.subarray(start, end).toString('latin1');
-  if (!/^\d{1,15}$/.test(text)) throw new RespProtocolError(`invalid ${what} '${text}'`);
-  return Number(text);
+  let value = 0;
+  for (let index = start; index < end; index++) {
+    const digit = buffer[index]! - 0x30;
+    if (digit < 0 || digit > 9 || end - start > 15) {
+      throw new RespProtocolError(`invalid ${what} '${buffer.subarray(start, end).toString('latin1')}'`);
+    }
+    value = value * 10 + digit;
+  }
+  if (end === start) throw new RespProtocolError(`invalid ${what} ''`);
+  return value;
 }
