@@ -4,10 +4,8 @@ import { MetaServer } from '../api/meta-server.js';
 import { createLogger } from '../log/logger.js';
 import { integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
-import { withServerFlags } from './server-flags.js';
+import { commonServerOptions, withServerFlags } from './server-flags.js';
 import { exitAfterNodeFailure, startOrExit } from './node-failure.js';
-import { serverAuthToken } from './token-flags.js';
-import { serverTlsOrExit } from './tls-flags.js';
 
 export function addMetaCommand(program: Command): void {
   withServerFlags(
@@ -37,22 +35,13 @@ Examples (three meta members on one machine, each in its own terminal):
       }
       const logger = createLogger(options.logLevel, { meta: options.id });
       const name = `raftkv meta ${options.id}`;
-      const authToken = await serverAuthToken(program, options.authTokenFile, logger);
-      const tls = serverTlsOrExit(program, options, `raftkv meta ${options.id}`);
+      const common = await commonServerOptions(program, options, name, logger);
       const server = await startOrExit(name, logger, () =>
         MetaServer.start({
           id: options.id,
           members: options.members,
           directory: options.dir,
-          clusterId: options.clusterId,
-          authToken,
-          logger,
-          clientLimits: {
-            clientConnectionsMax: options.clientConnectionsMax,
-            clientIdleMs: options.clientIdleSeconds * 1000,
-          },
-          tickMs: options.tickMs,
-          ...(tls === undefined ? {} : { tls }),
+          ...common,
           ...(options.http === undefined ? {} : { http: options.http }),
         }),
       );

@@ -4,10 +4,8 @@ import { MemberServer } from '../api/member-server.js';
 import { createLogger } from '../log/logger.js';
 import { hostPortOption, integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
-import { withServerFlags } from './server-flags.js';
+import { commonServerOptions, withServerFlags } from './server-flags.js';
 import { exitAfterNodeFailure, startOrExit } from './node-failure.js';
-import { serverAuthToken } from './token-flags.js';
-import { serverTlsOrExit } from './tls-flags.js';
 
 export function addNodeCommand(program: Command): void {
   withServerFlags(
@@ -48,8 +46,7 @@ Examples (three members on one machine, each in its own terminal):
         program.error(`error: --id ${options.id} is not one of the members in --members`);
       }
       const logger = createLogger(options.logLevel, { node: options.id });
-      const authToken = await serverAuthToken(program, options.authTokenFile, logger);
-      const tls = serverTlsOrExit(program, options, `raftkv node ${options.id}`);
+      const common = await commonServerOptions(program, options, `raftkv node ${options.id}`, logger);
       const server = await startOrExit(`raftkv node ${options.id}`, logger, () =>
         MemberServer.start({
           id: options.id,
@@ -57,15 +54,7 @@ Examples (three members on one machine, each in its own terminal):
           directory: options.dir,
           ...(options.resp === undefined ? {} : { resp: options.resp }),
           ...(options.http === undefined ? {} : { http: options.http }),
-          clusterId: options.clusterId,
-          authToken,
-          logger,
-          clientLimits: {
-            clientConnectionsMax: options.clientConnectionsMax,
-            clientIdleMs: options.clientIdleSeconds * 1000,
-          },
-          tickMs: options.tickMs,
-          ...(tls === undefined ? {} : { tls }),
+          ...common,
           snapshotEveryEntries: options.snapshotEvery,
           logKeepEntries: options.logKeep,
         }),

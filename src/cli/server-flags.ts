@@ -1,13 +1,14 @@
 /** The flags every server subcommand (node, meta, shard) takes the same way, declared once. */
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
-import type { LogLevel } from '../log/logger.js';
+import type { Logger, LogLevel } from '../log/logger.js';
+import type { ClientConnectionLimits, NodeTls } from '../transport/index.js';
 import { LOG_LEVELS } from '../log/logger.js';
 import type { HostPort } from './options.js';
 import { hostPortOption, integerOption } from './options.js';
-import { SERVER_TOKEN_HELP } from './token-flags.js';
+import { SERVER_TOKEN_HELP, serverAuthToken } from './token-flags.js';
 import type { TlsFlags } from './tls-flags.js';
-import { withServerTlsFlags } from './tls-flags.js';
+import { serverTlsOrExit, withServerTlsFlags } from './tls-flags.js';
 
 export interface ServerFlags extends TlsFlags {
   readonly http?: HostPort;
@@ -43,4 +44,39 @@ export function withServerFlags<Args extends unknown[], Opts extends OptionValue
     .addOption(
       new Option('--log-level <level>', 'how much to log on stderr').choices(LOG_LEVELS).default('warn'),
     ) as unknown as Command<Args, Opts & ServerFlags>;
+}
+
+/** The start options every server (MemberServer, MetaServer, ShardServer) takes from the flags above. */
+export interface CommonServerOptions {
+  readonly clusterId: string;
+  readonly authToken: string | undefined;
+  readonly logger: Logger;
+  readonly clientLimits: ClientConnectionLimits;
+  readonly tickMs: number;
+  readonly tls?: NodeTls;
+}
+
+/**
+ * Reads the auth token and the TLS files the flags name (a bad one is a
+ * one-line usage error) into the options every server starts with.
+ */
+export async function commonServerOptions(
+  command: Command,
+  flags: ServerFlags,
+  name: string,
+  logger: Logger,
+): Promise<CommonServerOptions> {
+  const authToken = await serverAuthToken(command, flags.authTokenFile, logger);
+  const tls = serverTlsOrExit(command, flags, name);
+  return {
+    clusterId: flags.clusterId,
+    authToken,
+    logger,
+    clientLimits: {
+      clientConnectionsMax: flags.clientConnectionsMax,
+      clientIdleMs: flags.clientIdleSeconds * 1000,
+    },
+    tickMs: flags.tickMs,
+    ...(tls === undefined ? {} : { tls }),
+  };
 }

@@ -4,10 +4,8 @@ import { ShardServer } from '../api/shard-server.js';
 import { createLogger } from '../log/logger.js';
 import { hostPortOption, integerOption, membersOption } from './options.js';
 import { stopOnSignals } from './process-lifecycle.js';
-import { withServerFlags } from './server-flags.js';
+import { commonServerOptions, withServerFlags } from './server-flags.js';
 import { exitAfterNodeFailure, startOrExit } from './node-failure.js';
-import { serverAuthToken } from './token-flags.js';
-import { serverTlsOrExit } from './tls-flags.js';
 
 export function addShardCommand(program: Command): void {
   withServerFlags(
@@ -56,8 +54,7 @@ Example (group 1 of three members, each in its own terminal; then join it with r
       }
       const logger = createLogger(options.logLevel, { gid: options.gid, node: options.id });
       const name = `raftkv shard ${options.gid}/${options.id}`;
-      const authToken = await serverAuthToken(program, options.authTokenFile, logger);
-      const tls = serverTlsOrExit(program, options, `raftkv shard ${options.gid}/${options.id}`);
+      const common = await commonServerOptions(program, options, name, logger);
       const server = await startOrExit(name, logger, () =>
         ShardServer.start({
           id: options.id,
@@ -67,15 +64,7 @@ Example (group 1 of three members, each in its own terminal; then join it with r
           directory: options.dir,
           ...(options.resp === undefined ? {} : { resp: options.resp }),
           ...(options.http === undefined ? {} : { http: options.http }),
-          clusterId: options.clusterId,
-          authToken,
-          logger,
-          clientLimits: {
-            clientConnectionsMax: options.clientConnectionsMax,
-            clientIdleMs: options.clientIdleSeconds * 1000,
-          },
-          tickMs: options.tickMs,
-          ...(tls === undefined ? {} : { tls }),
+          ...common,
           snapshotEveryEntries: options.snapshotEvery,
         }),
       );
