@@ -10,6 +10,7 @@ import { ClientError } from '../../../src/client/errors.js';
 import type { ShardedKvClient } from '../../../src/client/sharded-client.js';
 import type { KvInput, KvOperation } from '../../support/linearizability.js';
 import type { AppendRecord } from '../support/e2e-workload.js';
+import { perform } from '../support/e2e-workload.js';
 
 /** Keys every client puts and gets: enough that both groups own several. */
 const SHARED_KEYS = 12;
@@ -125,15 +126,7 @@ export class ChaosWorkload {
     this.touchedKeys.add(input.key);
     const callMs = this.nowMs();
     try {
-      let output: string | null = null;
-      if (input.kind === 'get') {
-        const value = await client.get(input.key);
-        output = value === null ? '' : Buffer.from(value).toString('utf8');
-      } else if (input.kind === 'put') {
-        await client.put(input.key, input.value);
-      } else {
-        await client.append(input.key, input.value);
-      }
+      const output = await perform(client, input);
       this.history.push({ clientId: index, input, output, callMs, returnMs: this.nowMs() });
       return output ?? '';
     } catch (error) {

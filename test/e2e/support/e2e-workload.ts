@@ -119,15 +119,7 @@ export class E2eWorkload {
   private async record(index: number, client: WorkloadClient, input: KvOperation['input']): Promise<string> {
     const callMs = performance.now() - this.startMs;
     try {
-      let output: string | null = null;
-      if (input.kind === 'get') {
-        const value = await client.get(input.key);
-        output = value === null ? '' : Buffer.from(value).toString('utf8');
-      } else if (input.kind === 'put') {
-        await client.put(input.key, input.value);
-      } else {
-        await client.append(input.key, input.value);
-      }
+      const output = await perform(client, input);
       this.history.push({ clientId: index, input, output, callMs, returnMs: performance.now() - this.startMs });
       return output ?? '';
     } catch (error) {
@@ -145,6 +137,17 @@ export class E2eWorkload {
   private memberAddresses(): Map<number, { host: string; port: number }> {
     return new Map(this.group.ids.map((id) => [id, { host: '127.0.0.1', port: this.group.member(id).peerPort }]));
   }
+}
+
+/** Runs one operation: answers the value a get read ('' for none), or null for a write. */
+export async function perform(client: WorkloadClient, input: KvOperation['input']): Promise<string | null> {
+  if (input.kind === 'get') {
+    const value = await client.get(input.key);
+    return value === null ? '' : Buffer.from(value).toString('utf8');
+  }
+  if (input.kind === 'put') await client.put(input.key, input.value);
+  else await client.append(input.key, input.value);
+  return null;
 }
 
 export function ownKey(index: number): string {
