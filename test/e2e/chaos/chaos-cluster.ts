@@ -14,6 +14,7 @@ import { ShardedKvClient } from '../../../src/client/sharded-client.js';
 import { askNodeStatus } from '../../../src/client/status-client.js';
 import { TcpGroupChannel } from '../../../src/client/tcp-channel.js';
 import type { GroupInfo } from '../../../src/meta/config.js';
+import type { NodeStatus } from '../../../src/node/node-status.js';
 import { EXIT_CODES } from '../../../src/cli/node-failure.js';
 import type { MemberHooks } from '../support/process-group.js';
 import { freePort, ProcessGroup } from '../support/process-group.js';
@@ -55,6 +56,7 @@ export interface MemberExit {
 }
 
 const EXIT_POLL_MS = 50;
+const CATCH_UP_POLL_MS = 100;
 
 export class ChaosCluster {
   private readonly channels: TcpGroupChannel[] = [];
@@ -211,6 +213,34 @@ export class ChaosCluster {
       if (performance.now() > deadlineMs) return null;
       await new Promise((resolve) => setTimeout(resolve, EXIT_POLL_MS));
     }
+  }
+
+  /**
+   * Waits until restarted node `id` has applied what the rest of its group
+   * had committed when the wait began; answers that index and how long it
+   * took, or throws after `timeoutMs` (the run breaks off: a node that does
+   * not catch up is a bug).
+   */
+  async catchUp(group: ChaosGroup, id: number, timeoutMs: number): Promise<{ index: number; ms: number }> {
+    const startMs = performance.now();
+    const others = group.processes.ids.filter((other) => other !== id);
+    const commits = await Promise.all(others.map(async (other) => (await this.statusOf(other))?.commitIndex ?? 0));
+    const index = Math.max(...commits);
+    let applied: number | null = null;
+    while (performance.now() - startMs < timeoutMs) {
+      applied = (await this.statusOf(id))?.appliedIndex ?? null;
+      if (applied !== null && applied >= index) return { index, ms: performance.now() - startMs };
+      await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
+    }
+    throw new Error(
+      `${group.name} node ${id} did not catch up to index ${index} within ${timeoutMs} ms of its restart ` +
+        `(applied: ${applied ?? 'no answer'}); see its log`,
+    );
+  }
+
+  private async statusOf(id: number): Promise<NodeStatus | null> {
+    const answer = await askNodeStatus(this.addressOf(id), { clusterId: this.clusterId, timeoutMs: STATUS_TIMEOUT_MS });
+    return answer.ok ? answer.status : null;
   }
 
   /** The last lines every process wrote on stderr, for a failure report. */

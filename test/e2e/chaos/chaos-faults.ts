@@ -77,6 +77,8 @@ const KILL_AFTER_MOVE_MS_MAX = 300;
  * long is reported in the fault's description (and restarted only if it exits).
  */
 const DISK_EXIT_WAIT_MS = 15_000;
+/** A restarted member has this long to apply what its group had committed. */
+const CATCH_UP_TIMEOUT_MS = 30_000;
 /** How long the disk stays broken after the member exited: the operator's time to replace it. */
 const DISK_BROKEN_MS = [200, 2_000] as const;
 
@@ -138,6 +140,11 @@ function partition(
   };
 }
 
+async function caughtUp(cluster: ChaosCluster, group: ChaosGroup, id: number): Promise<string> {
+  const { index, ms } = await cluster.catchUp(group, id, CATCH_UP_TIMEOUT_MS);
+  return `it applied its group's commit index ${index} ${(ms / 1000).toFixed(2)} s later`;
+}
+
 /**
  * Breaks the disk of a random shard group member (fsyncs fail, or the disk
  * is full) and waits for it to exit, as it must, with the disk failure code
@@ -165,7 +172,7 @@ async function breakDisk(cluster: ChaosCluster, random: SeededRandom, how: DiskB
       // One that never exited keeps running on the mended disk; one that did is started again.
       if ((await cluster.exitOf(id, exitsBefore, 0)) === null) return `mended the disk of ${nodeName(group, id)}`;
       await group.processes.start(id);
-      return `mended the disk of ${nodeName(group, id)} and restarted it`;
+      return `mended the disk of ${nodeName(group, id)} and restarted it; ${await caughtUp(cluster, group, id)}`;
     },
   };
 }
@@ -263,7 +270,7 @@ export const FAULTS: Readonly<Record<FaultKind, Inject>> = {
       holdMs: between(random, KILL_DOWN_MS),
       heal: async () => {
         await group.processes.start(id);
-        return `restarted ${nodeName(group, id)}`;
+        return `restarted ${nodeName(group, id)}; ${await caughtUp(cluster, group, id)}`;
       },
     };
   },
