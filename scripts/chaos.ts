@@ -1,10 +1,10 @@
 /**
  * `npm run test:chaos`: a sharded cluster of real processes on loopback
  * under concurrent clients while a seeded nemesis kills, pauses and
- * partitions its nodes and moves buckets; prints the run's table and exits
+ * partitions its nodes, breaks their disks and moves buckets; prints the run's table and exits
  * non-zero on any violation (with the seed and the nodes' logs).
  *
- *   npm run test:chaos -- [--seed N] [--duration 10m] [--faults all|kills|network|KIND,...] [--clients N]
+ *   npm run test:chaos -- [--seed N] [--duration 10m] [--faults all|kills|network|disk|KIND,...] [--clients N]
  */
 import { parseArgs } from 'node:util';
 import { FAULT_KINDS, FAULT_SETS, parseFaultKinds } from '../test/e2e/chaos/chaos-faults.js';

@@ -3,16 +3,22 @@
  * of three, every one a real `raftkv` process on loopback, with each
  * member's Raft traffic to its peers routed through a FaultProxy so that
  * the nemesis can partition a group. Clients, the meta config and other
- * groups use the members' real ports.
+ * groups use the members' real ports. Every member runs with the disk fault
+ * shim (ChaosDisks), and an exit no kill asked for is recorded.
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { realClientClock } from '../../../src/client/channel.js';
 import { MetaClient } from '../../../src/client/meta-client.js';
 import { ShardedKvClient } from '../../../src/client/sharded-client.js';
 import { askNodeStatus } from '../../../src/client/status-client.js';
 import { TcpGroupChannel } from '../../../src/client/tcp-channel.js';
 import type { GroupInfo } from '../../../src/meta/config.js';
+import type { NodeStatus } from '../../../src/node/node-status.js';
+import { EXIT_CODES } from '../../../src/cli/node-failure.js';
+import type { MemberHooks } from '../support/process-group.js';
 import { freePort, ProcessGroup } from '../support/process-group.js';
+import { ChaosDisks } from './chaos-disks.js';
 import { FaultProxy } from './fault-proxy.js';
 
 const HOST = '127.0.0.1';
@@ -36,6 +42,22 @@ export interface ChaosGroup {
   readonly processes: ProcessGroup;
 }
 
+/** A member that exited without being killed. */
+export interface MemberExit {
+  /** 'group 1 node 12'. */
+  readonly node: string;
+  readonly id: number;
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** Whether it exited with the disk failure code while its disk was broken: what it should do. */
+  readonly expected: boolean;
+  /** Since the cluster was created. */
+  readonly atSeconds: number;
+}
+
+const EXIT_POLL_MS = 50;
+const CATCH_UP_POLL_MS = 100;
+
 export class ChaosCluster {
   private readonly channels: TcpGroupChannel[] = [];
   private readonly clients: { close(): void }[] = [];
@@ -44,6 +66,9 @@ export class ChaosCluster {
     readonly clusterId: string,
     readonly groups: readonly ChaosGroup[],
     readonly proxy: FaultProxy,
+    readonly disks: ChaosDisks,
+    /** Filled as members exit on their own. */
+    readonly exits: MemberExit[],
   ) {}
 
   /** Creates the processes and the proxy's links; starts nothing yet. */
@@ -56,19 +81,40 @@ export class ChaosCluster {
       if (port === undefined) throw new Error(`no proxy link from ${selfId} to ${peerId}`);
       return port;
     };
-    const meta = await ProcessGroup.create(MEMBERS_PER_GROUP, SERVER_FLAGS, 'meta', { peerPortOf });
+    const disks = new ChaosDisks();
+    const exits: MemberExit[] = [];
+    const createdMs = performance.now();
+    // Read when members start and exit, after every group exists.
+    const groups: ChaosGroup[] = [];
+    const hooks: MemberHooks = {
+      envOf: (id) => disks.envOf(id),
+      onExitOnItsOwn: (id, code, signal) => {
+        const group = groups.find((candidate) => candidate.processes.members.has(id));
+        exits.push({
+          node: `${group?.name ?? 'unknown group'} node ${id}`,
+          id,
+          code,
+          signal,
+          expected: code === EXIT_CODES.diskFailure && disks.isBroken(id),
+          atSeconds: (performance.now() - createdMs) / 1000,
+        });
+      },
+    };
+    const meta = await ProcessGroup.create(MEMBERS_PER_GROUP, SERVER_FLAGS, 'meta', { peerPortOf, hooks });
     const clusterId = meta.clusterId;
-    const groups: ChaosGroup[] = [{ name: 'meta', gid: 0, processes: meta }];
+    groups.push({ name: 'meta', gid: 0, processes: meta });
     for (const gid of SHARD_GIDS) {
       const flags = [...SERVER_FLAGS, ...SHARD_FLAGS, '--gid', String(gid), '--meta', meta.membersFlag];
       const processes = await ProcessGroup.create(MEMBERS_PER_GROUP, flags, 'shard', {
         idBase: gid * 10,
         clusterId,
         peerPortOf,
+        hooks,
       });
       groups.push({ name: `group ${gid}`, gid, processes });
     }
     for (const { processes } of groups) {
+      for (const id of processes.ids) await disks.add(id, path.join(processes.directory, `node-${id}`));
       for (const from of processes.ids) {
         for (const to of processes.ids) {
           if (from === to) continue;
@@ -78,7 +124,7 @@ export class ChaosCluster {
         }
       }
     }
-    return new ChaosCluster(clusterId, groups, proxy);
+    return new ChaosCluster(clusterId, groups, proxy, disks, exits);
   }
 
   /** Starts every process, joins both shard groups with the buckets spread, and waits until each group serves. */
@@ -158,6 +204,45 @@ export class ChaosCluster {
     return leader?.id ?? null;
   }
 
+  /** Waits up to `timeoutMs` for node `id` to exit on its own; answers its exit, or null when it still runs. */
+  async exitOf(id: number, sinceIndex: number, timeoutMs: number): Promise<MemberExit | null> {
+    const deadlineMs = performance.now() + timeoutMs;
+    for (;;) {
+      const exit = this.exits.slice(sinceIndex).find((candidate) => candidate.id === id);
+      if (exit !== undefined) return exit;
+      if (performance.now() > deadlineMs) return null;
+      await new Promise((resolve) => setTimeout(resolve, EXIT_POLL_MS));
+    }
+  }
+
+  /**
+   * Waits until restarted node `id` has applied what the rest of its group
+   * had committed when the wait began; answers that index and how long it
+   * took, or throws after `timeoutMs` (the run breaks off: a node that does
+   * not catch up is a bug).
+   */
+  async catchUp(group: ChaosGroup, id: number, timeoutMs: number): Promise<{ index: number; ms: number }> {
+    const startMs = performance.now();
+    const others = group.processes.ids.filter((other) => other !== id);
+    const commits = await Promise.all(others.map(async (other) => (await this.statusOf(other))?.commitIndex ?? 0));
+    const index = Math.max(...commits);
+    let applied: number | null = null;
+    while (performance.now() - startMs < timeoutMs) {
+      applied = (await this.statusOf(id))?.appliedIndex ?? null;
+      if (applied !== null && applied >= index) return { index, ms: performance.now() - startMs };
+      await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
+    }
+    throw new Error(
+      `${group.name} node ${id} did not catch up to index ${index} within ${timeoutMs} ms of its restart ` +
+        `(applied: ${applied ?? 'no answer'}); see its log`,
+    );
+  }
+
+  private async statusOf(id: number): Promise<NodeStatus | null> {
+    const answer = await askNodeStatus(this.addressOf(id), { clusterId: this.clusterId, timeoutMs: STATUS_TIMEOUT_MS });
+    return answer.ok ? answer.status : null;
+  }
+
   /** The last lines every process wrote on stderr, for a failure report. */
   logsTail(linesPerProcess: number): string {
     return this.groups
@@ -175,6 +260,7 @@ export class ChaosCluster {
     this.proxy.healAll();
     await Promise.all(this.groups.map(({ processes }) => processes.close()));
     await this.proxy.close();
+    await this.disks.close();
   }
 
   private addressOf(id: number): { host: string; port: number } {

@@ -1,16 +1,19 @@
 /**
  * The faults a chaos run injects, one kind per entry of FAULTS: how each
  * picks its victim (with the fault's own seeded random source), how long it
- * lasts, and how it is healed. A new kind (disk faults: a torn log tail, a
- * failed fsync, a full disk) is one more name in FAULT_KINDS and one more
- * entry in FAULTS; the nemesis, the --faults flag and the report pick it up.
+ * lasts, and how it is healed. A new kind is one more name in FAULT_KINDS
+ * and one more entry in FAULTS; the nemesis, the --faults flag and the
+ * report pick it up.
  * Replacing a member of a group under load waits for a membership API: the
  * Raft core can change membership, but no node exposes it yet.
  */
+import path from 'node:path';
 import type { MetaClient } from '../../../src/client/meta-client.js';
 import { bucketCounts, bucketsOf } from '../../../src/meta/config.js';
 import type { SeededRandom } from '../../../src/sim/random.js';
+import { tearLogTail } from '../support/disk-faults.js';
 import type { ChaosCluster, ChaosGroup } from './chaos-cluster.js';
+import type { DiskBreak } from './chaos-disks.js';
 
 export const FAULT_KINDS = [
   'kill',
@@ -21,6 +24,9 @@ export const FAULT_KINDS = [
   'partition-majority',
   'partition-bridge',
   'partition-leader',
+  'disk-fsync',
+  'disk-full',
+  'torn-tail',
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -28,11 +34,15 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 /** The kinds that cut the network between real processes. */
 export const NETWORK_FAULTS: readonly FaultKind[] = ['partition-majority', 'partition-bridge', 'partition-leader'];
 
+/** The kinds that break a member's disk. */
+export const DISK_FAULTS: readonly FaultKind[] = ['disk-fsync', 'disk-full', 'torn-tail'];
+
 /** Names --faults takes besides the kinds themselves. */
 export const FAULT_SETS: Readonly<Record<string, readonly FaultKind[]>> = {
   all: FAULT_KINDS,
   kills: ['kill', 'kill-leader', 'kill-meta', 'kill-during-move'],
   network: NETWORK_FAULTS,
+  disk: DISK_FAULTS,
 };
 
 /** A fault in place: what was done, how long to leave it, and how to undo it. */
@@ -61,6 +71,16 @@ const BUCKETS_KEPT_MIN = 2;
 const MOVE_BUCKETS_MAX = 3;
 /** The kill lands this soon after the move is committed: while the buckets are in flight. */
 const KILL_AFTER_MOVE_MS_MAX = 300;
+/**
+ * A member of a shard group under the clients' writes syncs its log many
+ * times a second; one whose disk broke and that has not exited after this
+ * long is reported in the fault's description (and restarted only if it exits).
+ */
+const DISK_EXIT_WAIT_MS = 15_000;
+/** A restarted member has this long to apply what its group had committed. */
+const CATCH_UP_TIMEOUT_MS = 30_000;
+/** How long the disk stays broken after the member exited: the operator's time to replace it. */
+const DISK_BROKEN_MS = [200, 2_000] as const;
 
 function between(random: SeededRandom, [minMs, maxMs]: readonly [number, number]): number {
   return random.intBetween(minMs, maxMs);
@@ -116,6 +136,43 @@ function partition(
     heal: () => {
       cluster.proxy.healAll();
       return Promise.resolve('links restored');
+    },
+  };
+}
+
+async function caughtUp(cluster: ChaosCluster, group: ChaosGroup, id: number): Promise<string> {
+  const { index, ms } = await cluster.catchUp(group, id, CATCH_UP_TIMEOUT_MS);
+  return `it applied its group's commit index ${index} ${(ms / 1000).toFixed(2)} s later`;
+}
+
+/**
+ * Breaks the disk of a random shard group member (fsyncs fail, or the disk
+ * is full) and waits for it to exit, as it must, with the disk failure code
+ * (ChaosCluster records how it exited); the heal mends the disk and
+ * restarts it, and it catches up from its peers.
+ */
+async function breakDisk(cluster: ChaosCluster, random: SeededRandom, how: DiskBreak): Promise<InjectedFault> {
+  const group = random.pick(cluster.shardGroups);
+  const id = random.pick(group.processes.ids);
+  const holdMs = between(random, DISK_BROKEN_MS);
+  const exitsBefore = cluster.exits.length;
+  const brokenAtMs = performance.now();
+  await cluster.disks.break(id, how);
+  const exit = await cluster.exitOf(id, exitsBefore, DISK_EXIT_WAIT_MS);
+  const what = how === 'fsync-eio' ? 'fsync fails with EIO' : 'disk full (ENOSPC)';
+  const outcome =
+    exit === null
+      ? `it still runs after ${DISK_EXIT_WAIT_MS} ms`
+      : `it exited with ${exit.code ?? exit.signal} after ${((performance.now() - brokenAtMs) / 1000).toFixed(2)} s`;
+  return {
+    description: `${what} on ${nodeName(group, id)}: ${outcome}`,
+    holdMs,
+    heal: async () => {
+      await cluster.disks.heal(id);
+      // One that never exited keeps running on the mended disk; one that did is started again.
+      if ((await cluster.exitOf(id, exitsBefore, 0)) === null) return `mended the disk of ${nodeName(group, id)}`;
+      await group.processes.start(id);
+      return `mended the disk of ${nodeName(group, id)} and restarted it; ${await caughtUp(cluster, group, id)}`;
     },
   };
 }
@@ -200,6 +257,22 @@ export const FAULTS: Readonly<Record<FaultKind, Inject>> = {
     const others = group.processes.ids.filter((id) => id !== leader);
     const what = isLeader ? 'leader isolated' : 'a random member isolated (no leader known)';
     return partition(cluster, group, [leader], others, random, what);
+  },
+  'disk-fsync': ({ cluster }, random) => breakDisk(cluster, random, 'fsync-eio'),
+  'disk-full': ({ cluster }, random) => breakDisk(cluster, random, 'enospc'),
+  'torn-tail': async ({ cluster }, random) => {
+    const group = random.pick(cluster.groups);
+    const id = random.pick(group.processes.ids);
+    await group.processes.kill(id);
+    const torn = await tearLogTail(path.join(group.processes.directory, `node-${id}`));
+    return {
+      description: `SIGKILL ${nodeName(group, id)}, tore its log tail at ${path.basename(torn.path)}:${torn.offsetBytes}`,
+      holdMs: between(random, KILL_DOWN_MS),
+      heal: async () => {
+        await group.processes.start(id);
+        return `restarted ${nodeName(group, id)}; ${await caughtUp(cluster, group, id)}`;
+      },
+    };
   },
 };
 

@@ -5,6 +5,8 @@
  * run passed. A failed run's report ends with the seed and the nodes' logs.
  */
 import { formatTable } from '../../../src/cli/text-table.js';
+import { EXIT_CODES } from '../../../src/cli/node-failure.js';
+import type { MemberExit } from './chaos-cluster.js';
 import type { FaultKind } from './chaos-faults.js';
 import type { ChaosResult } from './chaos-run.js';
 import type { FaultRecord } from './nemesis.js';
@@ -32,6 +34,12 @@ export function violations(result: ChaosResult): string[] {
       );
     }
   }
+  for (const exit of result.memberExits.filter((candidate) => !candidate.expected)) {
+    found.push(
+      `${exit.node} exited by itself with ${exitCause(exit)} at ${exit.atSeconds.toFixed(1)} s ` +
+        `(only code ${EXIT_CODES.diskFailure} while a disk fault broke its disk is expected)`,
+    );
+  }
   if (result.unexpectedErrors.length > 0) {
     found.push(
       `${result.unexpectedErrors.length} client errors other than a deadline: ` +
@@ -42,6 +50,16 @@ export function violations(result: ChaosResult): string[] {
     found.push(`only ${result.acknowledgedAppends} appends were acknowledged: the cluster hardly served`);
   }
   return found;
+}
+
+function exitCause(exit: MemberExit): string {
+  return exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal ?? 'unknown'}`;
+}
+
+function exitsText(exits: readonly MemberExit[]): string {
+  const expected = exits.filter((exit) => exit.expected).length;
+  if (exits.length === 0) return 'none';
+  return `${exits.length} (${expected} with code ${EXIT_CODES.diskFailure} on a broken disk, as they should)`;
 }
 
 function seconds(ms: number): string {
@@ -109,6 +127,7 @@ export function formatReport(result: ChaosResult): string {
       'lost writes',
       `${result.lostOrDuplicated.length} (of ${result.acknowledgedAppends} acknowledged appends, each read back once)`,
     ],
+    ['nodes exited', exitsText(result.memberExits)],
     [
       'slowest recovery',
       slowest === undefined ? '-' : `${seconds(recoveryMs(slowest)!)} (${slowest.kind}: ${slowest.description})`,

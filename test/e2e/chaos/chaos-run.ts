@@ -8,6 +8,7 @@ import type { CheckResult } from '../../support/linearizability.js';
 import { checkKvHistory } from '../../support/linearizability.js';
 import { lostOrDuplicatedAppends } from '../support/e2e-workload.js';
 import type { FaultKind } from './chaos-faults.js';
+import type { MemberExit } from './chaos-cluster.js';
 import { ChaosCluster } from './chaos-cluster.js';
 import type { WorkloadCounts } from './chaos-workload.js';
 import { ChaosWorkload } from './chaos-workload.js';
@@ -37,6 +38,8 @@ export interface ChaosResult {
   /** Acknowledged appends missing from (or doubled in) the final values, and unacknowledged ones doubled. */
   readonly lostOrDuplicated: readonly string[];
   readonly unexpectedErrors: readonly string[];
+  /** Members that exited without being killed: with code 74 while a disk fault broke their disk, or not. */
+  readonly memberExits: readonly MemberExit[];
   /** Set when the run broke off (the cluster could not start, a final read gave up): the reason. */
   readonly aborted: string | null;
   /** The last lines of every node's log, kept for a failed run's report. */
@@ -106,6 +109,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     acknowledgedAppends: workload.appends.filter((append) => append.acknowledged).length,
     lostOrDuplicated: aborted === null ? lostOrDuplicatedAppends(workload.appends, finalValues) : [],
     unexpectedErrors: workload.unexpectedErrors,
+    memberExits: [...cluster.exits],
     aborted,
     logsTail,
   };

@@ -46,6 +46,14 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/** What a group's user adds to every start of a member, and hears of its members. */
+export interface MemberHooks {
+  /** Environment for every start of member `id` (a start's own `env` adds to it). */
+  readonly envOf?: (id: number) => Readonly<Record<string, string>>;
+  /** Member `id` exited without kill() or close() asking it to: it crashed, or stopped itself. */
+  readonly onExitOnItsOwn?: (id: number, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
 export class ProcessGroup {
   readonly members = new Map<number, MemberProcess>();
   /** stderr of every process, kept to print when a test fails. */
@@ -64,6 +72,7 @@ export class ProcessGroup {
     private readonly nodeFlags: readonly string[],
     /** The port at which member `selfId` reaches peer `peerId` (a fault proxy's); the peer's own when null. */
     private readonly peerPortOf: ((selfId: number, peerId: number) => number) | null,
+    private readonly hooks: MemberHooks,
   ) {}
 
   /**
@@ -81,6 +90,7 @@ export class ProcessGroup {
       http?: boolean;
       nodeFlags?: readonly string[];
       peerPortOf?: (selfId: number, peerId: number) => number;
+      hooks?: MemberHooks;
     } = {},
   ): Promise<ProcessGroup> {
     const directory = await mkdtemp(path.join(os.tmpdir(), 'raftkv-e2e-'));
@@ -93,6 +103,7 @@ export class ProcessGroup {
       placement.http === true,
       placement.nodeFlags ?? [],
       placement.peerPortOf ?? null,
+      placement.hooks ?? {},
     );
     const idBase = placement.idBase ?? 0;
     for (let id = idBase + 1; id <= idBase + size; id++) {
@@ -165,9 +176,13 @@ export class ProcessGroup {
         ...this.extraFlags,
         ...moreFlags,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.hooks.envOf?.(id), ...env } },
     );
     child.stderr?.on('data', (chunk: Buffer) => this.output.push(`[node ${id}] ${chunk.toString('utf8')}`));
+    // kill() forgets the child before it signals it: a child still remembered exited on its own.
+    child.once('exit', (code, signal) => {
+      if (member.process === child) this.hooks.onExitOnItsOwn?.(id, code, signal);
+    });
     member.process = child;
     member.stopped = false;
     const deadline = Date.now() + START_TIMEOUT_MS;

@@ -35,6 +35,7 @@ function passingRun(): ChaosResult {
     acknowledgedAppends: 400,
     lostOrDuplicated: [],
     unexpectedErrors: [],
+    memberExits: [],
     aborted: null,
     logsTail: '[node 1] {"msg":"the last line"}\n',
   };
@@ -49,9 +50,11 @@ describe('chaos report', () => {
       'kill',
     ]);
     assert.deepEqual(parseFaultKinds('all'), [...FAULT_KINDS]);
+    assert.deepEqual(parseFaultKinds('disk'), ['disk-fsync', 'disk-full', 'torn-tail']);
+    assert.ok(FAULT_KINDS.includes('torn-tail'));
     assert.throws(
-      () => parseFaultKinds('kill,torn-tail'),
-      /unknown fault 'torn-tail': choose among all, kills, network, kill,/,
+      () => parseFaultKinds('kill,disk-slow'),
+      /unknown fault 'disk-slow': choose among all, kills, network, disk, kill,.*torn-tail, comma separated/,
     );
   });
 
@@ -91,6 +94,21 @@ describe('chaos report', () => {
     assert.match(report, /pause at 20\.0 s: group 2 did not serve again/);
     assert.match(report, /--seed 42/);
     assert.match(report, /the last line/);
+  });
+
+  it('passes a node that exits with 74 on a broken disk, and fails one that exits any other way', () => {
+    const onBrokenDisk = { node: 'group 1 node 12', id: 12, code: 74, signal: null, expected: true, atSeconds: 30 };
+    const passed: ChaosResult = { ...passingRun(), memberExits: [onBrokenDisk] };
+    assert.deepEqual(violations(passed), []);
+    assert.match(formatReport(passed), /nodes exited\s+1 \(1 with code 74 on a broken disk, as they should\)/);
+
+    const crashed = { node: 'group 2 node 21', id: 21, code: 70, signal: null, expected: false, atSeconds: 41.5 };
+    const killed = { node: 'meta node 2', id: 2, code: null, signal: 'SIGABRT', expected: false, atSeconds: 50 };
+    const failed: ChaosResult = { ...passingRun(), memberExits: [onBrokenDisk, crashed, killed] };
+    assert.deepEqual(violations(failed), [
+      'group 2 node 21 exited by itself with code 70 at 41.5 s (only code 74 while a disk fault broke its disk is expected)',
+      'meta node 2 exited by itself with signal SIGABRT at 50.0 s (only code 74 while a disk fault broke its disk is expected)',
+    ]);
   });
 
   it('fails a run in which the cluster hardly served', () => {
