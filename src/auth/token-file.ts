@@ -4,7 +4,7 @@
  * Whitespace around the token (the newline an editor or `echo` leaves) is
  * not part of it.
  */
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { authTokenProblem } from './auth-token.js';
 
@@ -52,8 +52,7 @@ export async function readTokenFile(file: string, flag: string): Promise<string>
 /** A fresh random token (32 bytes as 64 hex digits) in `file`, readable by its owner only. */
 export async function writeNewTokenFile(file: string): Promise<string> {
   const token = randomBytes(32).toString('hex');
+  // The umask can only take permissions away from 0o600, so no one else can read it.
   await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
-  // The mode given to writeFile is masked by the umask; the token must not be readable by others whatever it is.
-  await chmod(file, 0o600);
   return token;
 }

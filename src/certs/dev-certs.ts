@@ -13,8 +13,9 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { createPrivateKey } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileExists, readFileIfExists } from '../storage/atomic-file.js';
 import type { DistinguishedName } from './x509.js';
 import { issueCertificate, toPem } from './x509.js';
 
@@ -63,7 +64,7 @@ export async function makeDevCertificates(options: DevCertificateOptions): Promi
     cert: path.join(options.directory, `${options.certName}.pem`),
     key: path.join(options.directory, `${options.certName}-key.pem`),
   };
-  if (options.overwrite !== true && (await exists(files.cert))) {
+  if (options.overwrite !== true && (await fileExists(files.cert))) {
     throw new Error(`${files.cert} exists already: choose another name, or replace it with --force`);
   }
   const existing = await readAuthority(files.ca, files.caKey);
@@ -104,7 +105,7 @@ async function createAuthority(certFile: string, keyFile: string): Promise<Autho
 
 /** The CA in the directory, or null when there is none; half a CA (one file of two) is an error. */
 async function readAuthority(certFile: string, keyFile: string): Promise<Authority | null> {
-  const [certPem, keyPem] = await Promise.all([readOptional(certFile), readOptional(keyFile)]);
+  const [certPem, keyPem] = await Promise.all([readFileIfExists(certFile), readFileIfExists(keyFile)]);
   if (certPem === null && keyPem === null) return null;
   if (certPem === null || keyPem === null) {
     throw new Error(
@@ -135,17 +136,4 @@ function caNameOf(certificate: X509Certificate): DistinguishedName {
 async function writeKey(file: string, key: KeyObject): Promise<void> {
   // Private keys are for this user only, as ssh and TLS servers expect.
   await writeFile(file, key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-}
-
-async function readOptional(file: string): Promise<string | null> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return (await readOptional(file)) !== null;
 }

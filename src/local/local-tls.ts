@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDevCertificates } from '../certs/dev-certs.js';
+import { fileExists } from '../storage/atomic-file.js';
 import type { ClientTls } from '../transport/index.js';
 
 export interface LocalTlsFiles {
@@ -26,7 +27,7 @@ export async function localTls(directory: string, requested: boolean, host: stri
     cert: path.join(tlsDirectory, `${CERT_NAME}.pem`),
     key: path.join(tlsDirectory, `${CERT_NAME}-key.pem`),
   };
-  if (await exists(files.cert)) return files;
+  if (await fileExists(files.cert)) return files;
   if (!requested) return null;
   await makeDevCertificates({ directory: tlsDirectory, certName: CERT_NAME, names: [host] });
   return files;
@@ -40,14 +41,4 @@ export function tlsFlags(files: LocalTlsFiles): string[] {
 /** What the supervisor's own client (the join, the readiness probe) connects with. */
 export async function clientTls(files: LocalTlsFiles): Promise<ClientTls> {
   return { ca: await readFile(files.ca, 'utf8') };
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await readFile(file);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
 }

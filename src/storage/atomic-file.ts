@@ -9,7 +9,7 @@
  * directory (so the rename itself survives a crash).
  */
 import path from 'node:path';
-import { open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import type { SyncObserver } from './durable-io.js';
 import { DiskWriteError } from './errors.js';
 import { diskStep, syncDirectory, syncFile, writeFully } from './durable-io.js';
@@ -44,6 +44,17 @@ export async function readFileIfExists(filePath: string): Promise<Buffer | null>
     return await readFile(filePath);
   } catch (error) {
     if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+/** Whether something exists at `filePath` (without reading it). */
+export async function fileExists(filePath: string): Promise<boolean> {
+  try {
+    await stat(filePath);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
     throw error;
   }
 }
