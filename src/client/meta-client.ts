@@ -1,12 +1,12 @@
 /**
- * The client of the meta group: join, leave and move change the config
- * table exactly once however often they are resent (each carries this
+ * The client of the meta group: join, leave, move and setMembers change the
+ * config table exactly once however often they are resent (each carries this
  * client's id and a sequence number); query reads a config, the latest or a
  * given version. Like KvClient it is one session whose calls run one after
  * another; finding the leader and retrying is GroupClient's job. A refusal
  * of the table throws MetaRefusedError; no answer in time throws ClientError.
  */
-import type { BucketId, GroupId, GroupInfo, ShardConfig } from '../meta/config.js';
+import type { BucketId, GroupId, GroupInfo, MemberInfo, ShardConfig } from '../meta/config.js';
 import { decodeMetaCommand, decodeMetaReply, encodeMetaCommand } from '../meta/command-codec.js';
 import type { ClientStamp, MetaCommand, MetaWriteCommand } from '../meta/commands.js';
 import type { NodeId } from '../raft/index.js';
@@ -59,6 +59,15 @@ export class MetaClient {
   /** Gives buckets fromBucket..toBucket (inclusive) to group `gid`. Answers the new config. */
   move(fromBucket: BucketId, toBucket: BucketId, gid: GroupId): Promise<ShardConfig> {
     return this.write((stamp) => ({ type: 'move', ...stamp, fromBucket, toBucket, gid }));
+  }
+
+  /**
+   * Sets group `gid`'s member list (once its Raft membership holds them), so
+   * that clients and other groups reach them; no bucket moves. Answers the
+   * new config, or the latest one when the list was already that.
+   */
+  setMembers(gid: GroupId, members: readonly MemberInfo[]): Promise<ShardConfig> {
+    return this.write((stamp) => ({ type: 'members', ...stamp, gid, members }));
   }
 
   /** The config of `version`, or the latest; linearizable unless `stale`. */

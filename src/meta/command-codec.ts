@@ -7,6 +7,8 @@
  *    "groups":[{"gid":1,"members":[{"id":1,"address":"node1:7000"}]}],"bucketCount":10}
  *   {"format":1,"type":"leave","clientId":"admin-1","sequence":8,"gids":[1]}
  *   {"format":1,"type":"move","clientId":"admin-1","sequence":9,"fromBucket":0,"toBucket":4,"gid":2}
+ *   {"format":1,"type":"members","clientId":"admin-1","sequence":10,"gid":2,
+ *    "members":[{"id":21,"address":"node21:7000"},{"id":24,"address":"node24:7000"}]}
  *   {"format":1,"type":"query","version":null}
  *
  *   {"ok":true,"config":{"version":3,"buckets":[...],"groups":[...]}}
@@ -16,8 +18,9 @@
  * operator can read them in a log dump. Decoding is as strict as the binary
  * codecs' (exact fields, exact types, size limit), because every replica
  * must decode the same bytes the same way. The codec checks shapes only:
- * a join with a negative gid or a bad address decodes, and the state machine
- * answers it with the error that names the problem.
+ * a join or members with a negative gid or a bad address decodes, and the
+ * state machine answers it with the error that names the problem. Members
+ * are written in the order given (the state machine sorts them).
  *
  * Keys are written in a fixed order whatever order the objects were built in,
  * so equal replies are equal bytes on every replica.
@@ -40,7 +43,7 @@ export const COMMAND_BYTES_MAX = 256 * 1024;
 export const REPLY_BYTES_MAX = 4 * 1024 * 1024;
 /** Longest text field of an error (problem, message, address); ours are far shorter. */
 const ERROR_TEXT_CHARS_MAX = 4096;
-const COMMAND_TYPES = ['join', 'leave', 'move', 'query'] as const satisfies readonly MetaCommandType[];
+const COMMAND_TYPES = ['join', 'leave', 'move', 'members', 'query'] as const satisfies readonly MetaCommandType[];
 
 const encoder = new TextEncoder();
 
@@ -93,6 +96,16 @@ export function decodeMetaCommand(bytes: Uint8Array): MetaCommand {
         fromBucket: integer(record['fromBucket'], 'command.fromBucket', Number.MIN_SAFE_INTEGER),
         toBucket: integer(record['toBucket'], 'command.toBucket', Number.MIN_SAFE_INTEGER),
         gid: integer(record['gid'], 'command.gid', Number.MIN_SAFE_INTEGER),
+      };
+    }
+    case 'members': {
+      const record = fields(value, 'command', ['format', 'type', 'clientId', 'sequence', 'gid', 'members']);
+      checkFormat(record);
+      return {
+        type,
+        ...decodeStamp(record),
+        gid: integer(record['gid'], 'command.gid', Number.MIN_SAFE_INTEGER),
+        members: decodeMembers(record['members'], 'command.members'),
       };
     }
     case 'query': {
@@ -208,6 +221,8 @@ function canonicalCommandValue(command: MetaCommand): unknown {
         toBucket: command.toBucket,
         gid: command.gid,
       };
+    case 'members':
+      return { ...head, ...stampValue(command), gid: command.gid, members: command.members.map(memberValue) };
     case 'query':
       return { ...head, version: command.version };
   }
@@ -218,7 +233,11 @@ function stampValue(stamp: ClientStamp): ClientStamp {
 }
 
 function groupValue(group: GroupInfo): GroupInfo {
-  return { gid: group.gid, members: group.members.map((member) => ({ id: member.id, address: member.address })) };
+  return { gid: group.gid, members: group.members.map(memberValue) };
+}
+
+function memberValue(member: MemberInfo): MemberInfo {
+  return { id: member.id, address: member.address };
 }
 
 function checkFormat(record: Record<string, unknown>): void {
@@ -239,13 +258,16 @@ function decodeJoinGroup(value: unknown, path: string): GroupInfo {
   const record = fields(value, path, ['gid', 'members']);
   return {
     gid: integer(record['gid'], `${path}.gid`, Number.MIN_SAFE_INTEGER),
-    members: list(record['members'], `${path}.members`).map((member, k) =>
-      decodeJoinMember(member, `${path}.members[${k}]`),
-    ),
+    members: decodeMembers(record['members'], `${path}.members`),
   };
 }
 
-function decodeJoinMember(value: unknown, path: string): MemberInfo {
+/** A member list's shape (of a join or members command); ids and addresses are checked by the state machine. */
+function decodeMembers(value: unknown, path: string): MemberInfo[] {
+  return list(value, path).map((member, k) => decodeMember(member, `${path}[${k}]`));
+}
+
+function decodeMember(value: unknown, path: string): MemberInfo {
   const record = fields(value, path, ['id', 'address']);
   return {
     id: integer(record['id'], `${path}.id`, Number.MIN_SAFE_INTEGER),

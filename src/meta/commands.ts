@@ -1,17 +1,18 @@
 /**
  * What admins ask of the config table, and what it answers.
  *
- * join, leave and move change the table and carry a client stamp, so that a
- * retry (after a lost reply or a leader change) gets the first reply instead
- * of a second change: a retried join must not fail with groupExists, nor a
- * retried move undo a later one. query only reads, so it carries no stamp.
+ * join, leave, move and members change the table and carry a client stamp,
+ * so that a retry (after a lost reply or a leader change) gets the first
+ * reply instead of a second change: a retried join must not fail with
+ * groupExists, nor a retried move undo a later one. query only reads, so it
+ * carries no stamp.
  *
  * Replies are plain data, built the same way on every replica: they are
  * stored in the dedup table, written into snapshots and sent over the wire.
  * Errors are values a user can cause; each says what went wrong and what to do.
  */
 import type { ClientStamp } from '../kv/commands.js';
-import type { BucketId, GroupId, GroupInfo, ShardConfig } from './config.js';
+import type { BucketId, GroupId, GroupInfo, MemberInfo, ShardConfig } from './config.js';
 import { BUCKET_COUNT_MAX, GROUP_ID_MAX, GROUPS_MAX, MEMBERS_PER_GROUP_MAX } from './config.js';
 import { quoted } from './member-address.js';
 
@@ -39,17 +40,33 @@ export interface MoveCommand extends ClientStamp {
   readonly gid: GroupId;
 }
 
+/**
+ * Sets group `gid`'s member list (after its Raft membership changed, so that
+ * clients and other groups reach the new members); buckets and the other
+ * groups stay as they are. Members are validated as a join's are, in any
+ * order (the config lists them sorted by id). A list equal to the current one
+ * creates no version: the reply is the latest config, as it stands.
+ */
+export interface MembersCommand extends ClientStamp {
+  readonly type: 'members';
+  readonly gid: GroupId;
+  readonly members: readonly MemberInfo[];
+}
+
 /** Reads one config: a version, or the latest when null. */
 export interface QueryCommand {
   readonly type: 'query';
   readonly version: number | null;
 }
 
-export type MetaWriteCommand = JoinCommand | LeaveCommand | MoveCommand;
+export type MetaWriteCommand = JoinCommand | LeaveCommand | MoveCommand | MembersCommand;
 export type MetaCommand = MetaWriteCommand | QueryCommand;
 export type MetaCommandType = MetaCommand['type'];
 
-/** For a query, the config asked for; for a write, the config it created. */
+/**
+ * For a query, the config asked for; for a write, the config it created (for
+ * a members command that changed nothing, the latest config).
+ */
 export interface MetaOk {
   readonly ok: true;
   readonly config: ShardConfig;

@@ -3,9 +3,10 @@
  * and where each group's members listen.
  *
  * Configs form a version chain. Version 0 is the empty config (no groups,
- * every bucket unassigned); every successful join, leave or move appends the
- * next version, and an old version never changes, so a shard group that was
- * away can walk the chain one version at a time.
+ * every bucket unassigned); every successful join, leave or move, and every
+ * members command that changes a group's member list, appends the next
+ * version, and an old version never changes, so a shard group that was away
+ * can walk the chain one version at a time.
  *
  * The bucket count B is fixed by the first successful join and never changes
  * afterwards: keys are routed by CRC32(key) mod B, so a new B would move almost

@@ -1,13 +1,20 @@
 /**
- * What a join, leave or move does to the latest config: the next config, or
- * the error that says why there is none. Pure and deterministic (every
- * replica computes the same config from the same command); exactly-once and
- * the version chain itself are the state machine's business.
+ * What a join, leave, move or members command does to the latest config:
+ * the next config, or the error that says why there is none. Pure and
+ * deterministic (every replica computes the same config from the same
+ * command); exactly-once and the version chain itself are the state
+ * machine's business.
  *
  * Checks run in a fixed order and the first failure is the answer, so a
  * command with several problems gets the same error on every replica:
  * emptiness, then the bucket count, then each group or gid in command order,
  * then the command as a whole.
+ *
+ * members checks its list as a join checks a joining group's, except that
+ * the group's own current addresses are free for it to keep. A list equal
+ * to the current one (after sorting by id) is answered with the latest
+ * config and creates no version: setting what is already set is not a
+ * change, and shard groups need not walk a version that moves nothing.
  *
  * Leaving the last group is refused while it owns buckets (lastGroupOwnsBuckets).
  * 6.824's controller lets every group leave and parks the shards on group 0;
@@ -16,7 +23,14 @@
  * data would be stranded and every key unservable. Since every bucket is
  * owned whenever any group exists, this means: at least one group stays.
  */
-import type { MetaError, MetaWriteCommand, JoinCommand, LeaveCommand, MoveCommand } from './commands.js';
+import type {
+  JoinCommand,
+  LeaveCommand,
+  MembersCommand,
+  MetaError,
+  MetaWriteCommand,
+  MoveCommand,
+} from './commands.js';
 import {
   addressInUse,
   badAddress,
@@ -32,7 +46,7 @@ import {
   tooManyGroups,
   unknownGroup,
 } from './commands.js';
-import type { GroupId, GroupInfo, ShardConfig } from './config.js';
+import type { GroupId, GroupInfo, MemberInfo, ShardConfig } from './config.js';
 import {
   BUCKET_COUNT_DEFAULT,
   BUCKET_COUNT_MAX,
@@ -56,7 +70,13 @@ export interface ChainTip {
 }
 
 export type WriteOutcome =
-  | { readonly ok: true; readonly config: ShardConfig; readonly bucketCount: number | null }
+  | {
+      readonly ok: true;
+      readonly config: ShardConfig;
+      readonly bucketCount: number | null;
+      /** False when the command changed nothing: `config` is the latest one, not a new version. */
+      readonly created: boolean;
+    }
   | { readonly ok: false; readonly error: MetaError };
 
 export function executeWrite(tip: ChainTip, command: MetaWriteCommand): WriteOutcome {
@@ -67,6 +87,8 @@ export function executeWrite(tip: ChainTip, command: MetaWriteCommand): WriteOut
       return leave(tip, command);
     case 'move':
       return move(tip, command);
+    case 'members':
+      return setMembers(tip, command);
   }
 }
 
@@ -80,8 +102,7 @@ function join(tip: ChainTip, command: JoinCommand): WriteOutcome {
     return failure(badBucketCount(bucketCount, null));
   }
   const { latest } = tip;
-  const addressOwners = new Map<string, GroupId>();
-  for (const group of latest.groups) for (const member of group.members) addressOwners.set(member.address, group.gid);
+  const addressOwners = addressOwnersOf(latest.groups);
   const joining = new Set<GroupId>();
   for (const group of command.groups) {
     const error = joinGroupError(latest, group, joining, addressOwners);
@@ -91,10 +112,7 @@ function join(tip: ChainTip, command: JoinCommand): WriteOutcome {
   const groupCount = latest.groups.length + command.groups.length;
   if (groupCount > GROUPS_MAX) return failure(tooManyGroups(groupCount));
 
-  const added = command.groups.map((group) => ({
-    gid: group.gid,
-    members: [...group.members].sort((a, b) => a.id - b.id).map((member) => ({ ...member })),
-  }));
+  const added = command.groups.map((group) => ({ gid: group.gid, members: sortedMembers(group.members) }));
   const groups = [...latest.groups, ...added].sort((a, b) => a.gid - b.gid);
   // Before the first join the latest config (version 0) has no buckets yet: start from B unassigned ones.
   const current =
@@ -109,10 +127,22 @@ function joinGroupError(
   joining: ReadonlySet<GroupId>,
   addressOwners: Map<string, GroupId>,
 ): MetaError | null {
-  const { gid, members } = group;
+  const { gid } = group;
   if (!isGroupId(gid)) return badGroupId(gid);
   if (joining.has(gid)) return duplicateGroupId(gid);
   if (findGroup(latest, gid) !== undefined) return groupExists(gid);
+  return membersError(gid, group.members, addressOwners);
+}
+
+/**
+ * Why `members` cannot be group `gid`'s member list, or null; records their
+ * addresses in `addressOwners` (address to the group that has it) as it goes.
+ */
+function membersError(
+  gid: GroupId,
+  members: readonly MemberInfo[],
+  addressOwners: Map<string, GroupId>,
+): MetaError | null {
   if (members.length === 0) return badMembers(gid, 'it has no members');
   if (members.length > MEMBERS_PER_GROUP_MAX) {
     return badMembers(gid, `it has ${members.length} members, over the limit of ${MEMBERS_PER_GROUP_MAX}`);
@@ -161,13 +191,51 @@ function move(tip: ChainTip, command: MoveCommand): WriteOutcome {
   return next(latest, buckets, latest.groups, tip.bucketCount);
 }
 
+function setMembers(tip: ChainTip, command: MembersCommand): WriteOutcome {
+  const { latest } = tip;
+  const { gid } = command;
+  const current = findGroup(latest, gid);
+  if (current === undefined) return failure(unknownGroup(gid));
+  // A member that stays keeps its address: only the other groups' addresses are taken.
+  const addressOwners = addressOwnersOf(latest.groups.filter((group) => group.gid !== gid));
+  const error = membersError(gid, command.members, addressOwners);
+  if (error !== null) return failure(error);
+  const members = sortedMembers(command.members);
+  if (sameMembers(members, current.members)) {
+    return { ok: true, config: latest, bucketCount: tip.bucketCount, created: false };
+  }
+  const groups = latest.groups.map((group) => (group.gid === gid ? { gid, members } : group));
+  return next(latest, latest.buckets, groups, tip.bucketCount);
+}
+
 function next(
   latest: ShardConfig,
   buckets: readonly GroupId[],
   groups: readonly GroupInfo[],
   bucketCount: number | null,
 ): WriteOutcome {
-  return { ok: true, config: freezeConfig({ version: latest.version + 1, buckets, groups }), bucketCount };
+  return {
+    ok: true,
+    config: freezeConfig({ version: latest.version + 1, buckets, groups }),
+    bucketCount,
+    created: true,
+  };
+}
+
+function addressOwnersOf(groups: readonly GroupInfo[]): Map<string, GroupId> {
+  const owners = new Map<string, GroupId>();
+  for (const group of groups) for (const member of group.members) owners.set(member.address, group.gid);
+  return owners;
+}
+
+/** Fresh copies, sorted by id, as configs list them. */
+function sortedMembers(members: readonly MemberInfo[]): MemberInfo[] {
+  return [...members].sort((a, b) => a.id - b.id).map((member) => ({ id: member.id, address: member.address }));
+}
+
+/** Whether two lists, both sorted by id, name the same members at the same addresses. */
+function sameMembers(a: readonly MemberInfo[], b: readonly MemberInfo[]): boolean {
+  return a.length === b.length && a.every((member, k) => member.id === b[k]!.id && member.address === b[k]!.address);
 }
 
 function groupIds(groups: readonly GroupInfo[]): GroupId[] {

@@ -21,6 +21,7 @@ export type {
   ClientStamp,
   JoinCommand,
   LeaveCommand,
+  MembersCommand,
   MetaCommand,
   MetaCommandType,
   MetaError,

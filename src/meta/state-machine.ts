@@ -1,7 +1,7 @@
 /**
  * The meta group's state machine: the version chain of configs, changed by
- * join, leave and move commands applied in log order, exactly once per
- * (client id, sequence).
+ * join, leave, move and members commands applied in log order, exactly once
+ * per (client id, sequence).
  *
  * It lives in memory. That is enough because the Raft log and the snapshots
  * are what is durable: a restarted member restores the latest snapshot and
@@ -150,6 +150,8 @@ export class MetaStateMachine implements ReplicatedStateMachine {
   private execute(command: MetaWriteCommand): MetaReply {
     const outcome = executeWrite({ latest: this.latest, bucketCount: this.bucketCountFixed }, command);
     if (!outcome.ok) return failed(outcome.error);
+    // Nothing changed (a members list already in place): the reply is the latest config, already in the chain.
+    if (!outcome.created) return ok(outcome.config);
     if (outcome.bucketCount !== this.bucketCountFixed) {
       this.bucketCountFixed = outcome.bucketCount;
       this.empty = emptyConfig(outcome.bucketCount);

@@ -90,6 +90,12 @@ const metaCommand: fc.Arbitrary<MetaCommand> = fc.oneof(
   ),
   fc.record({ type: fc.constant('leave' as const), ...metaStamp, gids: fc.array(gid, { maxLength: 4 }) }),
   fc.record({ type: fc.constant('move' as const), ...metaStamp, fromBucket: gid, toBucket: gid, gid }),
+  fc.record({
+    type: fc.constant('members' as const),
+    ...metaStamp,
+    gid,
+    members: fc.array(fc.record({ id: gid, address: anyText() }), { maxLength: 3 }),
+  }),
   fc.record({ type: fc.constant('query' as const), version: fc.option(u64, { nil: null }) }),
 );
 

@@ -42,6 +42,17 @@ describe('meta command codec', () => {
       text(encodeMetaCommand(built)),
       '{"format":1,"type":"leave","clientId":"admin","sequence":3,"gids":[2,1]}',
     );
+    const members = {
+      members: [{ address: 'n9.test:7000', id: 9 }],
+      gid: 4,
+      sequence: 2,
+      clientId: 'admin',
+      type: 'members',
+    } as unknown as MetaCommand;
+    assert.equal(
+      text(encodeMetaCommand(members)),
+      '{"format":1,"type":"members","clientId":"admin","sequence":2,"gid":4,"members":[{"id":9,"address":"n9.test:7000"}]}',
+    );
     assert.equal(
       text(encodeMetaCommand({ type: 'query', version: null })),
       '{"format":1,"type":"query","version":null}',
@@ -54,6 +65,11 @@ describe('meta command codec', () => {
       { type: 'join', clientId: 'a', sequence: 2, groups: [groupInfo(3)] },
       { type: 'leave', clientId: 'b', sequence: 9, gids: [1, 3] },
       { type: 'move', clientId: 'ü', sequence: 1, fromBucket: 0, toBucket: 4, gid: 1 },
+      // Members in the order given: sorting them is the state machine's job.
+      { type: 'members', clientId: 'c', sequence: 3, gid: 2, members: [...groupInfo(2).members].reverse() },
+      // Shapes only: values the state machine refuses still decode, so that it can say what is wrong.
+      { type: 'members', clientId: 'c', sequence: 4, gid: -1, members: [{ id: 0, address: '' }] },
+      { type: 'members', clientId: 'c', sequence: 5, gid: 2, members: [] },
       { type: 'query', version: 7 },
       { type: 'query', version: null },
     ];
@@ -93,6 +109,23 @@ describe('meta command codec', () => {
         /command\.bucketCount: expected an integer/,
       ],
       ['{"format":1,"type":"leave","clientId":"a","sequence":9007199254740992,"gids":[]}', /command\.sequence/],
+      ['{"format":1,"type":"members","clientId":"a","sequence":1,"gid":1}', /the field "members" is missing/],
+      ['{"format":1,"type":"members","clientId":"a","sequence":1,"members":[]}', /the field "gid" is missing/],
+      ['{"format":1,"type":"members","clientId":"a","sequence":1,"gid":"1","members":[]}', /command\.gid: expected/],
+      ['{"format":1,"type":"members","clientId":"a","sequence":1,"gid":1,"members":{}}', /command\.members/],
+      [
+        '{"format":1,"type":"members","clientId":"a","sequence":1,"gid":1,"members":[{"id":1}]}',
+        /command\.members\[0\]: the field "address" is missing/,
+      ],
+      [
+        '{"format":1,"type":"members","clientId":"a","sequence":1,"gid":1,"members":[{"id":1,"address":"a:1","gid":1}]}',
+        /command\.members\[0\]: unknown field "gid"/,
+      ],
+      [
+        '{"format":1,"type":"members","clientId":"a","sequence":1,"gid":1,"members":[{"id":1.5,"address":"a:1"}]}',
+        /command\.members\[0\]\.id: expected an integer/,
+      ],
+      ['{"format":1,"type":"members","gid":1,"members":[]}', /the field "clientId" is missing/],
     ];
     for (const [json, problem] of bad) {
       assert.throws(() => decodeMetaCommand(utf8(json)), problem, json);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type {
   GroupId,
   GroupInfo,
+  MemberInfo,
   MetaCommand,
   MetaError,
   MetaErrorCode,
@@ -61,6 +62,10 @@ export class MachineDriver {
 
   move(fromBucket: number, toBucket: number, gid: GroupId, clientId?: string): Promise<MetaReply> {
     return this.apply({ type: 'move', ...this.stamp(clientId), fromBucket, toBucket, gid });
+  }
+
+  members(gid: GroupId, members: readonly MemberInfo[], clientId?: string): Promise<MetaReply> {
+    return this.apply({ type: 'members', ...this.stamp(clientId), gid, members });
   }
 }
 

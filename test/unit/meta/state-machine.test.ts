@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { GroupInfo, MetaErrorCode, MetaReply } from '../../../src/meta/index.js';
+import type { GroupInfo, MemberInfo, MetaErrorCode, MetaReply } from '../../../src/meta/index.js';
 import {
   bucketsOf,
   canonicalConfigJson,
   encodeMetaCommand,
   encodeMetaReply,
+  findGroup,
   GROUPS_MAX,
   groupOf,
   MetaSnapshotCorruptionError,
@@ -95,6 +96,46 @@ describe('MetaStateMachine', () => {
     assert.deepEqual(expectConfig(await driver.move(2, 9, 2)).buckets, [1, 1, 2, 2, 2, 2, 2, 2, 2, 2]);
   });
 
+  it("members sets one group's member list in a new version; the buckets and the other groups stay", async () => {
+    const driver = new MachineDriver();
+    const before = expectConfig(await driver.join([groupInfo(1), groupInfo(2)]));
+    // Member 3 replaced by member 4, member 1 at a new address, member 2 as it was; given in no order.
+    const config = expectConfig(
+      await driver.members(1, [
+        { id: 4, address: 'g1-n4.test:7000' },
+        { id: 2, address: 'g1-n2.test:7000' },
+        { id: 1, address: 'g1-n1.elsewhere.test:7000' },
+      ]),
+    );
+    assert.equal(config.version, 2);
+    assert.deepEqual(config.buckets, before.buckets);
+    assert.deepEqual(findGroup(config, 1)?.members, [
+      { id: 1, address: 'g1-n1.elsewhere.test:7000' },
+      { id: 2, address: 'g1-n2.test:7000' },
+      { id: 4, address: 'g1-n4.test:7000' },
+    ]);
+    assert.deepEqual(findGroup(config, 2), findGroup(before, 2));
+    assert.ok(Object.isFrozen(findGroup(config, 1)?.members[0]));
+    assert.equal(canonicalConfigJson(expectConfig(driver.machine.query(1))), canonicalConfigJson(before));
+    // An address group 1 gave up is free for another group.
+    const reused = expectConfig(await driver.members(2, [{ id: 7, address: 'g1-n3.test:7000' }]));
+    assert.deepEqual(findGroup(reused, 2)?.members, [{ id: 7, address: 'g1-n3.test:7000' }]);
+    assert.equal(reused.version, 3);
+  });
+
+  it('members with the list already in place answers the latest config and creates no version', async () => {
+    const driver = new MachineDriver();
+    await driver.join([groupInfo(1), groupInfo(2)]);
+    const latest = driver.machine.latest;
+    const same = expectConfig(await driver.members(2, [...groupInfo(2).members].reverse()));
+    assert.equal(canonicalConfigJson(same), canonicalConfigJson(latest));
+    assert.equal(driver.machine.latest.version, 1);
+    expectError(driver.machine.query(2), 'noSuchVersion');
+    // One changed address is a change.
+    const moved = groupInfo(2).members.map((m) => (m.id === 3 ? { id: 3, address: 'g2-n3.new.test:7000' } : m));
+    assert.equal(expectConfig(await driver.members(2, moved)).version, 2);
+  });
+
   describe('refuses invalid commands with an error that changes nothing', () => {
     const cases: [string, (driver: MachineDriver) => Promise<MetaReply>, string, RegExp][] = [
       ['a join of no groups', (d) => d.join([]), 'emptyJoin', /give at least one group/],
@@ -155,6 +196,25 @@ describe('MetaStateMachine', () => {
           ]),
         'addressInUse',
         /another member of group 5/,
+      ],
+      ['members of a group never joined', (d) => d.members(9, groupInfo(9).members), 'unknownGroup', /9 has not/],
+      ['members of gid 0', (d) => d.members(0, groupInfo(9).members), 'unknownGroup', /0 has not joined/],
+      ['members: an empty list', (d) => d.members(1, []), 'badMembers', /group 1: it has no members/],
+      ['members: a list of 10', (d) => d.members(1, groupInfo(1, 10).members), 'badMembers', /over the limit of 9/],
+      ['members: a member named twice', (d) => d.members(1, [m(4, 'a:1'), m(4, 'b:1')]), 'badMembers', /4 is given/],
+      ['members: a member id of 2^32', (d) => d.members(1, [m(2 ** 32, 'a:1')]), 'badMembers', /1\.\.4294967295/],
+      ['members: an address without a port', (d) => d.members(1, [m(1, 'host')]), 'badAddress', /no ":port"/],
+      [
+        'members: an address of another group',
+        (d) => d.members(1, [m(1, 'g1-n1.test:7000'), m(4, 'g2-n1.test:7000')]),
+        'addressInUse',
+        /a member of group 2/,
+      ],
+      [
+        'members: an address given twice',
+        (d) => d.members(1, [m(1, 'g1-n1.test:7000'), m(4, 'g1-n1.test:7000')]),
+        'addressInUse',
+        /another member of group 1/,
       ],
       ['a leave of every group while they own buckets', (d) => d.leave([1, 2]), 'lastGroupOwnsBuckets', /join a group/],
       [
@@ -243,6 +303,31 @@ describe('MetaStateMachine', () => {
     assert.equal(driver.machine.latest.version, 3);
   });
 
+  it('applies a retried members command once, even after a later change of the same group', async () => {
+    const driver = new MachineDriver();
+    await driver.join([groupInfo(1)], undefined, 'b');
+    const replace = {
+      type: 'members',
+      clientId: 'a',
+      sequence: 1,
+      gid: 1,
+      members: [m(1, 'g1-n1.test:7000'), m(2, 'g1-n2.test:7000'), m(4, 'g1-n4.test:7000')],
+    } as const;
+    const first = expectConfig(await driver.apply(replace));
+    assert.equal(first.version, 2);
+    // Another admin puts member 3 back; a late retry of the first command must not undo that.
+    assert.equal(expectConfig(await driver.members(1, groupInfo(1).members, 'b')).version, 3);
+    const retry = expectConfig(await driver.apply(replace));
+    assert.equal(canonicalConfigJson(retry), canonicalConfigJson(first));
+    assert.equal(driver.machine.latest.version, 3);
+    assert.deepEqual(findGroup(driver.machine.latest, 1)?.members, groupInfo(1).members);
+    // A refusal is remembered too: the retried command stays refused after the group joins.
+    const unknown = { type: 'members', clientId: 'c', sequence: 1, gid: 5, members: groupInfo(5).members } as const;
+    expectError(await driver.apply(unknown), 'unknownGroup');
+    await driver.join([groupInfo(5)], undefined, 'b');
+    expectError(await driver.apply(unknown), 'unknownGroup');
+  });
+
   it('forgets a client idle for more than dedupIdleEntriesMax entries, counting every entry', async () => {
     const driver = new MachineDriver({ dedupIdleEntriesMax: 3 });
     const join = { type: 'join', clientId: 'a', sequence: 1, groups: [groupInfo(1)] } as const;
@@ -302,6 +387,8 @@ describe('MetaStateMachine', () => {
       encodeMetaCommand({ type: 'move', clientId: 'x', sequence: 2, fromBucket: 0, toBucket: 9, gid: 7 }),
       utf8('nonsense'),
       encodeMetaCommand({ type: 'leave', clientId: 'y', sequence: 1, gids: [2] }),
+      encodeMetaCommand({ type: 'members', clientId: 'y', sequence: 2, gid: 4, members: [m(9, 'h9:1'), m(1, 'h1:1')] }),
+      encodeMetaCommand({ type: 'members', clientId: 'y', sequence: 3, gid: 4, members: [m(1, 'h1:1'), m(9, 'h9:1')] }),
     ];
     for (const bytes of commands) {
       assert.deepEqual(encodeMetaReply(await a.applyBytes(bytes)), encodeMetaReply(await b.applyBytes(bytes)));
@@ -316,6 +403,9 @@ describe('MetaStateMachine', () => {
       await driver.move(0, 5, 3, 'a');
       expectError(await driver.leave([9], 'c'), 'unknownGroup');
       await driver.leave([1], 'b');
+      expectConfig(await driver.members(2, REPLACED, 'e'));
+      // Changes nothing: the remembered reply is the latest config, which the chain holds already.
+      expectConfig(await driver.members(2, [...REPLACED].reverse(), 'f'));
       await driver.noop();
       return driver;
     }
@@ -338,7 +428,10 @@ describe('MetaStateMachine', () => {
         { type: 'join', clientId: 'b', sequence: 2, groups: [groupInfo(4)] }, // a retry: the remembered config
         { type: 'move', clientId: 'a', sequence: 1, fromBucket: 0, toBucket: 0, gid: 2 }, // stale
         { type: 'join', clientId: 'd', sequence: 1, groups: [groupInfo(5)] },
-        { type: 'query', version: 3 },
+        { type: 'members', clientId: 'e', sequence: 1, gid: 3, members: groupInfo(3, 1).members }, // a retry
+        { type: 'members', clientId: 'f', sequence: 1, gid: 3, members: groupInfo(3, 1).members }, // a retry
+        { type: 'members', clientId: 'g', sequence: 1, gid: 3, members: groupInfo(3, 1).members },
+        { type: 'query', version: 5 },
       ] as const;
       for (const command of next) {
         const bytes = encodeMetaCommand(command);
@@ -411,6 +504,13 @@ describe('MetaStateMachine', () => {
     });
   });
 });
+
+/** Group 2's members after member 3 was replaced by member 4. */
+const REPLACED: readonly MemberInfo[] = [m(1, 'g2-n1.test:7000'), m(2, 'g2-n2.test:7000'), m(4, 'g2-n4.test:7000')];
+
+function m(id: number, address: string): MemberInfo {
+  return { id, address };
+}
 
 function member(address: string): GroupInfo {
   return { gid: 5, members: [{ id: 1, address }] };
