@@ -3,22 +3,29 @@
  * group serves: the peer transport to the other members, the member's own
  * state (opened by the caller once the transport exists, since the node
  * sends through it), and one TCP port for peer messages and client requests,
- * which also answers the 'status' service for whoever asks.
+ * which also answers the 'status' service for whoever asks and the
+ * 'members' service (membership changes) for admins. It keeps the peer
+ * addresses in step with the group's membership (peer-address-book.ts).
  */
 import type { Logger } from '../log/logger.js';
 import type { NodeStatus } from '../node/node-status.js';
+import type { MembershipListener } from '../node/index.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { StatusExtras } from '../node/status-report.js';
 import { nodeStatus } from '../node/status-report.js';
 import type { NodeId } from '../raft/index.js';
 import type { ClientConnectionLimits, GroupService, NodeTls, PeerAddress } from '../transport/index.js';
 import { TcpPeerTransport, TcpServer } from '../transport/index.js';
+import { withMembersService } from './members-service.js';
+import { PeerAddressBook } from './peer-address-book.js';
 import { withStatusService } from './status-service.js';
 
 export interface GroupEndpointOptions {
   readonly id: NodeId;
   /** Every member of the group (this one included) with its address. */
   readonly members: ReadonlyMap<NodeId, PeerAddress>;
+  /** The member's data directory: the addresses of members added later are remembered there. */
+  readonly directory: string;
   readonly clusterId: string;
   /** The cluster's auth token: asked of every peer and client, and given to peers. */
   readonly authToken?: string;
@@ -29,6 +36,18 @@ export interface GroupEndpointOptions {
   readonly onPeerSent?: (messageCount: number, sizeBytes: number) => void;
   /** TLS on this member's port and to its peers (mutual); plaintext when absent. */
   readonly tls?: NodeTls;
+}
+
+/** What a server's options say about who founded the group. */
+export interface Founding {
+  readonly members: ReadonlyMap<NodeId, PeerAddress>;
+  /** This member joins a group that exists: it starts with no membership and waits for the leader to add it. */
+  readonly join?: boolean;
+}
+
+/** The bootstrap voters: the --members of a founding member, none for one that joins (the log tells it). */
+export function foundingVoters(options: Founding): NodeId[] {
+  return options.join === true ? [] : [...options.members.keys()];
 }
 
 export interface GroupEndpoint<T> {
@@ -43,7 +62,7 @@ export interface GroupEndpoint<T> {
 
 export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
   options: GroupEndpointOptions,
-  open: (peers: TcpPeerTransport) => Promise<T>,
+  open: (peers: TcpPeerTransport, membership: MembershipListener) => Promise<T>,
   service: (member: T) => GroupService,
   statusExtras: (member: T) => Omit<StatusExtras, 'startedAtMs'>,
 ): Promise<GroupEndpoint<T>> {
@@ -59,7 +78,8 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
     onSent: options.onPeerSent,
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
-  const member = await open(peers);
+  const addressBook = await PeerAddressBook.open(options.directory, options.id, options.members, peers, options.logger);
+  const member = await open(peers, addressBook);
   const status = (): NodeStatus => nodeStatus(member.node, { ...statusExtras(member), startedAtMs });
   const server = await TcpServer.start({
     host: self.host,
@@ -69,7 +89,7 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
     selfId: options.id,
     logger: options.logger,
     onPeerMessage: (message) => member.node.receive(message),
-    service: withStatusService(service(member), status),
+    service: withStatusService(withMembersService(service(member), member.node), status),
     ...options.clientLimits,
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
@@ -80,6 +100,7 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
     async close() {
       await server.close();
       peers.close();
+      await addressBook.flushed();
     },
   };
 }

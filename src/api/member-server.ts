@@ -20,7 +20,7 @@ import type { ClientConnectionLimits, NodeTls, PeerAddress } from '../transport/
 import type { GroupService } from '../transport/index.js';
 import { routeServices } from '../transport/index.js';
 import type { GroupEndpoint } from './group-endpoint.js';
-import { startGroupEndpoint } from './group-endpoint.js';
+import { foundingVoters, startGroupEndpoint } from './group-endpoint.js';
 import { HttpApiServer } from './http/http-server.js';
 import { HTTP_KV_DEADLINE_MS, loneGroupBackend } from './http/node-backends.js';
 import { RespServer } from './resp/resp-server.js';
@@ -30,6 +30,8 @@ export interface MemberServerOptions {
   /** Every member of the group (this one included) with its peer address. */
   readonly members: ReadonlyMap<NodeId, PeerAddress>;
   readonly directory: string;
+  /** Joins an existing group instead of founding one with --members (see group-endpoint.ts foundingVoters). */
+  readonly join?: boolean;
   /** Where to serve the Redis protocol; none when absent. */
   readonly resp?: PeerAddress;
   /** Peers and clients must present it: it keeps two clusters on one network apart. */
@@ -92,11 +94,12 @@ export class MemberServer {
     const metrics = new ProcessMetrics();
     const endpoint = await startGroupEndpoint(
       { ...options, onPeerSent: metrics.peerSendObserver },
-      async (peers): Promise<KvMember> => {
+      async (peers, membership): Promise<KvMember> => {
         const disk = await openDiskReplica({
           directory: options.directory,
           id: options.id,
-          voters: [...options.members.keys()],
+          voters: foundingVoters(options),
+          membershipListener: membership,
           peers,
           observer: metrics,
           onSync: metrics.syncObserver,

@@ -20,7 +20,7 @@ import type { NodeId } from '../raft/index.js';
 import type { ClientConnectionLimits, GroupService, NodeTls, PeerAddress } from '../transport/index.js';
 import { routeServices } from '../transport/index.js';
 import type { GroupEndpoint } from './group-endpoint.js';
-import { startGroupEndpoint } from './group-endpoint.js';
+import { foundingVoters, startGroupEndpoint } from './group-endpoint.js';
 import { HttpApiServer } from './http/http-server.js';
 import { META_HOLDS_NO_KEYS, shardedClusterBackend } from './http/node-backends.js';
 
@@ -29,6 +29,8 @@ export interface MetaServerOptions {
   /** Every member of the meta group (this one included) with its address. */
   readonly members: ReadonlyMap<NodeId, PeerAddress>;
   readonly directory: string;
+  /** Joins an existing group instead of founding one with --members (see group-endpoint.ts foundingVoters). */
+  readonly join?: boolean;
   readonly clusterId: string;
   /** The cluster's auth token: asked of peers and clients on every port (binary, HTTP) when set. */
   readonly authToken?: string;
@@ -84,12 +86,13 @@ export class MetaServer {
     const metrics = new ProcessMetrics();
     const endpoint = await startGroupEndpoint(
       { ...options, onPeerSent: metrics.peerSendObserver },
-      async (peers): Promise<MetaMember> => {
+      async (peers, membership): Promise<MetaMember> => {
         const machine = new MetaStateMachine();
         const disk = await openDiskNode({
           directory: options.directory,
           id: options.id,
-          voters: [...options.members.keys()],
+          voters: foundingVoters(options),
+          membershipListener: membership,
           peers,
           machine,
           snapshotEveryEntries: options.snapshotEveryEntries ?? META_SNAPSHOT_EVERY_ENTRIES_DEFAULT,

@@ -30,7 +30,7 @@ import { ShardStateMachine } from '../shard/state-machine.js';
 import type { ClientConnectionLimits, NodeTls, PeerAddress } from '../transport/index.js';
 import { ClientBackend } from './client-backend.js';
 import type { GroupEndpoint } from './group-endpoint.js';
-import { startGroupEndpoint } from './group-endpoint.js';
+import { foundingVoters, startGroupEndpoint } from './group-endpoint.js';
 import { HttpApiServer } from './http/http-server.js';
 import { HTTP_KV_DEADLINE_MS, shardedClusterBackend } from './http/node-backends.js';
 import { RespServer } from './resp/resp-server.js';
@@ -43,6 +43,8 @@ export interface ShardServerOptions {
   /** The meta group's members. */
   readonly meta: ReadonlyMap<NodeId, PeerAddress>;
   readonly directory: string;
+  /** Joins an existing group instead of founding one with --members (see group-endpoint.ts foundingVoters). */
+  readonly join?: boolean;
   readonly resp?: PeerAddress;
   readonly clusterId: string;
   /** The cluster's auth token: asked of peers and clients on every port (binary, RESP, HTTP) when set. */
@@ -136,7 +138,7 @@ export class ShardServer {
     const metrics = new ProcessMetrics();
     const endpoint = await startGroupEndpoint(
       { ...options, onPeerSent: metrics.peerSendObserver },
-      async (peers): Promise<ShardMember> => {
+      async (peers, membership): Promise<ShardMember> => {
         // LevelDB creates its own directory, not the ones above it.
         await mkdir(options.directory, { recursive: true });
         const engine = await LevelKvEngine.open(path.join(options.directory, 'kv'));
@@ -147,7 +149,8 @@ export class ShardServer {
         const disk = await openDiskNode({
           directory: options.directory,
           id: options.id,
-          voters: [...options.members.keys()],
+          voters: foundingVoters(options),
+          membershipListener: membership,
           peers,
           machine,
           observer: metrics,

@@ -1,14 +1,16 @@
-/** `raftkv admin join|leave|move|query`: manage the config table through the meta group. */
+/** `raftkv admin join|leave|move|replace|query`: manage the config table through the meta group. */
 import { randomUUID } from 'node:crypto';
 import type { Command } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { realClientClock } from '../client/channel.js';
 import { ClientError, MetaRefusedError } from '../client/errors.js';
+import { MembersClient } from '../client/members-client.js';
 import { MetaClient } from '../client/meta-client.js';
+import { replaceMember, ReplaceMemberError } from '../client/replace-member.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
 import { clusterView, groupsToAsk } from '../client/cluster-status.js';
 import { askNodeStatus, parseAddress, STATUS_TIMEOUT_MS_DEFAULT } from '../client/status-client.js';
-import type { GroupInfo, MemberInfo, ShardConfig } from '../meta/config.js';
+import type { GroupInfo, ShardConfig } from '../meta/config.js';
 import { BUCKET_COUNT_DEFAULT, BUCKET_COUNT_MAX, canonicalConfigJson } from '../meta/config.js';
 import { formatConfig, formatNodes, leadersOf } from './config-table.js';
 import type { HostPort } from './options.js';
@@ -17,6 +19,7 @@ import { CLIENT_TOKEN_HELP, clientToken } from './token-flags.js';
 import type { TlsFlags } from './tls-flags.js';
 import { clientTlsOrExit, withClientTlsFlags } from './tls-flags.js';
 import type { ClientTls } from '../transport/index.js';
+import { memberInfos } from '../api/http/node-backends.js';
 
 interface AdminFlags extends TlsFlags {
   readonly meta: Map<number, HostPort>;
@@ -50,6 +53,7 @@ Examples:
   raftkv admin --meta ${EXAMPLE_META} join 1 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
   raftkv admin --meta ${EXAMPLE_META} move 0-4 1
   raftkv admin --meta ${EXAMPLE_META} leave 2
+  raftkv admin --meta ${EXAMPLE_META} replace 1 13 14=127.0.0.1:7014   (14 started with raftkv shard --join)
   raftkv admin --meta ${EXAMPLE_META} query          the latest config and every node's state, as tables
   raftkv admin --meta ${EXAMPLE_META} query 3 --json  version 3 and every node, as JSON`,
   );
@@ -102,6 +106,62 @@ Examples:
     });
 
   admin
+    .command('replace')
+    .description(
+      'replace member OLD of shard group GID by NEW, under load: NEW (started with --join) joins as a learner, ' +
+        'catches up and becomes a voter, then OLD is removed and the meta group learns the new member list',
+    )
+    .argument('<gid>', 'the shard group')
+    .argument('<old>', 'the id of the member to remove (stop its process afterwards)')
+    .argument('<new>', 'the new member: id=host:port, its node port as in its --members')
+    .option(
+      '--catch-up-seconds <seconds>',
+      'how long the new member may take to catch up with the group',
+      integerOption('--catch-up-seconds', 1),
+      600,
+    )
+    .addHelpText(
+      'after',
+      `${examples('replace 1 13 14=127.0.0.1:7014')}
+
+Start the new member first, with --join and the group's members plus itself:
+  raftkv shard --join --id 14 --gid 1 --members 11=127.0.0.1:7011,12=127.0.0.1:7012,13=127.0.0.1:7013,14=127.0.0.1:7014 \\
+    --meta ${EXAMPLE_META} --dir data/g1-14
+A replacement cut short (Ctrl-C, a timeout) is finished by running the same command again.`,
+    )
+    .action(async (gid, old, added, options) => {
+      const plan = checked(admin, () => ({
+        gid: integerOption('GID', 1)(gid),
+        oldId: integerOption('OLD', 1)(old),
+        newMember: memberInfos(membersOption('NEW')(added))[0]!,
+      }));
+      if (plan.newMember.id === plan.oldId) admin.error('error: OLD and NEW must be different members');
+      const flags = admin.opts();
+      await withMetaClient(admin, flags, async (client, { token, tls }) => {
+        const result = await replaceMember(plan, {
+          meta: client,
+          group: (members) =>
+            new MembersClient({
+              members: members.map((member) => member.id),
+              channel: new TcpGroupChannel({
+                members: new Map(members.map((member) => [member.id, parseAddress(member.address)])),
+                clusterId: flags.clusterId,
+                token,
+                ...(tls === undefined ? {} : { tls }),
+              }),
+              clock: realClientClock,
+              random: Math.random,
+              deadlineMs: flags.timeoutMs,
+            }),
+          clock: realClientClock,
+          onStep: (step) => process.stderr.write(`raftkv admin: ${step}\n`),
+          catchUpDeadlineMs: options.catchUpSeconds * 1000,
+        });
+        return result.config;
+      });
+    });
+
+  admin
     .command('query')
     .description("print a config (the latest, or VERSION) with each group's leader, and every node's Raft state")
     .argument('[version]', 'a config version (default: the latest)')
@@ -111,7 +171,7 @@ Examples:
       const flags = admin.opts();
       await withMetaClient(admin, flags, (client) => client.query(parsed), {
         print: async (config, { token, tls }) => {
-          const view = await clusterView(config, groupsToAsk(config, metaMembers(flags.meta)), (member) =>
+          const view = await clusterView(config, groupsToAsk(config, memberInfos(flags.meta)), (member) =>
             askNodeStatus(parseAddress(member.address), {
               clusterId: flags.clusterId,
               token,
@@ -147,7 +207,7 @@ function parseGroups(pairs: readonly string[]): GroupInfo[] {
     const members = membersOption(`the members of group ${gid}`)(pairs[index + 1]!);
     groups.push({
       gid,
-      members: [...members].map(([id, address]) => ({ id, address: `${address.host}:${address.port}` })),
+      members: memberInfos(members),
     });
   }
   return groups;
@@ -158,14 +218,6 @@ function parseBucketRange(text: string): [number, number] {
   if (match === null) throw new InvalidArgumentError(`buckets are N or FROM-TO (like 0-4), got "${text}"`);
   const from = Number(match[1]);
   return [from, match[2] === undefined ? from : Number(match[2])];
-}
-
-/** The --meta members as configs write members: id and "host:port" (an IPv6 host in brackets). */
-function metaMembers(meta: ReadonlyMap<number, HostPort>): MemberInfo[] {
-  return [...meta].map(([id, { host, port }]) => ({
-    id,
-    address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-  }));
 }
 
 /** How a command prints its config: by default the table, or the canonical JSON with --json. */
@@ -182,7 +234,7 @@ interface ClusterAccess {
 async function withMetaClient(
   admin: Command,
   flags: AdminFlags,
-  run: (client: MetaClient) => Promise<ShardConfig>,
+  run: (client: MetaClient, access: ClusterAccess) => Promise<ShardConfig>,
   printer: ConfigPrinter = {
     print: (config) => Promise.resolve(flags.json === true ? canonicalConfigJson(config) : formatConfig(config)),
   },
@@ -204,10 +256,12 @@ async function withMetaClient(
     deadlineMs: flags.timeoutMs,
   });
   try {
-    const config = await run(client);
+    const config = await run(client, { token, tls });
     process.stdout.write(`${await printer.print(config, { token, tls })}\n`);
   } catch (error) {
-    if (!(error instanceof ClientError) && !(error instanceof MetaRefusedError)) throw error;
+    const known =
+      error instanceof ClientError || error instanceof MetaRefusedError || error instanceof ReplaceMemberError;
+    if (!known) throw error;
     process.stderr.write(`raftkv admin: ${error.message}\n`);
     process.exitCode = 2;
   } finally {

@@ -18,6 +18,7 @@ export interface ServerFlags extends TlsFlags {
   readonly clientConnectionsMax: number;
   readonly clientIdleSeconds: number;
   readonly logLevel: LogLevel;
+  readonly join?: true;
 }
 
 export function withServerFlags<Args extends unknown[], Opts extends OptionValues>(
@@ -27,6 +28,11 @@ export function withServerFlags<Args extends unknown[], Opts extends OptionValue
   return withServerTlsFlags(command)
     .option('--http <host:port>', 'serve the HTTP JSON API, /metrics and the dashboard here', hostPortOption('--http'))
     .option('--cluster-id <name>', 'every node and client of one cluster must agree on it', 'raftkv')
+    .option(
+      '--join',
+      'join a group that runs already, as a new member (see `raftkv admin replace`): start with no ' +
+        'membership and wait for its leader; --members then lists the current members and this one',
+    )
     .option('--auth-token-file <file>', SERVER_TOKEN_HELP)
     .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
     .option(
@@ -53,6 +59,7 @@ export interface CommonServerOptions {
   readonly logger: Logger;
   readonly clientLimits: ClientConnectionLimits;
   readonly tickMs: number;
+  readonly join: boolean;
   readonly tls?: NodeTls;
 }
 
@@ -77,6 +84,7 @@ export async function commonServerOptions(
       clientIdleMs: flags.clientIdleSeconds * 1000,
     },
     tickMs: flags.tickMs,
+    join: flags.join === true,
     ...(tls === undefined ? {} : { tls }),
   };
 }

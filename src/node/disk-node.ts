@@ -16,7 +16,7 @@ import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import type { SyncObserver, TornTail } from '../storage/index.js';
 import { HardStateStore, SegmentedLogStore, SnapshotStore } from '../storage/index.js';
-import type { PeerSender, ReplicatedStateMachine, Ticker } from './ports.js';
+import type { MembershipListener, PeerSender, ReplicatedStateMachine, Ticker } from './ports.js';
 import type { RaftNodeObserver } from './raft-node-observer.js';
 import { realTicker } from './ports.js';
 import { RaftNode } from './raft-node.js';
@@ -24,8 +24,10 @@ import { RaftNode } from './raft-node.js';
 export interface DiskNodeOptions {
   readonly directory: string;
   readonly id: NodeId;
-  /** The founding members; used only when the directory is new. */
+  /** The founding members; used only when the directory is new. Empty for a member that joins an existing group. */
   readonly voters: readonly NodeId[];
+  /** Told of membership changes in the log (peer addresses); none by default. */
+  readonly membershipListener?: MembershipListener;
   readonly peers: PeerSender;
   readonly machine: ReplicatedStateMachine;
   readonly ticker?: Ticker;
@@ -74,6 +76,7 @@ export async function openDiskNode(options: DiskNodeOptions): Promise<DiskNode> 
       tickMs: options.tickMs ?? TICK_MS_DEFAULT,
       ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
       observer: options.observer,
+      ...(options.membershipListener === undefined ? {} : { membershipListener: options.membershipListener }),
     },
     {
       log,

@@ -3,7 +3,7 @@
  * src/storage implement them for real, in-memory ones for simulation, and the
  * node cannot tell the difference.
  */
-import type { HardState, LogIndex, Membership, Message, SnapshotMeta, Term } from '../raft/index.js';
+import type { ConfigChange, HardState, LogIndex, Membership, Message, SnapshotMeta, Term } from '../raft/index.js';
 import type { StoredSnapshot } from '../storage/index.js';
 
 /** One committed entry as the state machine sees it. */
@@ -57,6 +57,18 @@ export interface HardStateFile {
 /** Sends to the other members of the group; delivery is best effort (Raft tolerates loss). */
 export interface PeerSender {
   send(message: Message): void;
+}
+
+/**
+ * Told of the membership changes that pass through this node's log, so that
+ * whoever keeps the peer addresses can follow them: an added learner's
+ * address is worth knowing as soon as its entry is appended (the leader
+ * sends to the learner right after the commit), while a removal is final
+ * only once applied (an appended one may still be overwritten).
+ */
+export interface MembershipListener {
+  appended(change: ConfigChange): void;
+  applied(change: ConfigChange): void;
 }
 
 /** A source of ticks: real timers in a process, the scheduler in a simulation. */

@@ -11,12 +11,30 @@
  * loop goes on to the next Ready. Proposals and reads are promises that
  * settle when their entry is applied or their read index is reached.
  */
-import type { Entry, LogIndex, Message, NodeId, RaftOptions, Ready, ReadState, SnapshotMeta } from '../raft/index.js';
-import { RaftCore, describeRaftError, snapshotChunkMessage } from '../raft/index.js';
+import type {
+  ConfigChange,
+  Entry,
+  LogIndex,
+  Membership,
+  Message,
+  NodeId,
+  RaftOptions,
+  Ready,
+  ReadState,
+  SnapshotMeta,
+} from '../raft/index.js';
+import { RaftCore, describeRaftError, isMember, isVoter, snapshotChunkMessage } from '../raft/index.js';
 import type { LoadedLog, LogStore, StoredSnapshot } from '../storage/index.js';
 import { ApplyStage } from './apply-stage.js';
 import { NodeError, notLeader, outcomeUnknown } from './errors.js';
-import type { HardStateFile, PeerSender, ReplicatedStateMachine, SnapshotFiles, Ticker } from './ports.js';
+import type {
+  HardStateFile,
+  MembershipListener,
+  PeerSender,
+  ReplicatedStateMachine,
+  SnapshotFiles,
+  Ticker,
+} from './ports.js';
 import type { RaftNodeObserver, RaftNodeState } from './raft-node-observer.js';
 import { guardObserver } from './raft-node-observer.js';
 
@@ -39,7 +57,19 @@ export interface RaftNodeOptions {
   readonly requestTimeoutMs?: number;
   /** Told of proposals, commits, elections, leader changes and snapshots (metrics); none by default. */
   readonly observer?: RaftNodeObserver;
+  /** Told of the membership changes in this node's log (peer addresses); none by default. */
+  readonly membershipListener?: MembershipListener;
 }
+
+/**
+ * The answer to a membership change: done (the membership now), or refused
+ * for a reason the caller acts on: `pending` (another change is still being
+ * committed: retry soon), `notCaughtUp` (the learner is behind: retry once it
+ * has caught up), `invalid` (the change makes no sense here: do not retry).
+ */
+export type MembershipChangeResult =
+  | { readonly ok: true; readonly membership: Membership }
+  | { readonly ok: false; readonly reason: 'pending' | 'notCaughtUp' | 'invalid'; readonly message: string };
 
 export interface RaftNodeParts {
   readonly log: LogStore;
@@ -217,17 +247,56 @@ export class RaftNode {
       );
     }
     this.observer?.proposalAccepted();
+    return this.awaitApplied(result.index, result.term);
+  }
+
+  /** Settles with the machine's reply once the entry proposed at index, term is applied here. */
+  private awaitApplied(index: LogIndex, term: number): Promise<unknown> {
     const pending = new Promise<unknown>((resolve, reject) => {
-      this.proposals.set(result.index, { term: result.term, resolve, reject });
+      this.proposals.set(index, { term, resolve, reject });
     });
     this.expireAfterTimeout(() => {
-      const proposal = this.proposals.get(result.index);
-      if (proposal === undefined || proposal.term !== result.term) return;
-      this.proposals.delete(result.index);
+      const proposal = this.proposals.get(index);
+      if (proposal === undefined || proposal.term !== term) return;
+      this.proposals.delete(index);
       proposal.reject(new NodeError('timeout', `the request was not applied in time; ${OUTCOME_UNKNOWN_ADVICE}`));
     });
     this.kick();
     return pending;
+  }
+
+  /**
+   * Makes one single-server membership change (raft/membership.ts) and
+   * resolves once it is applied here, with the membership then. A change
+   * already in effect is done at once, so that a caller can retry a step it
+   * lost the answer to. Rejects like propose(): notLeader, outcomeUnknown
+   * (retry: the retry finds it done or makes it), timeout, stopped.
+   */
+  async changeMembership(change: ConfigChange): Promise<MembershipChangeResult> {
+    if (this.fatal !== null || this.stopped) throw this.stoppedError();
+    if (this.core.role !== 'leader') throw notLeader(this.core.leader);
+    if (changeInEffect(this.core.membership, change)) return { ok: true, membership: this.core.membership };
+    const result = this.core.proposeConfigChange(change);
+    if (!result.ok) {
+      const error = result.error;
+      switch (error.code) {
+        case 'configChangePending':
+        case 'transferInProgress':
+          return { ok: false, reason: 'pending', message: describeRaftError(error) };
+        case 'learnerNotCaughtUp':
+          return { ok: false, reason: 'notCaughtUp', message: describeRaftError(error) };
+        case 'invalidConfigChange':
+          return { ok: false, reason: 'invalid', message: describeRaftError(error) };
+        case 'notLeader':
+          throw notLeader(error.leader);
+        case 'tooManyUncommitted':
+        case 'tooManyPendingReads':
+        case 'duplicateReadContext':
+          throw new NodeError('overloaded', describeRaftError(error));
+      }
+    }
+    await this.awaitApplied(result.index, result.term);
+    return { ok: true, membership: this.core.membership };
   }
 
   /** Resolves once this node's state machine reflects every write acknowledged before the call (ReadIndex). */
@@ -293,6 +362,7 @@ export class RaftNode {
     while (!this.stopped && this.fatal === null) {
       if (this.core.hasReady()) {
         const ready = this.core.ready();
+        if (this.options.membershipListener !== undefined) this.tellAppended(this.options.membershipListener, ready);
         const [early, afterPersist] = this.splitMessages(ready);
         for (const message of early) this.parts.peers.send(message);
         let durableHandedOver = 0;
@@ -319,6 +389,11 @@ export class RaftNode {
       this.noticeLeadershipChange();
       this.tellObserver();
     }
+  }
+
+  /** Before any message of this Ready leaves: a leader sends to a new learner right after the commit. */
+  private tellAppended(listener: MembershipListener, ready: Ready): void {
+    for (const entry of ready.entries) if (entry.kind === 'config') listener.appended(entry.change);
   }
 
   private afterReadyObserved(observer: RaftNodeObserver, ready: Ready): void {
@@ -463,6 +538,7 @@ export class RaftNode {
     for (let position = 0; position < entries.length; position++) {
       const entry = entries[position]!;
       if (entry.kind === 'command') this.appliedBytesSinceSnapshot += entry.data.byteLength;
+      else if (entry.kind === 'config') this.options.membershipListener?.applied(entry.change);
       if (this.proposals.size > 0) this.settleProposal(entry.index, entry.term, replies[position]);
     }
     this.releaseReads();
@@ -579,5 +655,19 @@ export class RaftNode {
   private stoppedError(): NodeError {
     const why = this.fatal === null ? 'it was stopped' : `it failed: ${this.fatal.message}`;
     return new NodeError('stopped', `this node does not serve requests: ${why}`);
+  }
+}
+
+/** Whether `change` has been made already: a retried step that finds it so is done. */
+function changeInEffect(membership: Membership, change: ConfigChange): boolean {
+  switch (change.type) {
+    case 'addLearner':
+      return isMember(membership, change.node);
+    case 'promoteLearner':
+      return isVoter(membership, change.node);
+    case 'removeNode':
+      return !isMember(membership, change.node);
+    case 'bootstrap':
+      return false;
   }
 }

@@ -15,8 +15,13 @@ export type LogIndex = number;
 
 /** One step of a single-server membership change (dissertation §4.1). */
 export type ConfigChange =
-  /** Start replicating to a node that does not vote yet. */
-  | { readonly type: 'addLearner'; readonly node: NodeId }
+  /**
+   * Start replicating to a node that does not vote yet. `address` is where it
+   * listens for peers (host:port), carried in the log so that every member
+   * learns how to reach it; the core never reads it (like etcd's ConfChange
+   * context). Absent in simulations, where the network knows every node.
+   */
+  | { readonly type: 'addLearner'; readonly node: NodeId; readonly address?: string }
   /** Make a caught-up learner a voter. */
   | { readonly type: 'promoteLearner'; readonly node: NodeId }
   /** Remove a voter or a learner, the leader included. */

@@ -53,7 +53,8 @@ export class ShardReplica implements GroupService {
           return await this.handleShard(request);
         case 'meta':
         case 'status':
-          // Status is answered by the endpoint in front of every node (api/status-service.ts).
+        case 'members':
+          // Status and members are answered by the endpoint in front of every node (api/group-endpoint.ts).
           return notServed(request.service, SERVED);
       }
     } catch (error) {

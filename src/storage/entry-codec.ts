@@ -95,6 +95,10 @@ function parseConfigChange(body: Buffer): ConfigChange {
   const change = value as Record<string, unknown>;
   switch (change.type) {
     case 'addLearner':
+      if (!isNodeId(change.node)) throw new EntryDecodeError(`the ${change.type} change names no valid node`);
+      if (change.address === undefined) return { type: change.type, node: change.node };
+      if (typeof change.address !== 'string') throw new EntryDecodeError('the addLearner address is not a string');
+      return { type: change.type, node: change.node, address: change.address };
     case 'promoteLearner':
     case 'removeNode':
       if (!isNodeId(change.node)) throw new EntryDecodeError(`the ${change.type} change names no valid node`);

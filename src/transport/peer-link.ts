@@ -31,6 +31,11 @@ export interface PeerAddress {
   readonly port: number;
 }
 
+/** "host:port", as configs and flags write addresses (an IPv6 host in brackets). */
+export function formatAddress({ host, port }: PeerAddress): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 export interface PeerLinkOptions {
   readonly selfId: NodeId;
   readonly peerId: NodeId;

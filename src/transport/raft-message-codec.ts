@@ -16,7 +16,8 @@
  *  11 readIndexResponse  [text context][u64? index]
  *
  *   entry         = [u8 kind][u64 index][u64 term][command: u32 length, data | config: change | noop: nothing]
- *   change        = [u8 type][addLearner, promoteLearner, removeNode: u32 node | bootstrap: membership]
+ *   change        = [u8 type][addLearner: u32 node, text? address | promoteLearner, removeNode: u32 node
+ *                   | bootstrap: membership]
  *   membership    = [u32 count][u32 voter]*[u32 count][u32 learner]*
  *   snapshot meta = [u64 index][u64 term][membership][u64 sizeBytes]
  *   bool = u8 0|1; text = [u32 length][UTF-8]; X? = [u8 present 0|1][X, if present]
@@ -207,7 +208,13 @@ function entryBody(entry: Entry): Body {
 function configChangeBody(change: ConfigChange): Body {
   const code = CONFIG_CHANGE_CODES[change.type];
   switch (change.type) {
-    case 'addLearner':
+    case 'addLearner': {
+      const address = optionalText(change.address ?? null);
+      return {
+        sizeBytes: U8_BYTES + U32_BYTES + address.sizeBytes,
+        write: (w) => address.write(writeNodeId(w.u8(code), change.node)),
+      };
+    }
     case 'promoteLearner':
     case 'removeNode':
       return { sizeBytes: U8_BYTES + U32_BYTES, write: (w) => writeNodeId(w.u8(code), change.node) };
@@ -425,8 +432,11 @@ function readEntry(reader: ByteReader): Entry {
 function readConfigChange(reader: ByteReader): ConfigChange {
   const code = reader.u8('config change type');
   switch (code) {
-    case CONFIG_CHANGE_CODES.addLearner:
-      return { type: 'addLearner', node: reader.u32('node id') };
+    case CONFIG_CHANGE_CODES.addLearner: {
+      const node = reader.u32('node id');
+      const address = readOptionalText(reader, 'learner address');
+      return address === null ? { type: 'addLearner', node } : { type: 'addLearner', node, address };
+    }
     case CONFIG_CHANGE_CODES.promoteLearner:
       return { type: 'promoteLearner', node: reader.u32('node id') };
     case CONFIG_CHANGE_CODES.removeNode:

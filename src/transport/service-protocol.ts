@@ -6,7 +6,8 @@
  * bytes that only that service reads. Format version 1:
  *
  *   request:  [u8 version = 1][u32 BE request id][u8 service][u8 flags: bit 0 stale][payload, to the end]
- *             services: 1 kv, 2 meta, 3 shard, 4 status (every node: its Raft state, node/status-codec)
+ *             services: 1 kv, 2 meta, 3 shard, 4 status (every node: its Raft state, node/status-codec),
+ *                       5 members (every node: a membership change of its group, node/members-codec)
  *   response: [u8 version = 1][u32 BE request id][u8 status][body]
  *     status 1 ok:    [reply, to the end]
  *     status 2 error: [u8 code][u8 leader present 0|1][u32 BE leader, if present][u16 BE length][message, UTF-8]
@@ -25,7 +26,7 @@ import type { NodeId } from '../raft/index.js';
 import { MessageDecodeError } from './errors.js';
 
 /** The services a raftkv port may offer. */
-export type ServiceName = 'kv' | 'meta' | 'shard' | 'status';
+export type ServiceName = 'kv' | 'meta' | 'shard' | 'status' | 'members';
 
 export interface ServiceRequest {
   readonly service: ServiceName;
@@ -60,9 +61,12 @@ export interface GroupService {
 }
 
 /** Every service, in the order their codes run. */
-export const SERVICE_NAMES: readonly ServiceName[] = ['kv', 'meta', 'shard', 'status'];
+export const SERVICE_NAMES: readonly ServiceName[] = ['kv', 'meta', 'shard', 'status', 'members'];
 
-const SERVICE_CODES = { kv: 1, meta: 2, shard: 3, status: 4 } as const satisfies Record<ServiceName, number>;
+const SERVICE_CODES = { kv: 1, meta: 2, shard: 3, status: 4, members: 5 } as const satisfies Record<
+  ServiceName,
+  number
+>;
 const SERVICES_BY_CODE = new Map<number, ServiceName>(SERVICE_NAMES.map((name) => [SERVICE_CODES[name], name]));
 const FORMAT_VERSION = 1;
 const FLAG_STALE = 1;

@@ -14,6 +14,7 @@ const WHERE_TO_GO: Record<ServiceName, string> = {
   meta: 'point the admin client at a meta node',
   shard: 'bucket transfers go to the members of a shard group',
   status: 'every raftkv node answers status; this one was started without it',
+  members: 'every raftkv group member answers membership changes; this one was started without it',
 };
 
 /** Throws when `services` is empty: a node that serves nothing is a wiring bug. */

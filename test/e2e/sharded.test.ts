@@ -7,17 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { realClientClock } from '../../src/client/channel.js';
-import { MetaClient } from '../../src/client/meta-client.js';
-import { ShardedKvClient } from '../../src/client/sharded-client.js';
-import { TcpGroupChannel } from '../../src/client/tcp-channel.js';
 import { checkKvHistory } from '../support/linearizability.js';
 import { E2eWorkload, lostOrDuplicatedAppends } from './support/e2e-workload.js';
 import { ProcessGroup } from './support/process-group.js';
+import { shardedWorkloadClient } from './support/sharded-workload.js';
 
 const run = promisify(execFile);
 const RAFTKV_BIN = path.resolve(import.meta.dirname, '../../bin/raftkv.js');
@@ -55,25 +51,7 @@ describe('end to end: a sharded cluster of real processes', { timeout: 240_000 }
     await admin('join', '1', one.membersFlag);
     await admin('join', '2', two.membersFlag);
 
-    const metaAddresses = new Map(meta.ids.map((id) => [id, { host: '127.0.0.1', port: meta.member(id).peerPort }]));
-    const workload = new E2eWorkload(one, CLIENTS, (channels) => {
-      const metaChannel = new TcpGroupChannel({ members: metaAddresses, clusterId });
-      const shardChannel = new TcpGroupChannel({ members: new Map(), clusterId });
-      channels.push(metaChannel, shardChannel);
-      const common = { clock: realClientClock, random: Math.random, deadlineMs: 30_000 };
-      return new ShardedKvClient({
-        ...common,
-        clientId: `e2e-${randomUUID()}`,
-        meta: new MetaClient({
-          ...common,
-          members: meta.ids,
-          channel: metaChannel,
-          clientId: `e2e-meta-${randomUUID()}`,
-        }),
-        channel: shardChannel,
-        learnAddresses: (members) => shardChannel.learn(members),
-      });
-    });
+    const workload = new E2eWorkload(one, CLIENTS, shardedWorkloadClient(meta));
     workload.start();
     let faults = 0;
     await sleep(2_000);

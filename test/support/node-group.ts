@@ -5,7 +5,7 @@
  */
 import type { Message } from '../../src/raft/index.js';
 import { messageSizeBytes } from '../../src/raft/index.js';
-import type { ReplicatedStateMachine, SnapshotFiles, Ticker } from '../../src/node/index.js';
+import type { MembershipListener, ReplicatedStateMachine, SnapshotFiles, Ticker } from '../../src/node/index.js';
 import { RaftNode } from '../../src/node/index.js';
 import { SeededRandom } from '../../src/sim/random.js';
 import { Scheduler } from '../../src/sim/scheduler.js';
@@ -50,6 +50,10 @@ export interface NodeGroupOptions {
   readonly wrapLog?: (id: number, store: LogStore) => LogStore;
   /** Log entries kept behind a snapshot for followers that lag a little (the core's default when absent). */
   readonly snapshotCatchUpEntries?: number;
+  /** Members that join later: they start with no membership (the others found the group). */
+  readonly joining?: readonly number[];
+  /** Each member's listener for the membership changes in its log. */
+  readonly membershipListener?: (id: number) => MembershipListener;
 }
 
 /** Lets every pending promise chain run (memory stores resolve in microtasks). */
@@ -104,6 +108,11 @@ export class NodeGroup<M extends ReplicatedStateMachine = ListMachine> {
     }
   }
 
+  /** The members that found the group (all but the joining ones). */
+  get founders(): number[] {
+    return this.ids.filter((id) => this.options.joining?.includes(id) !== true);
+  }
+
   async startAll(): Promise<void> {
     for (const id of this.ids) await this.start(id);
   }
@@ -125,12 +134,15 @@ export class NodeGroup<M extends ReplicatedStateMachine = ListMachine> {
             ? {}
             : { snapshotCatchUpEntries: this.options.snapshotCatchUpEntries }),
         },
-        bootstrapVoters: this.ids,
+        bootstrapVoters: this.options.joining?.includes(id) === true ? [] : this.founders,
         tickMs: 20,
         snapshotEveryEntries:
           this.options.snapshotEveryEntries ?? (this.options.snapshotEveryBytes === undefined ? 1000 : undefined),
         snapshotEveryBytes: this.options.snapshotEveryBytes,
         restoreChunkBytes: 50,
+        ...(this.options.membershipListener === undefined
+          ? {}
+          : { membershipListener: this.options.membershipListener(id) }),
       },
       {
         log: (this.options.wrapLog ?? ((_id, store) => store))(id, new MemoryLogStore(disk.log)),

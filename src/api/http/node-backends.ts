@@ -11,6 +11,7 @@ import type { MemberInfo } from '../../meta/config.js';
 import type { NodeStatus } from '../../node/node-status.js';
 import type { NodeId } from '../../raft/index.js';
 import type { ClientTls, PeerAddress } from '../../transport/index.js';
+import { formatAddress } from '../../transport/index.js';
 import type { HttpBackend, KvSession } from './http-backend.js';
 
 /** How long /v1/cluster waits for the meta group's config: a page should not hang on a down meta group. */
@@ -47,10 +48,7 @@ export function askMembers(self: NodeIdentity): AskMember {
 
 /** Members as configs write them: id and "host:port" (an IPv6 host in brackets). */
 export function memberInfos(members: ReadonlyMap<NodeId, PeerAddress>): MemberInfo[] {
-  return [...members].map(([id, { host, port }]) => ({
-    id,
-    address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-  }));
+  return [...members].map(([id, address]) => ({ id, address: formatAddress(address) }));
 }
 
 /** A node of a sharded cluster (meta or shard): the cluster view comes from the meta group's latest config. */

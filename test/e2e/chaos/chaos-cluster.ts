@@ -61,6 +61,8 @@ const CATCH_UP_POLL_MS = 100;
 export class ChaosCluster {
   private readonly channels: TcpGroupChannel[] = [];
   private readonly clients: { close(): void }[] = [];
+  /** Members added by membership changes so far, for their ids. */
+  private membersAdded = 0;
 
   private constructor(
     readonly clusterId: string,
@@ -69,6 +71,8 @@ export class ChaosCluster {
     readonly disks: ChaosDisks,
     /** Filled as members exit on their own. */
     readonly exits: MemberExit[],
+    /** The proxy port of each directed link "from->to", as members' --members flags name their peers. */
+    private readonly proxyPorts: Map<string, number>,
   ) {}
 
   /** Creates the processes and the proxy's links; starts nothing yet. */
@@ -124,7 +128,7 @@ export class ChaosCluster {
         }
       }
     }
-    return new ChaosCluster(clusterId, groups, proxy, disks, exits);
+    return new ChaosCluster(clusterId, groups, proxy, disks, exits, proxyPorts);
   }
 
   /** Starts every process, joins both shard groups with the buckets spread, and waits until each group serves. */
@@ -136,6 +140,29 @@ export class ChaosCluster {
       members: processes.ids.map((id) => ({ id, address: `${HOST}:${processes.member(id).peerPort}` })),
     }));
     await meta.join(shardGroups, BUCKET_COUNT);
+  }
+
+  /**
+   * Makes a new member of `group` (an id no member ever had) with its proxy
+   * links, and starts it with --join; the group does not count it yet (see
+   * client/replace-member.ts). Answers its id, the address clients use and
+   * the one its peers reach it at (the proxy's).
+   */
+  async addMember(group: ChaosGroup): Promise<{ id: number; address: string; peerAddress: string }> {
+    this.membersAdded += 1;
+    const id = 100 * group.gid + this.membersAdded;
+    const peers = group.processes.ids;
+    const member = await group.processes.addMember(id);
+    await this.disks.add(id, path.join(group.processes.directory, `node-${id}`));
+    for (const to of peers) {
+      const port = await freePort();
+      await this.proxy.addLink(id, to, port, group.processes.member(to).peerPort);
+      this.proxyPorts.set(`${id}->${to}`, port);
+    }
+    const inbound = await this.proxy.addInboundLinks(id, peers, member.peerPort);
+    for (const from of peers) this.proxyPorts.set(`${from}->${id}`, inbound);
+    await group.processes.start(id, { flags: ['--join'] });
+    return { id, address: `${HOST}:${member.peerPort}`, peerAddress: `${HOST}:${inbound}` };
   }
 
   get meta(): ChaosGroup {

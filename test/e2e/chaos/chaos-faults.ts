@@ -4,11 +4,14 @@
  * lasts, and how it is healed. A new kind is one more name in FAULT_KINDS
  * and one more entry in FAULTS; the nemesis, the --faults flag and the
  * report pick it up.
- * Replacing a member of a group under load waits for a membership API: the
- * Raft core can change membership, but no node exposes it yet.
  */
 import path from 'node:path';
+import { realClientClock } from '../../../src/client/channel.js';
+import { MembersClient } from '../../../src/client/members-client.js';
 import type { MetaClient } from '../../../src/client/meta-client.js';
+import { replaceMember } from '../../../src/client/replace-member.js';
+import { parseAddress } from '../../../src/client/status-client.js';
+import { TcpGroupChannel } from '../../../src/client/tcp-channel.js';
 import { bucketCounts, bucketsOf } from '../../../src/meta/config.js';
 import type { SeededRandom } from '../../../src/sim/random.js';
 import { tearLogTail } from '../support/disk-faults.js';
@@ -27,6 +30,7 @@ export const FAULT_KINDS = [
   'disk-fsync',
   'disk-full',
   'torn-tail',
+  'replace',
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -79,6 +83,8 @@ const KILL_AFTER_MOVE_MS_MAX = 300;
 const DISK_EXIT_WAIT_MS = 15_000;
 /** A restarted member has this long to apply what its group had committed. */
 const CATCH_UP_TIMEOUT_MS = 30_000;
+/** Each step of a replacement (the members service) must be answered within this; a step put off is resent. */
+const REPLACE_STEP_DEADLINE_MS = 20_000;
 /** How long the disk stays broken after the member exited: the operator's time to replace it. */
 const DISK_BROKEN_MS = [200, 2_000] as const;
 
@@ -260,6 +266,7 @@ export const FAULTS: Readonly<Record<FaultKind, Inject>> = {
   },
   'disk-fsync': ({ cluster }, random) => breakDisk(cluster, random, 'fsync-eio'),
   'disk-full': ({ cluster }, random) => breakDisk(cluster, random, 'enospc'),
+  replace: replaceOne,
   'torn-tail': async ({ cluster }, random) => {
     const group = random.pick(cluster.groups);
     const id = random.pick(group.processes.ids);
@@ -275,6 +282,51 @@ export const FAULTS: Readonly<Record<FaultKind, Inject>> = {
     };
   },
 };
+
+/**
+ * Replaces a member of a shard group (its leader half the time) by a new
+ * one, as `raftkv admin replace` does, while the clients go on: the new
+ * member starts with --join, joins as a learner, catches up, becomes a
+ * voter, the old one is removed and stopped for good, and the meta group
+ * learns the new member list. Nothing to heal: the group is whole again.
+ */
+async function replaceOne(context: FaultContext, random: SeededRandom): Promise<InjectedFault> {
+  const { cluster } = context;
+  const group = random.pick(cluster.shardGroups);
+  const { id: old, role } = random.chance(0.5)
+    ? await leaderOrAny(cluster, group, random)
+    : { id: random.pick(group.processes.ids), role: '' };
+  const startMs = performance.now();
+  const added = await cluster.addMember(group);
+  const { membership } = await replaceMember(
+    { gid: group.gid, oldId: old, newMember: { id: added.id, address: added.address }, peerAddress: added.peerAddress },
+    {
+      meta: context.meta,
+      group: (members) =>
+        new MembersClient({
+          members: members.map((member) => member.id),
+          channel: new TcpGroupChannel({
+            members: new Map(members.map((member) => [member.id, parseAddress(member.address)])),
+            clusterId: cluster.clusterId,
+          }),
+          clock: realClientClock,
+          random: Math.random,
+          deadlineMs: REPLACE_STEP_DEADLINE_MS,
+        }),
+      clock: realClientClock,
+      catchUpDeadlineMs: CATCH_UP_TIMEOUT_MS,
+    },
+  );
+  await group.processes.removeMember(old);
+  const seconds = ((performance.now() - startMs) / 1000).toFixed(2);
+  return {
+    description:
+      `replaced ${nodeName(group, old)}${role} by node ${added.id} in ${seconds} s ` +
+      `(voters now ${membership.voters.join(',')}); node ${old} stopped for good`,
+    holdMs: between(random, KILL_DOWN_MS),
+    heal: () => Promise.resolve('nothing to heal: the group has three voters again'),
+  };
+}
 
 /** The kinds a --faults value names: kinds and set names, comma separated. */
 export function parseFaultKinds(value: string): FaultKind[] {

@@ -6,6 +6,11 @@
  * port. Cutting a link refuses its new connections and destroys the open
  * ones, so a partition is a set of cut links, and healing it reopens them.
  *
+ * A member added later (a membership change) is reached by every peer at
+ * one address, the one its addLearner entry carries: an inbound link set
+ * (addInboundLinks) serves all directions into it on one port and tells
+ * the senders apart by the node id of their hello frame.
+ *
  * Only Raft traffic between members goes through here: clients, other
  * groups and the meta group's clients reach every node at its real port (the
  * meta config holds those), so a partition isolates a member from its group,
@@ -13,6 +18,8 @@
  */
 import net from 'node:net';
 import type { Socket } from 'node:net';
+import { decodeHello } from '../../../src/transport/handshake.js';
+import { FrameDecoder } from '../../../src/transport/index.js';
 
 export interface LinkEnds {
   readonly from: number;
@@ -57,6 +64,30 @@ export class FaultProxy {
     return (server.address() as net.AddressInfo).port;
   }
 
+  /**
+   * Listens on one free port for the links from each of `froms` to `to`,
+   * forwarding to `targetPort`; each connection's sender is read from its
+   * hello frame, and the connection is then treated as that link's. Answers
+   * the port.
+   */
+  async addInboundLinks(to: number, froms: readonly number[], targetPort: number): Promise<number> {
+    const server = net.createServer();
+    for (const from of froms) {
+      const key = linkKey(from, to);
+      if (this.links.has(key)) throw new Error(`the proxy already carries link ${key}`);
+      this.links.set(key, { from, to, server, targetPort, cut: false, open: new Set() });
+    }
+    server.on('connection', (socket) => this.identify(to, socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.host, port: 0, exclusive: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return (server.address() as net.AddressInfo).port;
+  }
+
   /** Cuts both directions between every member of `side` and every member of `others`. */
   cutBetween(side: readonly number[], others: readonly number[]): LinkEnds[] {
     const cut: LinkEnds[] = [];
@@ -84,10 +115,10 @@ export class FaultProxy {
   }
 
   async close(): Promise<void> {
-    const servers = [...this.links.values()].map((link) => {
-      for (const socket of link.open) socket.destroy();
-      return new Promise<void>((resolve) => link.server.close(() => resolve()));
-    });
+    for (const link of this.links.values()) for (const socket of link.open) socket.destroy();
+    const servers = [...new Set([...this.links.values()].map((link) => link.server))].map(
+      (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+    );
     this.links.clear();
     await Promise.all(servers);
   }
@@ -101,7 +132,35 @@ export class FaultProxy {
     return true;
   }
 
-  private accept(link: Link, inbound: Socket): void {
+  /** Reads the hello of a connection into `to` to learn which link it is, then forwards it as that link's. */
+  private identify(to: number, inbound: Socket): void {
+    const decoder = new FrameDecoder();
+    const received: Buffer[] = [];
+    const onData = (chunk: Buffer): void => {
+      received.push(chunk);
+      let from: number | null = null;
+      try {
+        const [first] = decoder.push(chunk);
+        if (first === undefined) return;
+        const hello = decodeHello(first.payload);
+        if (hello.role === 'peer') from = hello.fromNodeId;
+      } catch {
+        // Not a peer's hello: nothing this proxy forwards.
+      }
+      inbound.off('data', onData);
+      inbound.pause();
+      const link = from === null ? undefined : this.links.get(linkKey(from, to));
+      if (link === undefined) {
+        inbound.destroy();
+        return;
+      }
+      this.accept(link, inbound, Buffer.concat(received));
+    };
+    inbound.on('data', onData);
+    inbound.on('error', () => inbound.destroy());
+  }
+
+  private accept(link: Link, inbound: Socket, alreadyRead: Buffer | null = null): void {
     if (link.cut) {
       // A reset, as a dropped route eventually gives: the sender backs off and tries again.
       inbound.resetAndDestroy();
@@ -122,6 +181,7 @@ export class FaultProxy {
     outbound.on('error', closeBoth);
     inbound.on('close', closeBoth);
     outbound.on('close', closeBoth);
+    if (alreadyRead !== null) outbound.write(alreadyRead);
     inbound.pipe(outbound);
     outbound.pipe(inbound);
   }

@@ -119,6 +119,31 @@ export class ProcessGroup {
     return group;
   }
 
+  /**
+   * A new member `id` with ports of its own, for a membership change: it is
+   * in membersFlag from now on, and start(id, { flags: ['--join'] }) starts it
+   * as a member that joins the running group.
+   */
+  async addMember(id: number): Promise<MemberProcess> {
+    if (this.members.has(id)) throw new Error(`member ${id} exists already`);
+    const member: MemberProcess = {
+      id,
+      peerPort: await freePort(),
+      respPort: await freePort(),
+      httpPort: this.http ? await freePort() : 0,
+      process: null,
+      stopped: false,
+    };
+    this.members.set(id, member);
+    return member;
+  }
+
+  /** Kills member `id` and forgets it: the group no longer lists it (its data stays until close()). */
+  async removeMember(id: number): Promise<void> {
+    await this.kill(id);
+    this.members.delete(id);
+  }
+
   get ids(): number[] {
     return [...this.members.keys()];
   }

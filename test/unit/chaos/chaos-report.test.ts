@@ -51,10 +51,10 @@ describe('chaos report', () => {
     ]);
     assert.deepEqual(parseFaultKinds('all'), [...FAULT_KINDS]);
     assert.deepEqual(parseFaultKinds('disk'), ['disk-fsync', 'disk-full', 'torn-tail']);
-    assert.ok(FAULT_KINDS.includes('torn-tail'));
+    assert.ok(FAULT_KINDS.includes('torn-tail') && FAULT_KINDS.includes('replace'));
     assert.throws(
       () => parseFaultKinds('kill,disk-slow'),
-      /unknown fault 'disk-slow': choose among all, kills, network, disk, kill,.*torn-tail, comma separated/,
+      /unknown fault 'disk-slow': choose among all, kills, network, disk, kill,.*torn-tail, replace, comma separated/,
     );
   });
 

@@ -11,6 +11,7 @@ const membership: fc.Arbitrary<Membership> = fc.record({
 
 export const configChange: fc.Arbitrary<ConfigChange> = fc.oneof(
   fc.record({ type: fc.constantFrom('addLearner', 'promoteLearner', 'removeNode'), node: nodeId }),
+  fc.record({ type: fc.constant('addLearner'), node: nodeId, address: anyText() }),
   fc.record({ type: fc.constant('bootstrap'), membership }),
 );
 

@@ -19,6 +19,13 @@ describe('log entry codec', () => {
     assert.deepEqual(decodeEntry(encodeEntryRecord(entry).subarray(RECORD_HEADER_BYTES)), entry);
   });
 
+  it('reads back the address a new learner is added with, and refuses one that is not a string', () => {
+    const change = { type: 'addLearner', node: 14, address: '127.0.0.1:7014' } as const;
+    const entry: Entry = { kind: 'config', index: 9, term: 2, change };
+    assert.deepEqual(decodeEntry(encodeEntryRecord(entry).subarray(RECORD_HEADER_BYTES)), entry);
+    assert.throws(() => decodeEntry(configPayload('{"type":"addLearner","node":14,"address":7014}')), /not a string/);
+  });
+
   it('refuses a payload that is no entry with EntryDecodeError, saying what is wrong', () => {
     assert.throws(() => decodeEntry(Buffer.from([1, 1])), EntryDecodeError);
     assert.throws(() => decodeEntry(configPayload('{"type":"addLearner"')), /not valid JSON/);

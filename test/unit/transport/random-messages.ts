@@ -42,7 +42,9 @@ function membership(random: SeededRandom): Membership {
 function configChange(random: SeededRandom): ConfigChange {
   switch (random.pick(['addLearner', 'promoteLearner', 'removeNode', 'bootstrap'] as const)) {
     case 'addLearner':
-      return { type: 'addLearner', node: nodeId(random) };
+      return random.int(2) === 0
+        ? { type: 'addLearner', node: nodeId(random) }
+        : { type: 'addLearner', node: nodeId(random), address: `127.0.0.${random.int(256)}:${random.int(65536)}` };
     case 'promoteLearner':
       return { type: 'promoteLearner', node: nodeId(random) };
     case 'removeNode':

@@ -1,0 +1,114 @@
+/**
+ * Replaces one member of a shard group by a new one, under load, without a
+ * moment of reduced fault tolerance: the new member joins as a learner,
+ * catches up, becomes a voter (four voters, quorum three), and only then is
+ * the old one removed (three voters again). Each step is a single-server
+ * change (Raft dissertation §4.1), each idempotent, so a run that was cut
+ * short can simply be run again. Last, the meta group learns the group's new
+ * member list, so that clients and other groups reach the new member.
+ *
+ * The new member must be running already with --join (it starts with no
+ * membership and waits for the leader to bring it in).
+ */
+import type { GroupId, MemberInfo, ShardConfig } from '../meta/config.js';
+import type { Membership } from '../raft/index.js';
+import type { MembershipChangeResult } from '../node/raft-node.js';
+import type { MembersRequest } from '../node/members-codec.js';
+import type { ClientClock } from './channel.js';
+import type { MembersClient } from './members-client.js';
+import type { MetaClient } from './meta-client.js';
+
+export interface ReplaceMemberPlan {
+  readonly gid: GroupId;
+  readonly oldId: number;
+  /** Its id, and the address clients and other groups reach it at (the meta config's). */
+  readonly newMember: MemberInfo;
+  /** Where the group's members reach it, when that differs from newMember.address (a proxy in between). */
+  readonly peerAddress?: string;
+}
+
+export interface ReplaceMemberParts {
+  readonly meta: MetaClient;
+  /** Made for the group's members as `config` lists them, plus the new member. */
+  readonly group: (members: readonly MemberInfo[]) => MembersClient;
+  readonly clock: ClientClock;
+  /** Told of each step as it starts, in words (progress lines for the admin). */
+  readonly onStep?: (step: string) => void;
+  /** How long the new member may take to catch up before the replacement gives up (it can be run again). */
+  readonly catchUpDeadlineMs?: number;
+}
+
+export interface ReplaceMemberResult {
+  readonly membership: Membership;
+  readonly config: ShardConfig;
+}
+
+/** A step the group refused for good (a wrong id, say): nothing after it was done. */
+export class ReplaceMemberError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplaceMemberError';
+  }
+}
+
+const CATCH_UP_DEADLINE_MS_DEFAULT = 10 * 60_000;
+const RETRY_DELAY_MS = 200;
+
+export async function replaceMember(plan: ReplaceMemberPlan, parts: ReplaceMemberParts): Promise<ReplaceMemberResult> {
+  const { gid, oldId, newMember } = plan;
+  const latest = await parts.meta.query();
+  const group = latest.groups.find((candidate) => candidate.gid === gid);
+  if (group === undefined)
+    throw new ReplaceMemberError(`group ${gid} is not in the latest config (version ${latest.version})`);
+  const listed = (id: number): boolean => group.members.some((member) => member.id === id);
+  if (!listed(oldId) && listed(newMember.id)) {
+    return { membership: { voters: group.members.map((member) => member.id), learners: [] }, config: latest };
+  }
+  if (!listed(oldId)) throw new ReplaceMemberError(`member ${oldId} is not in group ${gid}: nothing to replace`);
+  if (listed(newMember.id)) {
+    throw new ReplaceMemberError(`member ${newMember.id} is in group ${gid} already: choose an id no member has`);
+  }
+  const client = parts.group([...group.members, newMember]);
+  try {
+    const deadline = parts.clock.nowMs() + (parts.catchUpDeadlineMs ?? CATCH_UP_DEADLINE_MS_DEFAULT);
+    const step = async (request: MembersRequest, what: string): Promise<Membership> => {
+      parts.onStep?.(what);
+      return untilDone(client.change.bind(client, request), what, deadline, parts.clock);
+    };
+    await step(
+      { type: 'addLearner', node: newMember.id, address: plan.peerAddress ?? newMember.address },
+      `adding member ${newMember.id} (${newMember.address}) to group ${gid} as a learner`,
+    );
+    await step(
+      { type: 'promoteLearner', node: newMember.id },
+      `waiting for member ${newMember.id} to catch up, then making it a voter`,
+    );
+    const membership = await step({ type: 'removeNode', node: oldId }, `removing member ${oldId} from group ${gid}`);
+    parts.onStep?.(`telling the meta group that group ${gid}'s members are ${membership.voters.join(', ')}`);
+    const members = [...group.members.filter((member) => member.id !== oldId), newMember].sort((a, b) => a.id - b.id);
+    const config = await parts.meta.setMembers(gid, members);
+    return { membership, config };
+  } finally {
+    client.close();
+  }
+}
+
+/** Resends a change the group put off (another change pending, a learner still behind) until it is done. */
+async function untilDone(
+  change: () => Promise<MembershipChangeResult>,
+  what: string,
+  deadlineMs: number,
+  clock: ClientClock,
+): Promise<Membership> {
+  for (;;) {
+    const result = await change();
+    if (result.ok) return result.membership;
+    if (result.reason === 'invalid') throw new ReplaceMemberError(`${what}: refused: ${result.message}`);
+    if (clock.nowMs() >= deadlineMs) {
+      throw new ReplaceMemberError(
+        `${what}: still not done when the deadline passed (${result.message}); run the same command again to go on`,
+      );
+    }
+    await clock.sleep(RETRY_DELAY_MS);
+  }
+}
