@@ -1,4 +1,4 @@
-/** `raftkv admin join|leave|move|replace|query`: manage the config table through the meta group. */
+/** `raftkv admin join|leave|move|replace|remove-member|query`: manage the config table through the meta group. */
 import { randomUUID } from 'node:crypto';
 import type { Command } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '@commander-js/extra-typings';
@@ -6,7 +6,8 @@ import { realClientClock } from '../client/channel.js';
 import { ClientError, MetaRefusedError } from '../client/errors.js';
 import { MembersClient } from '../client/members-client.js';
 import { MetaClient } from '../client/meta-client.js';
-import { replaceMember, ReplaceMemberError } from '../client/replace-member.js';
+import type { ReplaceMemberParts } from '../client/replace-member.js';
+import { removeMember, replaceMember, ReplaceMemberError } from '../client/replace-member.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
 import { clusterView, groupsToAsk } from '../client/cluster-status.js';
 import { askNodeStatus, parseAddress, STATUS_TIMEOUT_MS_DEFAULT } from '../client/status-client.js';
@@ -137,27 +138,26 @@ A replacement cut short (Ctrl-C, a timeout) is finished by running the same comm
       }));
       if (plan.newMember.id === plan.oldId) admin.error('error: OLD and NEW must be different members');
       const flags = admin.opts();
-      await withMetaClient(admin, flags, async (client, { token, tls }) => {
-        const result = await replaceMember(plan, {
-          meta: client,
-          group: (members) =>
-            new MembersClient({
-              members: members.map((member) => member.id),
-              channel: new TcpGroupChannel({
-                members: new Map(members.map((member) => [member.id, parseAddress(member.address)])),
-                clusterId: flags.clusterId,
-                token,
-                ...(tls === undefined ? {} : { tls }),
-              }),
-              clock: realClientClock,
-              random: Math.random,
-              deadlineMs: flags.timeoutMs,
-            }),
-          clock: realClientClock,
-          onStep: (step) => process.stderr.write(`raftkv admin: ${step}\n`),
-          catchUpDeadlineMs: options.catchUpSeconds * 1000,
-        });
-        return result.config;
+      await withMetaClient(admin, flags, async (client, access) => {
+        const parts = { ...membershipParts(flags, access, client), catchUpDeadlineMs: options.catchUpSeconds * 1000 };
+        return (await replaceMember(plan, parts)).config;
+      });
+    });
+
+  admin
+    .command('remove-member')
+    .description(
+      'remove member ID from shard group GID for good (a group that shrinks, or a learner that a replace ' +
+        "added with a wrong address), then from the meta group's member list",
+    )
+    .argument('<gid>', 'the shard group')
+    .argument('<id>', 'the member to remove (stop its process afterwards)')
+    .addHelpText('after', examples('remove-member 1 14'))
+    .action(async (gid, id) => {
+      const plan = checked(admin, () => ({ gid: integerOption('GID', 1)(gid), id: integerOption('ID', 1)(id) }));
+      const flags = admin.opts();
+      await withMetaClient(admin, flags, async (client, access) => {
+        return (await removeMember(plan, membershipParts(flags, access, client))).config;
       });
     });
 
@@ -218,6 +218,28 @@ function parseBucketRange(text: string): [number, number] {
   if (match === null) throw new InvalidArgumentError(`buckets are N or FROM-TO (like 0-4), got "${text}"`);
   const from = Number(match[1]);
   return [from, match[2] === undefined ? from : Number(match[2])];
+}
+
+/** What replace and remove-member need: the meta client, and clients of a group's members service. */
+function membershipParts(flags: AdminFlags, { token, tls }: ClusterAccess, meta: MetaClient): ReplaceMemberParts {
+  return {
+    meta,
+    group: (members) =>
+      new MembersClient({
+        members: members.map((member) => member.id),
+        channel: new TcpGroupChannel({
+          members: new Map(members.map((member) => [member.id, parseAddress(member.address)])),
+          clusterId: flags.clusterId,
+          token,
+          ...(tls === undefined ? {} : { tls }),
+        }),
+        clock: realClientClock,
+        random: Math.random,
+        deadlineMs: flags.timeoutMs,
+      }),
+    clock: realClientClock,
+    onStep: (step) => process.stderr.write(`raftkv admin: ${step}\n`),
+  };
 }
 
 /** How a command prints its config: by default the table, or the canonical JSON with --json. */

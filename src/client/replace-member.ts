@@ -93,6 +93,37 @@ export async function replaceMember(plan: ReplaceMemberPlan, parts: ReplaceMembe
   }
 }
 
+/**
+ * Removes member `id` from shard group `gid` for good: from the group's Raft
+ * membership, then from the meta group's member list if it is there. For a
+ * group that shrinks, or to undo a learner added with a wrong address (a
+ * replacement that never caught up): remove it, then replace again.
+ */
+export async function removeMember(
+  plan: { readonly gid: GroupId; readonly id: number },
+  parts: ReplaceMemberParts,
+): Promise<ReplaceMemberResult> {
+  const latest = await parts.meta.query();
+  const group = latest.groups.find((candidate) => candidate.gid === plan.gid);
+  if (group === undefined) {
+    throw new ReplaceMemberError(`group ${plan.gid} is not in the latest config (version ${latest.version})`);
+  }
+  const client = parts.group(group.members);
+  try {
+    const what = `removing member ${plan.id} from group ${plan.gid}`;
+    parts.onStep?.(what);
+    const deadline = parts.clock.nowMs() + (parts.catchUpDeadlineMs ?? CATCH_UP_DEADLINE_MS_DEFAULT);
+    const change = client.change.bind(client, { type: 'removeNode', node: plan.id });
+    const membership = await untilDone(change, what, deadline, parts.clock);
+    const members = group.members.filter((member) => member.id !== plan.id);
+    if (members.length === group.members.length) return { membership, config: latest };
+    parts.onStep?.(`telling the meta group that group ${plan.gid}'s members are ${membership.voters.join(', ')}`);
+    return { membership, config: await parts.meta.setMembers(plan.gid, members) };
+  } finally {
+    client.close();
+  }
+}
+
 /** Resends a change the group put off (another change pending, a learner still behind) until it is done. */
 async function untilDone(
   change: () => Promise<MembershipChangeResult>,

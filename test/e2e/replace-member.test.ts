@@ -5,7 +5,8 @@
  * removes itself). Afterwards the new member must be a voter that counts
  * (the group serves with one of the original members down), the meta
  * group's config must list the new members, and no acknowledged write may
- * be lost.
+ * be lost. Last, a replacement that cannot catch up (a wrong address) gives
+ * up with advice, and remove-member undoes its learner.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -108,6 +109,23 @@ describe('end to end: replacing a member of a shard group', { timeout: 180_000 }
     assert.deepEqual(
       config.groups[0]!.members.map((member) => member.id),
       [...one.ids].sort((a, b) => a - b),
+    );
+
+    // A replacement given a wrong address never catches up: it gives up, says how to go on,
+    // and remove-member takes the stranded learner out again.
+    const nowhere = `127.0.0.1:${(await one.addMember(15)).peerPort}`; // nobody listens there
+    const stranded = await admin('replace', '1', String(other), `15=${nowhere}`, '--catch-up-seconds', '2').then(
+      () => assert.fail('a replacement by a member nobody can reach succeeded'),
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.equal(stranded.code, 2);
+    assert.match(stranded.stderr, /still not done when the deadline passed.*run the same command again/);
+    const removed = await admin('remove-member', '1', '15');
+    assert.match(removed.stderr, /removing member 15 from group 1/);
+    const after15 = (await query()).config.groups.find((group) => group.gid === 1)!;
+    assert.deepEqual(
+      after15.members.map((member) => member.id),
+      [...one.ids].filter((id) => id !== 15).sort((a, b) => a - b),
     );
   });
 });
