@@ -18,6 +18,14 @@
  *      part and propose it as installBucket, until the last part;
  *   5. next config: once nothing is pulling or handing off, ask the meta
  *      group for version current + 1 and propose it.
+ *
+ * Which group to ask comes from the config a step is about; where that
+ * group's members are comes from the newest config seen, since a group's
+ * member list can change (a members command, after a node was replaced)
+ * while this group still works on an older version: the list of version
+ * v - 1 may name a node that is gone and miss the one that leads now. When a
+ * request to a group goes unanswered, the next pass reads the latest config
+ * for newer lists.
  */
 import type { ClientClock, GroupChannel } from '../client/channel.js';
 import { ClientError, MetaRefusedError } from '../client/errors.js';
@@ -26,6 +34,7 @@ import type { MetaClient } from '../client/meta-client.js';
 import { NodeError } from '../node/errors.js';
 import type { Ticker } from '../node/ports.js';
 import type { RaftNode } from '../node/raft-node.js';
+import type { NodeId } from '../raft/types.js';
 import type { BucketId, GroupId, ShardConfig } from '../meta/config.js';
 import { findGroup, UNASSIGNED } from '../meta/config.js';
 import type { BucketState } from './bucket-state.js';
@@ -87,6 +96,10 @@ export class ShardDriver {
   private confirmed: { version: number; buckets: Set<BucketId> } = { version: 0, buckets: new Set() };
   private readonly configs = new Map<number, ShardConfig>();
   private readonly groupClients = new Map<GroupId, { members: string; client: GroupClient }>();
+  /** The newest member list seen of each group, and the config version it is from. */
+  private readonly newestMembers = new Map<GroupId, { version: number; ids: readonly NodeId[] }>();
+  /** Set when a request to another group went unanswered: the next pass reads the latest config. */
+  private membersMayBeStale = false;
   private readonly options: ShardDriverOptions;
   /** Passes completed (for tests and metrics). */
   passes = 0;
@@ -122,6 +135,7 @@ export class ShardDriver {
   private async pass(): Promise<void> {
     const { node, machine } = this.options;
     await node.readBarrier();
+    if (this.membersMayBeStale) await this.readNewestMembers();
     const config = machine.currentConfig;
     if (config.version === 0) return this.nextConfig(config);
     const states = machine.bucketStates();
@@ -246,7 +260,15 @@ export class ShardDriver {
     return config;
   }
 
+  /** Reads the latest config for where each group's members are now. */
+  private async readNewestMembers(): Promise<void> {
+    this.noteMembers(await this.options.meta.query(null));
+    // Only now: when the meta group does not answer, the next pass asks again.
+    this.membersMayBeStale = false;
+  }
+
   private remember(config: ShardConfig): void {
+    this.noteMembers(config);
     this.configs.set(config.version, config);
     for (const version of this.configs.keys()) {
       if (this.configs.size <= CONFIG_CACHE_MAX) break;
@@ -254,18 +276,45 @@ export class ShardDriver {
     }
   }
 
-  /** One request to group `gid`, whose members `config` lists (one where it owns the bucket in question). */
+  /** One request to group `gid`, which `config` names (one where it owns the bucket in question). */
   private async call(config: ShardConfig, gid: GroupId, request: ShardRpcRequest): Promise<ShardRpcReply> {
+    const client = this.groupClient(gid, this.membersOf(config, gid));
+    let reply: Uint8Array;
+    try {
+      reply = await client.call({ payload: encodeShardRpcRequest(request), kind: 'read' });
+    } catch (error) {
+      // The group may have new members that this list lacks.
+      if (error instanceof ClientError) this.membersMayBeStale = true;
+      throw error;
+    }
+    return decodeShardRpcReply(reply);
+  }
+
+  /** Group `gid`'s member ids: from the newest config seen that has the group, `config` or a later one. */
+  private membersOf(config: ShardConfig, gid: GroupId): readonly NodeId[] {
     const group = findGroup(config, gid);
     if (group === undefined) throw new Error(`config ${config.version} has no group ${gid}, which owns a bucket`);
-    const reply = await this.groupClient(
-      gid,
-      group.members.map((member) => member.id),
-    ).call({
-      payload: encodeShardRpcRequest(request),
-      kind: 'read',
-    });
-    return decodeShardRpcReply(reply);
+    const newest = this.newestMembers.get(gid);
+    return newest !== undefined && newest.version > config.version
+      ? newest.ids
+      : group.members.map((member) => member.id);
+  }
+
+  /**
+   * Records the member lists of `config` where they are newer than those
+   * known, and forgets groups that a newer config than their list no longer
+   * has, so that the map holds about the groups of the newest config seen.
+   * A step about a group that left uses the list of the config it is about.
+   */
+  private noteMembers(config: ShardConfig): void {
+    for (const group of config.groups) {
+      const known = this.newestMembers.get(group.gid);
+      if (known !== undefined && known.version >= config.version) continue;
+      this.newestMembers.set(group.gid, { version: config.version, ids: group.members.map((member) => member.id) });
+    }
+    for (const [gid, known] of this.newestMembers) {
+      if (known.version < config.version && findGroup(config, gid) === undefined) this.newestMembers.delete(gid);
+    }
   }
 
   private groupClient(gid: GroupId, members: readonly number[]): GroupClient {
