@@ -19,7 +19,7 @@ const DISK_KIND = new SeededRandom(SEED).pick(DISK_FAULTS);
 const KINDS = [...FAULT_KINDS.filter((kind) => !DISK_FAULTS.includes(kind)), DISK_KIND];
 
 describe('chaos: a sharded cluster of real processes under a seeded nemesis', { timeout: 600_000 }, () => {
-  it('loses no acknowledged write and stays linearizable through kills, pauses, partitions, bucket moves and a disk fault', async () => {
+  it('loses no acknowledged write and stays linearizable through kills, pauses, partitions, bucket moves, member replacements and a disk fault', async () => {
     console.log(`chaos test: seed ${SEED} (replay with RAFTKV_CHAOS_SEED=${SEED})`);
     const result = await runChaos({
       seed: SEED,
