@@ -154,6 +154,7 @@ export class RaftNode {
     private readonly parts: RaftNodeParts,
   ) {
     this.lastSnapshotIndex = core.snapshot.index;
+    this.savedCommit = core.commitIndex;
     this.lastRole = core.role;
     this.readNonce = Math.floor(options.raft.random() * 2 ** 48).toString(36);
     this.observer = options.observer === undefined ? null : guardObserver(options.observer);
@@ -275,6 +276,11 @@ export class RaftNode {
   async changeMembership(change: ConfigChange): Promise<MembershipChangeResult> {
     if (this.fatal !== null || this.stopped) throw this.stoppedError();
     if (this.core.role !== 'leader') throw notLeader(this.core.leader);
+    // A new leader's commit index may be behind what an earlier leader committed: until it has
+    // committed an entry of its own term, its membership may miss a change made already.
+    if (this.core.termAt(this.core.commitIndex) !== this.core.term) {
+      return { ok: false, reason: 'pending', message: 'a new leader has not committed an entry of its term yet' };
+    }
     if (changeInEffect(this.core.membership, change)) return { ok: true, membership: this.core.membership };
     const result = this.core.proposeConfigChange(change);
     if (!result.ok) {
@@ -447,17 +453,34 @@ export class RaftNode {
     if (ready.entries.length > 0) writes.push(log.append(ready.entries));
     // The commit index alone need not be durable (it is learnt again from the leader,
     // and the machine records what it applied): save only when the term or vote moved.
+    // The commit index is saved too when it passes a membership change (see membershipUnsaved).
     const hard = ready.hardState;
-    if (hard !== null && (hard.term !== this.savedTerm || hard.votedFor !== this.savedVote)) {
+    const termOrVoteMoved = hard !== null && (hard.term !== this.savedTerm || hard.votedFor !== this.savedVote);
+    if (hard !== null && (termOrVoteMoved || this.core.membershipIndex > this.savedCommit)) {
       writes.push(hardState.save(hard));
       this.savedTerm = hard.term;
       this.savedVote = hard.votedFor;
+      this.savedCommit = Math.max(this.savedCommit, hard.commit);
     }
     await Promise.all(writes);
   }
 
   private savedTerm = -1;
   private savedVote: NodeId | null = null;
+  /** The commit index on disk, as far as membership needs it (see membershipUnsaved). */
+  private savedCommit = 0;
+
+  /**
+   * Whether the core counts with a membership change that the saved commit
+   * index does not cover yet. A restart finds the membership as of the saved
+   * commit, so until it is saved nothing decided under the new membership may
+   * leave this node (messages, replies): otherwise a crash now could bring the
+   * node back under the old membership while others went on under the new
+   * one, and two majorities that do not overlap could elect two leaders.
+   */
+  private membershipUnsaved(): boolean {
+    return this.core.membershipIndex > this.savedCommit;
+  }
 
   /**
    * Which of a Ready's messages may leave before its writes are durable, and which must wait.
@@ -471,7 +494,9 @@ export class RaftNode {
   private splitMessages(ready: Ready): [early: readonly Message[], afterPersist: readonly Message[]] {
     const hard = ready.hardState;
     const termDurable = hard === null || (hard.term === this.savedTerm && hard.votedFor === this.savedVote);
-    if (!termDurable || ready.messages.length === 0 || this.core.role !== 'leader') return [[], ready.messages];
+    if (!termDurable || ready.messages.length === 0 || this.core.role !== 'leader' || this.membershipUnsaved()) {
+      return [[], ready.messages];
+    }
     const early: Message[] = [];
     const afterPersist: Message[] = [];
     for (const message of ready.messages) {
@@ -504,7 +529,7 @@ export class RaftNode {
    * Not while a snapshot is installed, nor past the stage's backlog bound.
    */
   private applyCommittedNow(): void {
-    if (!this.loopRunning || this.installingSnapshot || this.applyStage.full) return;
+    if (!this.loopRunning || this.installingSnapshot || this.applyStage.full || this.membershipUnsaved()) return;
     const entries = this.core.takeCommittedEntries();
     if (entries.length === 0) return;
     this.applyStage.enqueue(entries);
@@ -513,6 +538,7 @@ export class RaftNode {
 
   /** Hands over the leading committed entries that this node's log holds durably already; returns how many. */
   private handOverDurable(committed: readonly Entry[]): number {
+    if (this.membershipUnsaved()) return 0;
     const stable = this.core.stableIndex;
     let count = 0;
     while (count < committed.length && committed[count]!.index <= stable) count++;

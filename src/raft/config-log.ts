@@ -50,6 +50,16 @@ export class ConfigLog {
     return this.points[this.points.length - 1]?.index ?? 0;
   }
 
+  /** The index of the last config entry at or before `index` (0 when the snapshot's membership holds there). */
+  lastIndexAtOrBefore(index: LogIndex): LogIndex {
+    let found = 0;
+    for (const point of this.points) {
+      if (point.index > index) break;
+      found = point.index;
+    }
+    return found;
+  }
+
   membershipAt(index: LogIndex): Membership {
     let membership = this.log.snapshot.membership;
     for (const point of this.points) {

@@ -157,6 +157,16 @@ export class RaftCore {
   get membership(): Membership {
     return this.activeMembership;
   }
+  /**
+   * The index of the membership change in force: the last config entry at or
+   * before the commit index (0 when the snapshot's membership holds). Changes
+   * take effect once committed, and a restart finds the membership as of the
+   * commit index it saved: the application must save a commit index at least
+   * this high before it acts on what the new membership decided.
+   */
+  get membershipIndex(): LogIndex {
+    return this.configLog.lastIndexAtOrBefore(this.log.committed);
+  }
   get leadershipTransferTarget(): NodeId | null {
     return this.transferTarget;
   }

@@ -59,6 +59,29 @@ describe('RaftNode membership changes', () => {
     assert.deepEqual(group.failures, []);
   });
 
+  it('a member that restarts right after a change comes back under the new membership, not the old one', async () => {
+    // Saving the commit index only with term and vote brought a restarted member back under the
+    // membership before the change: with the removed member still up, two majorities that do not
+    // overlap ({removed, restarted} under the old one, {leader, new} under the new) could each elect a leader.
+    const group = new NodeGroup(24, [1, 2, 3, 4], { joining: [4] });
+    await group.startAll();
+    const leader = await group.electLeader();
+    await group.await(leader.propose(encode('x')));
+    assert.ok((await group.await(leader.changeMembership({ type: 'addLearner', node: 4 }))).ok);
+    await group.runUntil(() => group.machine(4).items.length === 1, 5000);
+    assert.ok((await group.await(leader.changeMembership({ type: 'promoteLearner', node: 4 }))).ok);
+    const [removed, restarted] = group.founders.filter((id) => id !== leader.id) as [number, number];
+    assert.ok((await group.await(leader.changeMembership({ type: 'removeNode', node: removed }))).ok);
+    const expected = [leader.id, restarted, 4].sort();
+    await group.runUntil(
+      () => [...group.node(restarted).core.membership.voters].sort().join() === expected.join(),
+      2000,
+    );
+    await group.crash(restarted);
+    await group.start(restarted);
+    assert.deepEqual([...group.node(restarted).core.membership.voters].sort(), expected);
+  });
+
   it('a change already made answers done, so a lost answer can be retried; refusals say why', async () => {
     const group = new NodeGroup(22, [1, 2, 3, 4], { joining: [4] });
     await group.startAll();
