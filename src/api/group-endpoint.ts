@@ -54,6 +54,8 @@ export interface GroupEndpoint<T> {
   /** What `open` made: the member's node and its state. */
   readonly member: T;
   readonly port: number;
+  /** Where this member reaches its peers; kept in step with the log, and told of other sources. */
+  readonly addresses: PeerAddressBook;
   /** This member's Raft state now, as its 'status' service answers it. */
   status(): NodeStatus;
   /** Stops listening and closes peer connections; the member is the caller's to close. */
@@ -89,13 +91,14 @@ export async function startGroupEndpoint<T extends { readonly node: RaftNode }>(
     selfId: options.id,
     logger: options.logger,
     onPeerMessage: (message) => member.node.receive(message),
-    service: withStatusService(withMembersService(service(member), member.node), status),
+    service: withStatusService(withMembersService(service(member), member.node, addressBook.addresses), status),
     ...options.clientLimits,
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   return {
     member,
     port: server.port,
+    addresses: addressBook,
     status,
     async close() {
       await server.close();

@@ -10,15 +10,22 @@
  * one makes a peer unreachable, which Raft survives. So a learnt address is
  * taken as soon as its entry is appended (an entry that is later
  * overwritten leaves an address nobody sends to), a peer is forgotten only
- * once its removal is applied, and a failure to save the file is logged, not
- * fatal. The flag wins over the file: an operator who moved a member says so
- * in the flag.
+ * once its removal is applied, and only if no later addLearner brought it
+ * back (a member removed and added again, whose removal is applied after
+ * the new addition was appended), and a failure to save the file is logged,
+ * not fatal: the node replays its log's config entries at every start.
+ * At start the flag wins over the file: an operator who moved a member says
+ * so in the flag; afterwards what the log says wins.
+ *
+ * A member that got the addLearner inside a snapshot never sees the entry;
+ * shard members also learn their own group's addresses from the meta
+ * group's configs (learn()), which list the new member once it is a voter.
  */
 import path from 'node:path';
 import { addressProblem } from '../meta/member-address.js';
 import type { Logger } from '../log/logger.js';
 import type { MembershipListener } from '../node/index.js';
-import type { ConfigChange, NodeId } from '../raft/index.js';
+import type { ConfigChange, LogIndex, NodeId } from '../raft/index.js';
 import { readFileIfExists, writeFileAtomic } from '../storage/index.js';
 import type { PeerAddress } from '../transport/index.js';
 import { formatAddress } from '../transport/index.js';
@@ -27,6 +34,12 @@ import { parseAddress } from '../client/status-client.js';
 const FILE_NAME = 'peers.json';
 const FORMAT_VERSION = 1;
 
+/** A learnt address, and the index of the addLearner entry that said it (0: from a config). */
+interface Learnt {
+  readonly address: string;
+  readonly index: LogIndex;
+}
+
 /** What the book changes when membership changes: the peer transport. */
 export interface PeerRoutes {
   setPeer(peerId: NodeId, address: PeerAddress): void;
@@ -34,8 +47,8 @@ export interface PeerRoutes {
 }
 
 export class PeerAddressBook implements MembershipListener {
-  /** Addresses learnt from the log (not the flag's), as saved. */
-  private readonly learnt: Map<NodeId, string>;
+  /** Addresses learnt from the log or configs (not the flag's), as saved. */
+  private readonly learnt: Map<NodeId, Learnt>;
   private readonly current = new Map<NodeId, string>();
   /** Saves in order, one after the other. */
   private saving: Promise<void> = Promise.resolve();
@@ -45,7 +58,7 @@ export class PeerAddressBook implements MembershipListener {
     private readonly selfId: NodeId,
     private readonly routes: PeerRoutes,
     private readonly logger: Logger,
-    learnt: Map<NodeId, string>,
+    learnt: Map<NodeId, Learnt>,
   ) {
     this.learnt = learnt;
   }
@@ -66,7 +79,7 @@ export class PeerAddressBook implements MembershipListener {
     const learnt = await readLearnt(file, logger);
     const book = new PeerAddressBook(file, selfId, routes, logger, learnt);
     for (const [id, address] of flagPeers) book.current.set(id, formatAddress(address));
-    for (const [id, address] of learnt) {
+    for (const [id, { address }] of learnt) {
       if (!book.current.has(id) && id !== selfId) {
         book.current.set(id, address);
         routes.setPeer(id, parseAddress(address));
@@ -80,26 +93,44 @@ export class PeerAddressBook implements MembershipListener {
     return this.current;
   }
 
-  appended(change: ConfigChange): void {
-    if (change.type !== 'addLearner' || change.address === undefined || change.node === this.selfId) return;
-    const problem = addressProblem(change.address);
-    if (problem !== null) {
-      this.logger.warn({ peer: change.node, address: change.address }, `ignored a learner's address: ${problem}`);
-      return;
-    }
-    if (this.current.get(change.node) === change.address) return;
-    this.current.set(change.node, change.address);
-    this.learnt.set(change.node, change.address);
-    this.routes.setPeer(change.node, parseAddress(change.address));
-    this.logger.info({ peer: change.node, address: change.address }, 'learnt the address of a new member');
-    this.save();
+  appended(change: ConfigChange, index: LogIndex): void {
+    if (change.type !== 'addLearner' || change.address === undefined) return;
+    this.learn(change.node, change.address, index);
   }
 
-  applied(change: ConfigChange): void {
+  applied(change: ConfigChange, index: LogIndex): void {
     if (change.type !== 'removeNode' || change.node === this.selfId) return;
+    const learnt = this.learnt.get(change.node);
+    if (learnt !== undefined && learnt.index > index) return; // added again since
     this.current.delete(change.node);
     this.routes.removePeer(change.node);
     if (this.learnt.delete(change.node)) this.save();
+  }
+
+  /**
+   * Takes `address` for member `id`, said by the addLearner entry at
+   * `index`, or by a config of the meta group (index 0: it never overrides
+   * what the log said).
+   */
+  learn(id: NodeId, address: string, index: LogIndex = 0): void {
+    if (id === this.selfId) return;
+    const problem = addressProblem(address);
+    if (problem !== null) {
+      this.logger.warn({ peer: id, address }, `ignored a member's address: ${problem}`);
+      return;
+    }
+    const known = this.learnt.get(id);
+    if (known !== undefined && known.index > index) return; // the log said otherwise since
+    if (index === 0 && this.current.has(id)) return; // a config only fills in members not known at all
+    const moved = this.current.get(id) !== address;
+    if (!moved && known?.index === index) return;
+    this.current.set(id, address);
+    this.learnt.set(id, { address, index });
+    if (moved) {
+      this.routes.setPeer(id, parseAddress(address));
+      this.logger.info({ peer: id, address }, 'learnt the address of a new member');
+    }
+    this.save();
   }
 
   /** Resolves once every save asked for so far is done (tests, and close). */
@@ -121,8 +152,8 @@ export class PeerAddressBook implements MembershipListener {
   }
 }
 
-async function readLearnt(file: string, logger: Logger): Promise<Map<NodeId, string>> {
-  const learnt = new Map<NodeId, string>();
+async function readLearnt(file: string, logger: Logger): Promise<Map<NodeId, Learnt>> {
+  const learnt = new Map<NodeId, Learnt>();
   let text: string | null;
   try {
     text = (await readFileIfExists(file))?.toString('utf8') ?? null;
@@ -136,10 +167,10 @@ async function readLearnt(file: string, logger: Logger): Promise<Map<NodeId, str
     if (parsed.version !== FORMAT_VERSION || typeof parsed.peers !== 'object' || parsed.peers === null) {
       throw new Error(`not a version ${FORMAT_VERSION} address book`);
     }
-    for (const [id, address] of Object.entries(parsed.peers)) {
-      if (typeof address === 'string' && addressProblem(address) === null && /^[0-9]+$/.test(id)) {
-        learnt.set(Number(id), address);
-      }
+    for (const [id, value] of Object.entries(parsed.peers as Record<string, unknown>)) {
+      const { address, index } = (typeof value === 'object' && value !== null ? value : {}) as Partial<Learnt>;
+      const sound = typeof address === 'string' && addressProblem(address) === null && Number.isSafeInteger(index);
+      if (sound && /^[0-9]+$/.test(id)) learnt.set(Number(id), { address, index: index! });
     }
   } catch (error) {
     logger.warn({ file, err: error }, 'ignored a damaged file of learnt peer addresses; using --members only');

@@ -17,7 +17,7 @@ import { TcpGroupChannel } from '../client/tcp-channel.js';
 import { LevelKvEngine } from '../kv/level-engine.js';
 import type { Logger } from '../log/logger.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
-import type { GroupId, MemberInfo, ShardConfig } from '../meta/config.js';
+import type { GroupId, ShardConfig } from '../meta/config.js';
 import type { DiskNode } from '../node/disk-node.js';
 import type { BucketInTransit } from '../node/node-status.js';
 import { openDiskNode } from '../node/disk-node.js';
@@ -76,18 +76,18 @@ function transitOf(machine: ShardStateMachine): BucketInTransit[] {
   return moving.sort((a, b) => a.bucket - b.bucket);
 }
 
-/** A MetaClient that tells a channel where every member of every config it reads listens. */
+/** A MetaClient that hands every config it reads to `learn` (where every member listens). */
 class LearningMetaClient extends MetaClient {
   constructor(
     options: MetaClientOptions,
-    private readonly learn: (members: readonly MemberInfo[]) => void,
+    private readonly learn: (config: ShardConfig) => void,
   ) {
     super(options);
   }
 
   override async query(version: number | null = null, options: { stale?: boolean } = {}): Promise<ShardConfig> {
     const config = await super.query(version, options);
-    this.learn(config.groups.flatMap((group) => group.members));
+    this.learn(config);
     return config;
   }
 }
@@ -180,7 +180,13 @@ export class ShardServer {
       local: { id: options.id, service: endpoint.member.replica },
       ...tls,
     });
-    const learn = (members: readonly MemberInfo[]): void => groupsChannel.learn(members);
+    // Clients reach every group's members; this member's Raft peers also learn, from the configs, a
+    // member of its own group that it never saw added (the addLearner came inside a snapshot).
+    const learn = (config: ShardConfig): void => {
+      groupsChannel.learn(config.groups.flatMap((group) => group.members));
+      const own = config.groups.find((group) => group.gid === options.gid);
+      for (const member of own?.members ?? []) endpoint.addresses.learn(member.id, member.address);
+    };
     const newMetaClient = (clientId: string, deadlineMs?: number): MetaClient =>
       new LearningMetaClient(
         {
@@ -224,7 +230,7 @@ export class ShardServer {
         clientId,
         random: Math.random,
         deadlineMs,
-        learnAddresses: learn,
+        learnAddresses: (members) => groupsChannel.learn(members),
       });
     let resp: RespServer | null = null;
     if (options.resp !== undefined) {

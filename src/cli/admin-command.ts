@@ -5,6 +5,7 @@ import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { realClientClock } from '../client/channel.js';
 import { ClientError, MetaRefusedError } from '../client/errors.js';
 import { MembersClient } from '../client/members-client.js';
+import { MembersDecodeError } from '../node/members-codec.js';
 import { MetaClient } from '../client/meta-client.js';
 import type { ReplaceMemberParts } from '../client/replace-member.js';
 import { removeMember, replaceMember, ReplaceMemberError } from '../client/replace-member.js';
@@ -282,7 +283,10 @@ async function withMetaClient(
     process.stdout.write(`${await printer.print(config, { token, tls })}\n`);
   } catch (error) {
     const known =
-      error instanceof ClientError || error instanceof MetaRefusedError || error instanceof ReplaceMemberError;
+      error instanceof ClientError ||
+      error instanceof MetaRefusedError ||
+      error instanceof ReplaceMemberError ||
+      error instanceof MembersDecodeError;
     if (!known) throw error;
     process.stderr.write(`raftkv admin: ${error.message}\n`);
     process.exitCode = 2;

@@ -18,6 +18,7 @@ export interface ServerFlags extends TlsFlags {
   readonly clientConnectionsMax: number;
   readonly clientIdleSeconds: number;
   readonly logLevel: LogLevel;
+  /** Only `raftkv shard` takes --join (no admin command adds a member to the other kinds of group yet). */
   readonly join?: true;
 }
 
@@ -28,11 +29,6 @@ export function withServerFlags<Args extends unknown[], Opts extends OptionValue
   return withServerTlsFlags(command)
     .option('--http <host:port>', 'serve the HTTP JSON API, /metrics and the dashboard here', hostPortOption('--http'))
     .option('--cluster-id <name>', 'every node and client of one cluster must agree on it', 'raftkv')
-    .option(
-      '--join',
-      'join a group that runs already, as a new member (see `raftkv admin replace`): start with no ' +
-        'membership and wait for its leader; --members then lists the current members and this one',
-    )
     .option('--auth-token-file <file>', SERVER_TOKEN_HELP)
     .option('--tick-ms <ms>', 'Raft tick; elections time out after 10 to 20 ticks', integerOption('--tick-ms', 1), 50)
     .option(

@@ -30,6 +30,11 @@ export function addShardCommand(program: Command): void {
       .requiredOption('--meta <list>', 'the meta group: 1=host:port,2=host:port,...', membersOption('--meta'))
       .requiredOption('--dir <path>', 'data directory of this member (created if missing)')
       .option(
+        '--join',
+        'join a group that runs already, as a new member (see `raftkv admin replace`): start with no ' +
+          'membership and wait for its leader; --members then lists the current members and this one',
+      )
+      .option(
         '--resp <host:port>',
         'serve the Redis protocol (RESP2) here, for keys of every group',
         hostPortOption('--resp'),

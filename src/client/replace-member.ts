@@ -15,6 +15,7 @@ import type { Membership } from '../raft/index.js';
 import type { MembershipChangeResult } from '../node/raft-node.js';
 import type { MembersRequest } from '../node/members-codec.js';
 import type { ClientClock } from './channel.js';
+import { ClientError } from './errors.js';
 import type { MembersClient } from './members-client.js';
 import type { MetaClient } from './meta-client.js';
 
@@ -67,6 +68,13 @@ export async function replaceMember(plan: ReplaceMemberPlan, parts: ReplaceMembe
   if (!listed(oldId)) throw new ReplaceMemberError(`member ${oldId} is not in group ${gid}: nothing to replace`);
   if (listed(newMember.id)) {
     throw new ReplaceMemberError(`member ${newMember.id} is in group ${gid} already: choose an id no member has`);
+  }
+  // Ids are unique in the whole cluster: servers and clients keep one address per id for every group.
+  const owner = latest.groups.find((candidate) => candidate.members.some((member) => member.id === newMember.id));
+  if (owner !== undefined) {
+    throw new ReplaceMemberError(
+      `member id ${newMember.id} belongs to group ${owner.gid}: choose an id no member of any group has`,
+    );
   }
   const client = parts.group([...group.members, newMember]);
   try {
@@ -132,13 +140,23 @@ async function untilDone(
   clock: ClientClock,
 ): Promise<Membership> {
   for (;;) {
-    const result = await change();
+    let result: MembershipChangeResult;
+    try {
+      result = await change();
+    } catch (error) {
+      // No leader answered in time (an election, a partition): the step is idempotent, so try again.
+      if (!(error instanceof ClientError) || error.code !== 'deadlineExceeded') throw error;
+      result = { ok: false, reason: 'pending', message: error.message };
+    }
     if (result.ok) return result.membership;
     if (result.reason === 'invalid') throw new ReplaceMemberError(`${what}: refused: ${result.message}`);
     if (clock.nowMs() >= deadlineMs) {
-      throw new ReplaceMemberError(
-        `${what}: still not done when the deadline passed (${result.message}); run the same command again to go on`,
-      );
+      const advice =
+        result.reason === 'notCaughtUp'
+          ? 'check that the new member runs (with --join) and that its address reaches it; then run the same ' +
+            'command again to go on, or take the learner out with raftkv admin remove-member'
+          : 'run the same command again to go on';
+      throw new ReplaceMemberError(`${what}: still not done when the deadline passed (${result.message}); ${advice}`);
     }
     await clock.sleep(RETRY_DELAY_MS);
   }

@@ -64,11 +64,14 @@ export interface PeerSender {
  * whoever keeps the peer addresses can follow them: an added learner's
  * address is worth knowing as soon as its entry is appended (the leader
  * sends to the learner right after the commit), while a removal is final
- * only once applied (an appended one may still be overwritten).
+ * only once applied (an appended one may still be overwritten). The index
+ * orders them: a member removed and added again may see the removal applied
+ * after the new addition was appended.
  */
 export interface MembershipListener {
-  appended(change: ConfigChange): void;
-  applied(change: ConfigChange): void;
+  /** Also called at start for the config entries of the log as loaded (an address may not have been saved). */
+  appended(change: ConfigChange, index: LogIndex): void;
+  applied(change: ConfigChange, index: LogIndex): void;
 }
 
 /** A source of ticks: real timers in a process, the scheduler in a simulation. */

@@ -194,6 +194,10 @@ export class RaftNode {
       bootstrap: { voters: [...options.bootstrapVoters], learners: [] },
     });
     const node = new RaftNode(core, options, parts);
+    const listener = options.membershipListener;
+    if (listener !== undefined) {
+      for (const entry of entries) if (entry.kind === 'config') listener.appended(entry.change, entry.index);
+    }
     node.stopTicking = parts.ticker.every(options.tickMs, () => node.input((c) => c.tick()));
     node.kick();
     return node;
@@ -399,7 +403,7 @@ export class RaftNode {
 
   /** Before any message of this Ready leaves: a leader sends to a new learner right after the commit. */
   private tellAppended(listener: MembershipListener, ready: Ready): void {
-    for (const entry of ready.entries) if (entry.kind === 'config') listener.appended(entry.change);
+    for (const entry of ready.entries) if (entry.kind === 'config') listener.appended(entry.change, entry.index);
   }
 
   private afterReadyObserved(observer: RaftNodeObserver, ready: Ready): void {
@@ -564,7 +568,7 @@ export class RaftNode {
     for (let position = 0; position < entries.length; position++) {
       const entry = entries[position]!;
       if (entry.kind === 'command') this.appliedBytesSinceSnapshot += entry.data.byteLength;
-      else if (entry.kind === 'config') this.options.membershipListener?.applied(entry.change);
+      else if (entry.kind === 'config') this.options.membershipListener?.applied(entry.change, entry.index);
       if (this.proposals.size > 0) this.settleProposal(entry.index, entry.term, replies[position]);
     }
     this.releaseReads();
