@@ -135,6 +135,11 @@ export class RaftNode {
   private observedLeader: NodeId | null = null;
   /** True while persist installs a leader's snapshot: the machine is being replaced. */
   private installingSnapshot = false;
+  /**
+   * Whether the Ready in hand holds committed entries not yet given to the
+   * apply stage (they wait for its writes): nothing after them may go first.
+   */
+  private committedWithheld = false;
   /** Applies committed entries in order, beside the Ready loop. */
   private readonly applyStage: ApplyStage;
 
@@ -379,8 +384,10 @@ export class RaftNode {
         if (ready.snapshot === null) {
           // What is durable here already need not wait for this Ready's writes.
           durableHandedOver = this.handOverDurable(ready.committedEntries);
+          this.committedWithheld = durableHandedOver < ready.committedEntries.length;
         } else {
           // A snapshot install replaces the machine's state: whatever is queued goes in first.
+          this.committedWithheld = ready.committedEntries.length > 0;
           await this.applyStage.drained();
           this.installingSnapshot = true;
         }
@@ -460,13 +467,15 @@ export class RaftNode {
     // The commit index is saved too when it passes a membership change (see membershipUnsaved).
     const hard = ready.hardState;
     const termOrVoteMoved = hard !== null && (hard.term !== this.savedTerm || hard.votedFor !== this.savedVote);
-    if (hard !== null && (termOrVoteMoved || this.core.membershipIndex > this.savedCommit)) {
+    const saveCommit = hard !== null && this.core.membershipIndex > this.savedCommit;
+    if (hard !== null && (termOrVoteMoved || saveCommit)) {
       writes.push(hardState.save(hard));
       this.savedTerm = hard.term;
       this.savedVote = hard.votedFor;
-      this.savedCommit = Math.max(this.savedCommit, hard.commit);
     }
     await Promise.all(writes);
+    // Only now: until the write is durable, the new membership must not show (membershipUnsaved).
+    if (hard !== null && (termOrVoteMoved || saveCommit)) this.savedCommit = Math.max(this.savedCommit, hard.commit);
   }
 
   private savedTerm = -1;
@@ -534,6 +543,8 @@ export class RaftNode {
    */
   private applyCommittedNow(): void {
     if (!this.loopRunning || this.installingSnapshot || this.applyStage.full || this.membershipUnsaved()) return;
+    // Entries after a Ready's withheld ones would be applied before them.
+    if (this.committedWithheld) return;
     const entries = this.core.takeCommittedEntries();
     if (entries.length === 0) return;
     this.applyStage.enqueue(entries);
@@ -558,6 +569,7 @@ export class RaftNode {
   private handOver(ready: Ready, handedOverAlready: number): void {
     const committed = ready.committedEntries;
     if (handedOverAlready < committed.length) this.applyStage.enqueue(committed.slice(handedOverAlready));
+    this.committedWithheld = false;
     for (const read of ready.readStates) this.readIndexKnown(read);
     // Also after a snapshot install, which moves the machine without an apply.
     if (this.reads.size > 0) this.releaseReads();
