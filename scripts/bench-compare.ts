@@ -14,8 +14,8 @@
  *   npm run bench:compare -- --systems raftkv --workload put --profile
  *                                                      profile raftkv's leader under the put load
  *
- * With --profile every raftkv node runs with node --cpu-prof; the leader's
- * profile is summarized (scripts/profile-summary.ts) over the put workload's
+ * With --profile every raftkv node runs with node --cpu-prof; the leader's and
+ * one follower's profiles are summarized (scripts/profile-summary.ts) over the put workload's
  * time window, next to the profiles in bench-results/profile-<time>/.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -42,7 +42,7 @@ const USAGE = `usage: npm run bench:compare -- [--duration <s>] [--workload <lis
   --duration <s>       seconds per workload (default 10)
   --workload <list>    of ${WORKLOADS.join(', ')} (default: all)
   --systems <list>     of ${SYSTEMS.join(', ')} (default: both)
-  --profile            run raftkv's nodes under node --cpu-prof and summarize the leader's profile
+  --profile            run raftkv's nodes under node --cpu-prof and summarize the leader's and a follower's
   --json               print the results as JSON instead of the table`;
 
 const GROUP_SIZE = 3;
@@ -433,7 +433,7 @@ async function respRun(
   return { opsPerSecond: result.opsPerSecond, p50Ms: result.latencyMs.p50, p99Ms: result.latencyMs.p99, errors: 0 };
 }
 
-/** SIGTERM lets each node exit cleanly, which is when node --cpu-prof writes its profile; then the leader's is summarized. */
+/** SIGTERM lets each node exit cleanly, which is when node --cpu-prof writes its profile; then the leader's and one follower's are summarized. */
 async function stopForProfiles(
   run: Run,
   group: ProcessGroup,
@@ -465,18 +465,25 @@ async function stopForProfiles(
     const named = path.join(profileDir, `node-${id}${role}.cpuprofile`);
     spawnSync('mv', [path.join(profileDir, file), named]);
   }
-  const leaderFile = path.join(profileDir, `node-${leader}-leader.cpuprofile`);
-  if (!existsSync(leaderFile)) {
-    run.notes.push(`profile: the leader wrote no profile in ${profileDir}`);
-    return;
-  }
   const windowed = window.endUs > window.startUs ? window : null;
-  const summary = formatProfileSummary(summarizeProfile(loadProfile(leaderFile), windowed));
-  const summaryFile = path.join(profileDir, 'leader-summary.txt');
-  writeFileSync(summaryFile, `${summary}\n`);
-  process.stderr.write(`${summary}\n`);
+  const follower = [...pids.values()].find((id) => id !== leader);
+  const roles: [string, string][] = [[`node-${leader}-leader.cpuprofile`, 'leader-summary.txt']];
+  if (follower !== undefined) roles.push([`node-${follower}.cpuprofile`, 'follower-summary.txt']);
+  const written: string[] = [];
+  for (const [profileName, summaryName] of roles) {
+    const file = path.join(profileDir, profileName);
+    if (!existsSync(file)) {
+      run.notes.push(`profile: no ${profileName} in ${profileDir} (the node did not exit in time?)`);
+      continue;
+    }
+    const summary = formatProfileSummary(summarizeProfile(loadProfile(file), windowed));
+    writeFileSync(path.join(profileDir, summaryName), `${summary}\n`);
+    process.stderr.write(`${profileName}:\n${summary}\n`);
+    written.push(summaryName);
+  }
+  if (written.length === 0) return;
   run.notes.push(
-    `profile: ${path.relative(process.cwd(), profileDir)} (the leader's put window in leader-summary.txt; ` +
+    `profile: ${path.relative(process.cwd(), profileDir)} (the put window in ${written.join(' and ')}; ` +
       `others with scripts/profile-summary.ts FILE --from-us ${window.startUs} --to-us ${window.endUs})`,
   );
 }

@@ -64,7 +64,7 @@ export class ByteWriter {
 
 export class ByteReader {
   private offsetBytes = 0;
-  private readonly view: Buffer;
+  private readonly source: Buffer;
 
   constructor(
     bytes: Uint8Array,
@@ -73,11 +73,11 @@ export class ByteReader {
     /** What a failure throws: the decoding layer's own typed error. */
     private readonly ErrorClass: DecodeErrorClass,
   ) {
-    this.view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   get remainingBytes(): number {
-    return this.view.byteLength - this.offsetBytes;
+    return this.source.byteLength - this.offsetBytes;
   }
 
   fail(problem: string): never {
@@ -86,26 +86,27 @@ export class ByteReader {
 
   u8(field: string): number {
     this.need(1, field);
-    return this.view.readUInt8(this.offsetBytes++);
+    return this.source.readUInt8(this.offsetBytes++);
   }
 
   u16(field: string): number {
     this.need(2, field);
-    const value = this.view.readUInt16BE(this.offsetBytes);
+    const value = this.source.readUInt16BE(this.offsetBytes);
     this.offsetBytes += 2;
     return value;
   }
 
   u32(field: string): number {
     this.need(4, field);
-    const value = this.view.readUInt32BE(this.offsetBytes);
+    const value = this.source.readUInt32BE(this.offsetBytes);
     this.offsetBytes += 4;
     return value;
   }
 
   u64(field: string): number {
     this.need(8, field);
-    const value = this.view.readUInt32BE(this.offsetBytes) * TWO_TO_32 + this.view.readUInt32BE(this.offsetBytes + 4);
+    const value =
+      this.source.readUInt32BE(this.offsetBytes) * TWO_TO_32 + this.source.readUInt32BE(this.offsetBytes + 4);
     if (!Number.isSafeInteger(value)) this.fail(`the ${field} is larger than a JavaScript number holds exactly`);
     this.offsetBytes += 8;
     return value;
@@ -114,14 +115,29 @@ export class ByteReader {
   /** A copy of the next `lengthBytes` bytes, so that the result does not keep the source buffer alive. */
   bytes(lengthBytes: number, field: string): Uint8Array {
     this.need(lengthBytes, field);
-    const value = new Uint8Array(this.view.subarray(this.offsetBytes, this.offsetBytes + lengthBytes));
+    const value = new Uint8Array(this.source.subarray(this.offsetBytes, this.offsetBytes + lengthBytes));
+    this.offsetBytes += lengthBytes;
+    return value;
+  }
+
+  /**
+   * The next `lengthBytes` bytes as a view into the source, not a copy: for a
+   * caller whose result lives no longer than the source would anyway (a log
+   * entry decoded from the message that carried it, a command applied from its
+   * entry), where the copy would be pure cost.
+   */
+  view(lengthBytes: number, field: string): Uint8Array {
+    this.need(lengthBytes, field);
+    // A plain Uint8Array, like bytes() answers, not a Buffer: callers and their tests cannot tell the two apart.
+    const value = new Uint8Array(this.source.buffer, this.source.byteOffset + this.offsetBytes, lengthBytes);
     this.offsetBytes += lengthBytes;
     return value;
   }
 
   /** Strict UTF-8: an invalid sequence is an error, never a replacement character. */
   utf8(lengthBytes: number, field: string): string {
-    const bytes = this.bytes(lengthBytes, field);
+    // The decoder keeps nothing of its input, so a view does instead of a copy.
+    const bytes = this.view(lengthBytes, field);
     try {
       return strictDecoder.decode(bytes);
     } catch {

@@ -226,41 +226,40 @@ export function decodeCommand(bytes: Uint8Array): KvCommand {
 }
 
 function decodeCommandBody(reader: ByteReader, kindCode: number, withClock: boolean): KvCommand {
-  const readStamp = (): ClientStamp & ProposerClock => readStampOf(reader, withClock);
   switch (kindCode) {
     case COMMAND_KIND_CODES.get:
-      return { type: 'get', key: readSized(reader, 'key') };
+      return { type: 'get', key: readKey(reader) };
     case COMMAND_KIND_CODES.put:
     case COMMAND_KIND_CODES.append: {
       const type = kindCode === COMMAND_KIND_CODES.put ? 'put' : 'append';
-      const stamp = readStamp();
-      return { type, ...stamp, key: readSized(reader, 'key'), value: readSized(reader, 'value') };
+      const stamp = readStampOf(reader, withClock);
+      return { type, ...stamp, key: readKey(reader), value: readValue(reader) };
     }
     case COMMAND_KIND_CODES.delete: {
-      const stamp = readStamp();
-      return { type: 'delete', ...stamp, key: readSized(reader, 'key') };
+      const stamp = readStampOf(reader, withClock);
+      return { type: 'delete', ...stamp, key: readKey(reader) };
     }
     case COMMAND_KIND_CODES.cas: {
-      const stamp = readStamp();
-      const key = readSized(reader, 'key');
+      const stamp = readStampOf(reader, withClock);
+      const key = readKey(reader);
       const expectedPresent = reader.u8('expected-present flag');
       if (expectedPresent > 1) reader.fail(`the expected-present flag is ${expectedPresent}, not 0 or 1`);
-      const expected = expectedPresent === 1 ? readSized(reader, 'expected value') : null;
-      return { type: 'cas', ...stamp, key, expected, value: readSized(reader, 'value') };
+      const expected = expectedPresent === 1 ? readSizedView(reader, 'expected value length', 'expected value') : null;
+      return { type: 'cas', ...stamp, key, expected, value: readValue(reader) };
     }
     case COMMAND_KIND_CODES.set:
-      return readSet(reader, readStamp());
+      return readSet(reader, readStampOf(reader, withClock));
     case COMMAND_KIND_CODES.incrBy: {
-      const stamp = readStamp();
-      const key = readSized(reader, 'key');
+      const stamp = readStampOf(reader, withClock);
+      const key = readKey(reader);
       const delta = Buffer.from(reader.bytes(8, 'delta')).readBigInt64BE();
       return { type: 'incrBy', ...stamp, key, delta };
     }
     case COMMAND_KIND_CODES.count:
       return { type: 'count' };
     case COMMAND_KIND_CODES.getDelete: {
-      const stamp = readStamp();
-      return { type: 'getDelete', ...stamp, key: readSized(reader, 'key') };
+      const stamp = readStampOf(reader, withClock);
+      return { type: 'getDelete', ...stamp, key: readKey(reader) };
     }
     default:
       return reader.fail(`command kind ${kindCode} is unknown`);
@@ -268,8 +267,8 @@ function decodeCommandBody(reader: ByteReader, kindCode: number, withClock: bool
 }
 
 function readSet(reader: ByteReader, stamp: ClientStamp & ProposerClock): SetCommand {
-  const key = readSized(reader, 'key');
-  const value = readSized(reader, 'value');
+  const key = readKey(reader);
+  const value = readValue(reader);
   const conditionCode = reader.u8('condition');
   const condition = SET_CONDITIONS[conditionCode] ?? reader.fail(`set condition ${conditionCode} is unknown`);
   const expiryCode = reader.u8('expiry kind');
@@ -305,6 +304,23 @@ function readStampOf(reader: ByteReader, withClock: boolean): ClientStamp & Prop
 
 function readSized(reader: ByteReader, field: string): Uint8Array {
   return reader.bytes(reader.u32(`${field} length`), field);
+}
+
+/**
+ * A command's keys and values are views into its bytes, not copies: a command
+ * is decoded to be applied (or served) at once, and its entry's bytes live at
+ * least that long. Field names are constants, so no text is built per read.
+ */
+function readSizedView(reader: ByteReader, lengthField: string, field: string): Uint8Array {
+  return reader.view(reader.u32(lengthField), field);
+}
+
+function readKey(reader: ByteReader): Uint8Array {
+  return readSizedView(reader, 'key length', 'key');
+}
+
+function readValue(reader: ByteReader): Uint8Array {
+  return readSizedView(reader, 'value length', 'value');
 }
 
 function readVersion(reader: ByteReader): void {

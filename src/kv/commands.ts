@@ -139,7 +139,10 @@ export interface KvOk {
   readonly written?: boolean;
   /** append: the length of the value after the append (what Redis APPEND answers). */
   readonly valueBytes?: number;
-  /** delete, getDelete, set: whether the key had a live value before (what Redis DEL counts). */
+  /**
+   * delete, getDelete, and a set with a condition, KEEPTTL or returnPrevious: whether the key had a live
+   * value before (what Redis DEL counts). A plain set does not read the key, so it leaves this out.
+   */
   readonly existed?: boolean;
 }
 

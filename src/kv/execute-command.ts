@@ -49,6 +49,14 @@ export function executeCommand(command: KvKeyCommand, read: ValueReader, readNow
     const value = encodeStoredValue({ value: command.value, expiresAtMs: null });
     return { reply: { ok: true }, writes: [{ type: 'put', key: dataKey(command.key), value }] };
   }
+  // So does a SET that replaces the value whatever it was: no condition, no KEEPTTL, no GET (a SET with EX or PX,
+  // as caches write; a SET without options is proposed as a put already). Its reply then leaves out `existed`,
+  // which nothing answers for a SET, rather than read the key to fill it in.
+  if (command.type === 'set' && isBlindSet(command)) {
+    const expiresAtMs = command.expiry.type === 'at' ? command.expiry.expiresAtMs : null;
+    const value = encodeStoredValue({ value: command.value, expiresAtMs });
+    return { reply: { ok: true, written: true }, writes: [{ type: 'put', key: dataKey(command.key), value }] };
+  }
   const nowMs = command.type === 'get' ? readNowMs : (command.nowMs ?? NO_CLOCK_MS);
   const stored = read(command.key);
   const decoded = stored === null ? null : decodeStoredValue(stored);
@@ -100,6 +108,11 @@ export function executeCommand(command: KvKeyCommand, read: ValueReader, readNow
       return { reply: { ok: true, value }, writes: [put({ value, expiresAtMs: live?.expiresAtMs ?? null })] };
     }
   }
+}
+
+/** A SET whose outcome does not depend on the value it replaces. */
+function isBlindSet(command: SetCommand): boolean {
+  return command.condition === 'always' && command.expiry.type !== 'keep' && !command.returnPrevious;
 }
 
 function executeSet(

@@ -197,19 +197,7 @@ export class KvStateMachine implements ReplicatedStateMachine {
       }
     });
     const writes: EngineWrite[] = [];
-    // What earlier commands of the batch wrote, for later ones that read (append, incr):
-    // indexed only when a command reads, since a batch of plain puts never does.
-    const staged = new Map<string, Uint8Array | null>();
-    let stagedWrites = 0;
-    const read = (userKey: Uint8Array): Uint8Array | null => {
-      for (; stagedWrites < writes.length; stagedWrites++) {
-        const write = writes[stagedWrites]!;
-        staged.set(stagedKey(write.key), write.type === 'put' ? write.value : null);
-      }
-      const key = dataKey(userKey);
-      const pending = staged.get(stagedKey(key));
-      return pending === undefined ? this.engine.get(key) : pending;
-    };
+    const read = stagedReader(this.engine, writes);
     const replies: (KvReply | undefined)[] = [];
     for (const entry of entries) {
       // Expiry runs at every index, commands or not, so that it depends on the log alone.
@@ -374,6 +362,27 @@ export class KvStateMachine implements ReplicatedStateMachine {
   private assertUsable(): void {
     if (this.failure !== null) throw this.failure;
   }
+}
+
+/**
+ * Reads for the commands of one batch: what earlier commands of the batch
+ * wrote (still in `writes`), else the engine. The writes are indexed only when
+ * a command reads (append, incr), since a batch of plain puts never does.
+ * Made by a function, not a named closure in applyBatch, which tsx would name
+ * (a property define) for every batch.
+ */
+function stagedReader(engine: KvEngine, writes: readonly EngineWrite[]): ValueReader {
+  const staged = new Map<string, Uint8Array | null>();
+  let stagedWrites = 0;
+  return (userKey) => {
+    for (; stagedWrites < writes.length; stagedWrites++) {
+      const write = writes[stagedWrites]!;
+      staged.set(stagedKey(write.key), write.type === 'put' ? write.value : null);
+    }
+    const key = dataKey(userKey);
+    const pending = staged.get(stagedKey(key));
+    return pending === undefined ? engine.get(key) : pending;
+  };
 }
 
 /** A Map key for engine key bytes (latin1 maps each byte to one character, so distinct bytes stay distinct). */

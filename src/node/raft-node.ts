@@ -84,12 +84,15 @@ interface PendingProposal {
   readonly term: number;
   readonly resolve: (reply: unknown) => void;
   readonly reject: (error: NodeError) => void;
+  /** The tick count past which it is rejected with 'timeout'. */
+  readonly expiresAtTick: number;
 }
 
 interface PendingRead {
   readonly resolve: () => void;
   readonly reject: (error: NodeError) => void;
   index: LogIndex | null;
+  readonly expiresAtTick: number;
 }
 
 const RESTORE_CHUNK_BYTES = 1 << 20;
@@ -117,6 +120,13 @@ export class RaftNode {
    */
   private readonly readNonce: string;
   private stopTicking: () => void = () => undefined;
+  /**
+   * Ticks seen since the start: requests expire by them. One timer per request
+   * (5 s, never cleared) kept tens of thousands of timers and their closures
+   * alive at a few thousand puts per second, which the GC then had to promote
+   * and sweep; a sweep per tick costs a walk over what is pending.
+   */
+  private ticks = 0;
   private loopRunning = false;
   private stopped = false;
   private lastSnapshotIndex: LogIndex;
@@ -203,7 +213,7 @@ export class RaftNode {
     if (listener !== undefined) {
       for (const entry of entries) if (entry.kind === 'config') listener.appended(entry.change, entry.index);
     }
-    node.stopTicking = parts.ticker.every(options.tickMs, () => node.input((c) => c.tick()));
+    node.stopTicking = parts.ticker.every(options.tickMs, () => node.tick());
     node.kick();
     return node;
   }
@@ -262,14 +272,9 @@ export class RaftNode {
 
   /** Settles with the machine's reply once the entry proposed at index, term is applied here. */
   private awaitApplied(index: LogIndex, term: number): Promise<unknown> {
+    const expiresAtTick = this.expiryTick();
     const pending = new Promise<unknown>((resolve, reject) => {
-      this.proposals.set(index, { term, resolve, reject });
-    });
-    this.expireAfterTimeout(() => {
-      const proposal = this.proposals.get(index);
-      if (proposal === undefined || proposal.term !== term) return;
-      this.proposals.delete(index);
-      proposal.reject(new NodeError('timeout', `the request was not applied in time; ${OUTCOME_UNKNOWN_ADVICE}`));
+      this.proposals.set(index, { term, resolve, reject, expiresAtTick });
     });
     this.kick();
     return pending;
@@ -328,19 +333,37 @@ export class RaftNode {
       }
       return Promise.reject(notLeader(this.core.leader));
     }
-    const pending = new Promise<void>((resolve, reject) => this.reads.set(context, { resolve, reject, index: null }));
-    this.expireAfterTimeout(() => {
-      const read = this.reads.get(context);
-      if (read === undefined) return;
-      this.reads.delete(context);
-      read.reject(new NodeError('timeout', 'leadership could not be confirmed in time; retry the read'));
-    });
+    const expiresAtTick = this.expiryTick();
+    const pending = new Promise<void>((resolve, reject) =>
+      this.reads.set(context, { resolve, reject, index: null, expiresAtTick }),
+    );
     this.kick();
     return pending;
   }
 
-  private expireAfterTimeout(expire: () => void): void {
-    this.parts.ticker.after(this.options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, expire);
+  /** The tick a request made now expires at: never before requestTimeoutMs, at most a tick after it. */
+  private expiryTick(): number {
+    const timeoutMs = this.options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    return this.ticks + Math.ceil(timeoutMs / this.options.tickMs) + 1;
+  }
+
+  private tick(): void {
+    this.ticks += 1;
+    this.input((core) => core.tick());
+    if (this.proposals.size > 0 || this.reads.size > 0) this.expireRequests();
+  }
+
+  private expireRequests(): void {
+    for (const [index, proposal] of this.proposals) {
+      if (proposal.expiresAtTick > this.ticks) continue;
+      this.proposals.delete(index);
+      proposal.reject(new NodeError('timeout', `the request was not applied in time; ${OUTCOME_UNKNOWN_ADVICE}`));
+    }
+    for (const [context, read] of this.reads) {
+      if (read.expiresAtTick > this.ticks) continue;
+      this.reads.delete(context);
+      read.reject(new NodeError('timeout', 'leadership could not be confirmed in time; retry the read'));
+    }
   }
 
   async stop(): Promise<void> {

@@ -37,7 +37,7 @@ import { mkdir, open, readFile, readdir, unlink } from 'node:fs/promises';
 import type { Entry, LogIndex } from '../raft/types.js';
 import type { SyncObserver } from './durable-io.js';
 import { diskStep, syncDirectory, syncFile, writeFully } from './durable-io.js';
-import { encodeEntryRecord } from './entry-codec.js';
+import { encodeEntryRecords } from './entry-codec.js';
 import { LogCorruptionError, StoreFailedError } from './errors.js';
 import { LogBounds } from './log-bounds.js';
 import type { LogMeta } from './log-meta.js';
@@ -82,8 +82,8 @@ interface Completion<T> {
 
 interface AppendOperation {
   readonly type: 'append';
-  readonly records: readonly Buffer[];
-  readonly sizeBytes: number;
+  /** The entries' records, one after another. */
+  readonly records: Buffer;
   readonly indexFirst: LogIndex;
   readonly indexLast: LogIndex;
   readonly done: Completion<void>;
@@ -191,10 +191,9 @@ export class SegmentedLogStore implements LogStore {
       bounds.checkAppend(entries);
       if (first === undefined || last === undefined) return null;
       // Encoding now copies the caller's buffers, so reusing them after the call cannot change what is written.
-      const records = entries.map(encodeEntryRecord);
-      const sizeBytes = records.reduce((total, record) => total + record.byteLength, 0);
+      const records = encodeEntryRecords(entries);
       bounds.appended(entries);
-      return { type: 'append', records, sizeBytes, indexFirst: first.index, indexLast: last.index, done };
+      return { type: 'append', records, indexFirst: first.index, indexLast: last.index, done };
     });
   }
 
@@ -269,9 +268,9 @@ export class SegmentedLogStore implements LogStore {
     const batch: AppendOperation[] = [];
     let sizeBytes = 0;
     for (let next = this.queue[0]; next?.type === 'append'; next = this.queue[0]) {
-      if (batch.length > 0 && sizeBytes + next.sizeBytes > this.writeBatchBytesMax) break;
+      if (batch.length > 0 && sizeBytes + next.records.byteLength > this.writeBatchBytesMax) break;
       batch.push(next);
-      sizeBytes += next.sizeBytes;
+      sizeBytes += next.records.byteLength;
       this.queue.shift();
     }
     return batch;
@@ -318,7 +317,8 @@ export class SegmentedLogStore implements LogStore {
   private async writeAppends(batch: readonly AppendOperation[]): Promise<void> {
     const first = batch[0];
     if (first === undefined) return;
-    const bytes = Buffer.concat(batch.flatMap((operation) => operation.records));
+    // Usually one append (a Ready's entries); more when appends queued behind an fsync, and they share the next one.
+    const bytes = batch.length === 1 ? first.records : Buffer.concat(batch.map((operation) => operation.records));
     let active = this.segments[this.segments.length - 1];
     if (
       active === undefined ||

@@ -54,11 +54,15 @@ export class SessionPool {
 
 type KvOperation = 'get' | 'put' | 'delete';
 
-/** Every successful PUT answers the same: built once, not per request. */
-const PUT_OK_BODY = Buffer.from(JSON.stringify({ ok: true }));
+/**
+ * Every successful PUT answers the same: built once, not per request. A string,
+ * not a Buffer: node:http joins a string body to the header text and writes
+ * both in one piece, where a Buffer body goes out as a second piece (writev).
+ */
+const PUT_OK_BODY = JSON.stringify({ ok: true });
 const PUT_OK_HEADERS = {
   'Content-Type': 'application/json; charset=utf-8',
-  'Content-Length': PUT_OK_BODY.byteLength,
+  'Content-Length': Buffer.byteLength(PUT_OK_BODY),
   'Cache-Control': 'no-store',
 } as const;
 

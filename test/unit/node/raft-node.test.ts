@@ -193,6 +193,42 @@ describe('RaftNode', () => {
     assert.deepEqual(group.failures, []);
   });
 
+  it('a proposal and a read that cannot be answered are rejected as timed out after the request timeout, not before', async () => {
+    // The leader's applies hang from now on: its entries commit, but nothing is ever answered.
+    let held = false;
+    const never = new Promise<never>(() => undefined);
+    class HeldMachine extends ListMachine {
+      override async applyBatch(entries: readonly ApplyEntry[]): Promise<unknown[]> {
+        if (held) await never;
+        return super.applyBatch(entries);
+      }
+    }
+    const group = new NodeGroup(11, [1, 2, 3], {}, { open: () => Promise.resolve(new HeldMachine()) });
+    await group.startAll();
+    const leader = await group.electLeader();
+    await group.await(leader.propose(encode('warm')));
+    held = true;
+    const outcomes: string[] = [];
+    const codeOf = (error: unknown): string => (error instanceof NodeError ? error.code : String(error));
+    const proposal = leader.propose(encode('stuck')).then(
+      () => outcomes.push('applied'),
+      (error: unknown) => outcomes.push(`proposal ${codeOf(error)}`),
+    );
+    await group.runFor(100);
+    const read = leader.readBarrier().then(
+      () => outcomes.push('read'),
+      (error: unknown) => outcomes.push(`read ${codeOf(error)}`),
+    );
+    // The default request timeout is 5 s.
+    await group.runFor(4800);
+    assert.deepEqual(outcomes, [], 'a request was settled before its timeout');
+    await group.runFor(400);
+    await proposal;
+    await read;
+    assert.deepEqual(outcomes, ['proposal timeout', 'read timeout']);
+    assert.equal(leader.core.role, 'leader');
+  });
+
   it('a state machine slow to apply does not hold up the next log write and send; replies and reads wait for the apply', async () => {
     // Every member's applies wait at a gate while `held`, as a LevelDB write under load would.
     let held = false;
