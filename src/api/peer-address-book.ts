@@ -28,8 +28,7 @@ import type { MembershipListener } from '../node/index.js';
 import type { ConfigChange, LogIndex, NodeId } from '../raft/index.js';
 import { readFileIfExists, writeFileAtomic } from '../storage/index.js';
 import type { PeerAddress } from '../transport/index.js';
-import { formatAddress } from '../transport/index.js';
-import { parseAddress } from '../client/status-client.js';
+import { formatAddress, parseAddress } from '../transport/index.js';
 
 const FILE_NAME = 'peers.json';
 const FORMAT_VERSION = 1;

@@ -226,16 +226,10 @@ function membershipParts(flags: AdminFlags, { token, tls }: ClusterAccess, meta:
   return {
     meta,
     group: (members) =>
-      new MembersClient({
-        members: members.map((member) => member.id),
-        channel: new TcpGroupChannel({
-          members: new Map(members.map((member) => [member.id, parseAddress(member.address)])),
-          clusterId: flags.clusterId,
-          token,
-          ...(tls === undefined ? {} : { tls }),
-        }),
-        clock: realClientClock,
-        random: Math.random,
+      MembersClient.forMembers(members, {
+        clusterId: flags.clusterId,
+        ...(token === undefined ? {} : { token }),
+        ...(tls === undefined ? {} : { tls }),
         deadlineMs: flags.timeoutMs,
       }),
     clock: realClientClock,

@@ -81,7 +81,7 @@ export async function replaceMember(plan: ReplaceMemberPlan, parts: ReplaceMembe
     const deadline = parts.clock.nowMs() + (parts.catchUpDeadlineMs ?? CATCH_UP_DEADLINE_MS_DEFAULT);
     const step = async (request: MembersRequest, what: string): Promise<Membership> => {
       parts.onStep?.(what);
-      return untilDone(client.change.bind(client, request), what, deadline, parts.clock);
+      return (await untilDone(client.change.bind(client, request), what, deadline, parts.clock)).membership;
     };
     await step(
       { type: 'addLearner', node: newMember.id, address: plan.peerAddress ?? newMember.address },
@@ -122,9 +122,13 @@ export async function removeMember(
     parts.onStep?.(what);
     const deadline = parts.clock.nowMs() + (parts.catchUpDeadlineMs ?? CATCH_UP_DEADLINE_MS_DEFAULT);
     const change = client.change.bind(client, { type: 'removeNode', node: plan.id });
-    const membership = await untilDone(change, what, deadline, parts.clock);
+    const { membership, changed } = await untilDone(change, what, deadline, parts.clock);
     const members = group.members.filter((member) => member.id !== plan.id);
-    if (members.length === group.members.length) return { membership, config: latest };
+    if (members.length === group.members.length) {
+      // Neither the group's Raft membership nor the config has it: most likely a typo.
+      if (!changed) throw new ReplaceMemberError(`member ${plan.id} is not a member of group ${plan.gid}`);
+      return { membership, config: latest };
+    }
     parts.onStep?.(`telling the meta group that group ${plan.gid}'s members are ${membership.voters.join(', ')}`);
     return { membership, config: await parts.meta.setMembers(plan.gid, members) };
   } finally {
@@ -138,7 +142,7 @@ async function untilDone(
   what: string,
   deadlineMs: number,
   clock: ClientClock,
-): Promise<Membership> {
+): Promise<{ membership: Membership; changed: boolean }> {
   for (;;) {
     let result: MembershipChangeResult;
     try {
@@ -148,7 +152,7 @@ async function untilDone(
       if (!(error instanceof ClientError) || error.code !== 'deadlineExceeded') throw error;
       result = { ok: false, reason: 'pending', message: error.message };
     }
-    if (result.ok) return result.membership;
+    if (result.ok) return result;
     if (result.reason === 'invalid') throw new ReplaceMemberError(`${what}: refused: ${result.message}`);
     if (clock.nowMs() >= deadlineMs) {
       const advice =

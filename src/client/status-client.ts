@@ -25,11 +25,7 @@ export interface StatusAskOptions {
 /** Short: a live node answers from memory in well under a millisecond, so a slow one is worth reporting. */
 export const STATUS_TIMEOUT_MS_DEFAULT = 1_000;
 
-/** "host:port" (as configs write addresses, IPv6 in brackets) to a PeerAddress. */
-export function parseAddress(address: string): PeerAddress {
-  const colon = address.lastIndexOf(':');
-  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
-}
+export { parseAddress } from '../transport/index.js';
 
 /** Never rejects: an unreachable node, a refusal or a garbled reply is an answer with `error`. */
 export async function askNodeStatus(address: PeerAddress, options: StatusAskOptions): Promise<StatusAnswer> {

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import type { NodeId } from '../raft/index.js';
-import { ConnectionError, TcpClientConnection } from '../transport/index.js';
+import { ConnectionError, parseAddress, TcpClientConnection } from '../transport/index.js';
 import type { ConnectionErrorReason } from '../transport/index.js';
 import type { ClientTls, GroupService, PeerAddress, ServiceRequest, ServiceResult } from '../transport/index.js';
 import type { GroupChannel } from './channel.js';
@@ -40,11 +40,7 @@ export class TcpGroupChannel implements GroupChannel {
    */
   learn(members: readonly { readonly id: NodeId; readonly address: string }[]): void {
     for (const { id, address } of members) {
-      const colon = address.lastIndexOf(':');
-      const parsed = {
-        host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
-        port: Number(address.slice(colon + 1)),
-      };
+      const parsed = parseAddress(address);
       const known = this.addresses.get(id);
       if (known !== undefined && known.host === parsed.host && known.port === parsed.port) continue;
       this.addresses.set(id, parsed);

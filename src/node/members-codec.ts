@@ -8,7 +8,7 @@
  *
  *   request: {"type":"addLearner","node":14,"address":"10.0.0.4:7014"}
  *            {"type":"promoteLearner","node":14} | {"type":"removeNode","node":13}
- *   reply:   {"ok":true,"voters":[11,12,14],"learners":[]}
+ *   reply:   {"ok":true,"voters":[11,12,14],"learners":[],"changed":true}   (false: it was so already)
  *            {"ok":false,"reason":"pending"|"notCaughtUp"|"invalid","message":"..."}
  */
 import type { Membership } from '../raft/index.js';
@@ -68,7 +68,7 @@ export function decodeMembersRequest(bytes: Uint8Array): MembersRequest {
 
 export function encodeMembersReply(result: MembershipChangeResult): Uint8Array {
   const body = result.ok
-    ? { ok: true, voters: result.membership.voters, learners: result.membership.learners }
+    ? { ok: true, voters: result.membership.voters, learners: result.membership.learners, changed: result.changed }
     : { ok: false, reason: result.reason, message: result.message };
   return Buffer.from(JSON.stringify(body), 'utf8');
 }
@@ -84,7 +84,9 @@ export function decodeMembersReply(bytes: Uint8Array): MembershipChangeResult {
       voters: idList(record['voters'], fail),
       learners: idList(record['learners'], fail),
     };
-    return { ok: true, membership };
+    const changed = record['changed'];
+    if (typeof changed !== 'boolean') return fail('"changed" must be true or false');
+    return { ok: true, membership, changed };
   }
   const reason = REASONS.find((known) => known === record['reason']);
   const message = record['message'];
@@ -116,7 +118,7 @@ function expectKeys(record: Record<string, unknown>, keys: readonly string[], fa
 }
 
 function idList(value: unknown, fail: (problem: string) => never): number[] {
-  if (!Array.isArray(value) || !value.every((id) => Number.isInteger(id) && id >= 0 && id <= NODE_ID_MAX)) {
+  if (!Array.isArray(value) || !value.every((id) => Number.isInteger(id) && id >= 1 && id <= NODE_ID_MAX)) {
     return fail('voters and learners must be lists of member ids');
   }
   return value as number[];

@@ -68,7 +68,8 @@ export interface RaftNodeOptions {
  * has caught up), `invalid` (the change makes no sense here: do not retry).
  */
 export type MembershipChangeResult =
-  | { readonly ok: true; readonly membership: Membership }
+  /** `changed`: this call made the change (false: it was in effect already). */
+  | { readonly ok: true; readonly membership: Membership; readonly changed: boolean }
   | { readonly ok: false; readonly reason: 'pending' | 'notCaughtUp' | 'invalid'; readonly message: string };
 
 export interface RaftNodeParts {
@@ -295,7 +296,9 @@ export class RaftNode {
     if (this.core.termAt(this.core.commitIndex) !== this.core.term) {
       return { ok: false, reason: 'pending', message: 'a new leader has not committed an entry of its term yet' };
     }
-    if (changeInEffect(this.core.membership, change)) return { ok: true, membership: this.core.membership };
+    if (changeInEffect(this.core.membership, change)) {
+      return { ok: true, membership: this.core.membership, changed: false };
+    }
     const result = this.core.proposeConfigChange(change);
     if (!result.ok) {
       const error = result.error;
@@ -316,7 +319,7 @@ export class RaftNode {
       }
     }
     await this.awaitApplied(result.index, result.term);
-    return { ok: true, membership: this.core.membership };
+    return { ok: true, membership: this.core.membership, changed: true };
   }
 
   /** Resolves once this node's state machine reflects every write acknowledged before the call (ReadIndex). */

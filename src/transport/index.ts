@@ -15,7 +15,7 @@ export {
 } from './tcp-transport.js';
 export type { PeerTransportCounters, TcpPeerTransportOptions } from './tcp-transport.js';
 export type { PeerAddress } from './peer-link.js';
-export { formatAddress } from './peer-link.js';
+export { formatAddress, parseAddress } from './peer-link.js';
 export {
   CLIENT_CONNECTIONS_MAX_DEFAULT,
   CLIENT_IDLE_MS_DEFAULT,

@@ -36,6 +36,12 @@ export function formatAddress({ host, port }: PeerAddress): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
+/** The other way: "host:port" (an IPv6 host in brackets) to a PeerAddress; the text is checked elsewhere. */
+export function parseAddress(address: string): PeerAddress {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
+}
+
 export interface PeerLinkOptions {
   readonly selfId: NodeId;
   readonly peerId: NodeId;

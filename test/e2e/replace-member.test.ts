@@ -125,6 +125,12 @@ describe('end to end: replacing a member of a shard group', { timeout: 180_000 }
     );
     const removed = await admin('remove-member', '1', '15');
     assert.match(removed.stderr, /removing member 15 from group 1/);
+    const typo = await admin('remove-member', '1', '99').then(
+      () => assert.fail('removing a member the group never had succeeded'),
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /member 99 is not a member of group 1/);
     const after15 = (await query()).config.groups.find((group) => group.gid === 1)!;
     assert.deepEqual(
       after15.members.map((member) => member.id),

@@ -10,8 +10,6 @@ import { realClientClock } from '../../../src/client/channel.js';
 import { MembersClient } from '../../../src/client/members-client.js';
 import type { MetaClient } from '../../../src/client/meta-client.js';
 import { replaceMember } from '../../../src/client/replace-member.js';
-import { parseAddress } from '../../../src/client/status-client.js';
-import { TcpGroupChannel } from '../../../src/client/tcp-channel.js';
 import { bucketCounts, bucketsOf } from '../../../src/meta/config.js';
 import type { SeededRandom } from '../../../src/sim/random.js';
 import { tearLogTail } from '../support/disk-faults.js';
@@ -303,16 +301,7 @@ async function replaceOne(context: FaultContext, random: SeededRandom): Promise<
     {
       meta: context.meta,
       group: (members) =>
-        new MembersClient({
-          members: members.map((member) => member.id),
-          channel: new TcpGroupChannel({
-            members: new Map(members.map((member) => [member.id, parseAddress(member.address)])),
-            clusterId: cluster.clusterId,
-          }),
-          clock: realClientClock,
-          random: Math.random,
-          deadlineMs: REPLACE_STEP_DEADLINE_MS,
-        }),
+        MembersClient.forMembers(members, { clusterId: cluster.clusterId, deadlineMs: REPLACE_STEP_DEADLINE_MS }),
       clock: realClientClock,
       catchUpDeadlineMs: CATCH_UP_TIMEOUT_MS,
     },

@@ -20,7 +20,7 @@ describe('members service codec', () => {
     ] as const) {
       assert.deepEqual(decodeMembersRequest(encodeMembersRequest(request)), request);
     }
-    const done = { ok: true, membership: { voters: [11, 12, 14], learners: [] } } as const;
+    const done = { ok: true, membership: { voters: [11, 12, 14], learners: [] }, changed: true } as const;
     assert.deepEqual(decodeMembersReply(encodeMembersReply(done)), done);
     const refused = { ok: false, reason: 'notCaughtUp', message: 'learner 14 is at 3' } as const;
     assert.deepEqual(decodeMembersReply(encodeMembersReply(refused)), refused);
