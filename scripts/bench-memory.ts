@@ -156,7 +156,7 @@ async function main(): Promise<void> {
       for (let at = 0; at <= minutes * 60; at += everySeconds) {
         const waitMs = startMs + at * 1000 - performance.now();
         if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
-        samples.push(...(await sample(group, at)));
+        samples.push(...(await sample(group, at).catch((error: unknown) => explainFailure(group, error))));
         // Proposals count on whichever member led at the time: the sum is the writes so far.
         const writes = samples.slice(-group.ids.length).reduce((sum, s) => sum + s.proposals, 0);
         process.stderr.write(`memory: ${at} s, ${load.runs()} redis-benchmark runs, ${writes} writes\n`);
@@ -168,6 +168,14 @@ async function main(): Promise<void> {
   } finally {
     await group.close();
   }
+}
+
+/** A member stopped answering: what its stderr said is the useful part of the failure. */
+function explainFailure(group: ProcessGroup, error: unknown): never {
+  process.stderr.write(
+    `memory: a member stopped answering; its output, last lines:\n${group.output.slice(-40).join('')}\n`,
+  );
+  throw error;
 }
 
 await main();

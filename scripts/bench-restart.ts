@@ -4,6 +4,8 @@
  *
  *   npm run bench:restart                          1,000,000 keys of 128 bytes
  *   npm run bench:restart -- --keys 100000 --value-bytes 256
+ *   npm run bench:restart -- --data /tmp/restart-1m   load once, keep the members' directories there;
+ *                                                      later runs with the same --data skip the load
  *
  * Starts a group of three `raftkv node` processes, writes the keys through
  * the leader's RESP port (many connections, each a session with one write
@@ -19,13 +21,25 @@
  * Prints the times and the members' log and snapshot positions; everything
  * it started is killed and removed at the end.
  */
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { ProcessGroup } from '../test/e2e/support/process-group.js';
 import type { MemberStatus } from './measure/group-http.js';
 import { groupLeader, memberStatus, readKey, waitFor } from './measure/group-http.js';
 
-const USAGE = `usage: npm run bench:restart -- [--keys <n>] [--value-bytes <n>] [--connections <n>] [--load-seconds <s>]`;
+const USAGE =
+  'usage: npm run bench:restart -- [--keys <n>] [--value-bytes <n>] [--connections <n>] [--load-seconds <s>] ' +
+  '[--data <dir>]';
+/** What --data keeps beside the members' directories: the cluster id they were written with, and the load. */
+const SAVED_FILE = 'bench-restart.json';
+
+interface SavedLoad {
+  readonly clusterId: string;
+  readonly written: number;
+  readonly valueBytes: number;
+}
 const GROUP_SIZE = 3;
 const LEADER_WAIT_MS = 60_000;
 /** A restarted member that is not serving after this long has failed the measurement outright. */
@@ -153,6 +167,7 @@ async function main(): Promise<void> {
       'value-bytes': { type: 'string', default: '128' },
       connections: { type: 'string', default: '256' },
       'load-seconds': { type: 'string', default: '3600' },
+      data: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -172,27 +187,70 @@ async function main(): Promise<void> {
   ] as const) {
     if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} takes a positive integer\n${USAGE}`);
   }
-  const group = await ProcessGroup.create(GROUP_SIZE, [], 'node', { http: true });
+  const saved = values.data === undefined ? null : await readSaved(values.data);
+  const group = await ProcessGroup.create(GROUP_SIZE, [], 'node', {
+    http: true,
+    ...(saved === null ? {} : { clusterId: saved.clusterId }),
+  });
   const stop = (): void => {
     void group.close().finally(() => process.exit(130));
   };
   process.once('SIGINT', stop);
   try {
+    if (saved !== null && values.data !== undefined) {
+      await copyMembers(values.data, group.directory);
+      process.stdout.write(
+        `${saved.written} keys of ${saved.valueBytes} bytes, as loaded before, from ${values.data}\n`,
+      );
+    }
     await group.startAll();
-    const leader = await groupLeader(group, LEADER_WAIT_MS);
-    process.stderr.write(`restart: writing ${keys} keys of ${valueBytes} bytes to member ${leader}\n`);
-    const { written, seconds } = await load(group.member(leader).respPort, keys, valueBytes, connections, loadSeconds);
-    process.stdout.write(
-      `loaded ${written} keys of ${valueBytes} bytes in ${seconds.toFixed(0)} s (${(written / seconds).toFixed(0)}/s) ` +
-        `over ${connections} RESP connections to the leader` +
-        (written < keys ? ` (stopped by --load-seconds ${loadSeconds}, short of ${keys})` : '') +
-        '\n',
-    );
+    let leader = await groupLeader(group, LEADER_WAIT_MS);
+    if (saved === null) {
+      process.stderr.write(`restart: writing ${keys} keys of ${valueBytes} bytes to member ${leader}\n`);
+      const loaded = await load(group.member(leader).respPort, keys, valueBytes, connections, loadSeconds);
+      const { written, seconds } = loaded;
+      process.stdout.write(
+        `loaded ${written} keys of ${valueBytes} bytes in ${seconds.toFixed(0)} s (${(written / seconds).toFixed(0)}/s) ` +
+          `over ${connections} RESP connections to the leader` +
+          (written < keys ? ` (stopped by --load-seconds ${loadSeconds}, short of ${keys})` : '') +
+          '\n',
+      );
+      if (values.data !== undefined) {
+        // Killed as the measurement kills them: what is kept is what a crash leaves.
+        await Promise.all(group.ids.map((id) => group.kill(id)));
+        await saveMembers(group.directory, values.data, { clusterId: group.clusterId, written, valueBytes });
+        process.stdout.write(`the members' directories are kept in ${values.data} for later runs\n`);
+        await group.startAll();
+        leader = await groupLeader(group, LEADER_WAIT_MS);
+      }
+    }
     await restartFollower(group, leader, keyOf(0));
     await restartGroup(group, keyOf(0));
   } finally {
     await group.close();
   }
+}
+
+async function readSaved(directory: string): Promise<SavedLoad | null> {
+  try {
+    return JSON.parse(await readFile(path.join(directory, SAVED_FILE), 'utf8')) as SavedLoad;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+async function copyMembers(from: string, to: string): Promise<void> {
+  for (let id = 1; id <= GROUP_SIZE; id++) {
+    await cp(path.join(from, `node-${id}`), path.join(to, `node-${id}`), { recursive: true });
+  }
+}
+
+async function saveMembers(from: string, to: string, saved: SavedLoad): Promise<void> {
+  await rm(to, { recursive: true, force: true });
+  await mkdir(to, { recursive: true });
+  await copyMembers(from, to);
+  await writeFile(path.join(to, SAVED_FILE), `${JSON.stringify(saved)}\n`);
 }
 
 await main();

@@ -136,6 +136,7 @@ function failure(error: ClientError, kind: 'read' | 'write'): BackendFailure {
     case 'malformedCommand':
     case 'notAnInteger':
     case 'incrementOverflow':
+    case 'sessionExpired':
       return { ok: false, code: error.code, message: error.message };
   }
 }

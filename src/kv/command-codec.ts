@@ -36,6 +36,7 @@
  *                   5 malformedCommand  [u16 problem length][problem, UTF-8]
  *                   6 notAnInteger      nothing
  *                   7 incrementOverflow nothing
+ *                   8 sessionExpired    [u64 sequence]
  *
  * Hand-written rather than a general serializer, like the log's entry codec:
  * the layout is small and fixed, pinned byte for byte by tests, and a value
@@ -66,6 +67,7 @@ import {
   keyTooLarge,
   malformedCommand,
   notAnInteger,
+  sessionExpired,
   SET_CONDITIONS,
   staleSequence,
   valueTooLarge,
@@ -95,6 +97,7 @@ const ERROR_CODES = {
   malformedCommand: 5,
   notAnInteger: 6,
   incrementOverflow: 7,
+  sessionExpired: 8,
 } as const satisfies Record<KvErrorCode, number>;
 const OK_FIELD = {
   value: 1,
@@ -376,6 +379,8 @@ function encodeError(error: KvError): Buffer {
       return start(0).finish();
     case 'staleSequence':
       return start(16).u64(error.sequence).u64(error.lastSequence).finish();
+    case 'sessionExpired':
+      return start(8).u64(error.sequence).finish();
     case 'malformedCommand': {
       const problem = Buffer.from(error.problem.slice(0, PROBLEM_CODE_UNITS_MAX), 'utf8');
       return start(2 + problem.byteLength)
@@ -437,6 +442,8 @@ function decodeError(reader: ByteReader): KvError {
       return notAnInteger();
     case ERROR_CODES.incrementOverflow:
       return incrementOverflow();
+    case ERROR_CODES.sessionExpired:
+      return sessionExpired(reader.u64('sequence'));
     default:
       return reader.fail(`error code ${code} is unknown`);
   }

@@ -171,7 +171,8 @@ export type KvError =
     }
   | { readonly code: 'malformedCommand'; readonly problem: string; readonly message: string }
   | { readonly code: 'notAnInteger'; readonly message: string }
-  | { readonly code: 'incrementOverflow'; readonly message: string };
+  | { readonly code: 'incrementOverflow'; readonly message: string }
+  | { readonly code: 'sessionExpired'; readonly sequence: number; readonly message: string };
 
 export type KvErrorCode = KvError['code'];
 
@@ -237,6 +238,23 @@ export function incrementOverflow(): KvError {
     message:
       'the increment or decrement would overflow a 64-bit signed integer, so nothing changed; ' +
       'use a smaller step or reset the key',
+  };
+}
+
+/**
+ * The group has forgotten the client (idle too long, or evicted to keep the
+ * dedup table bounded) and this request may be a retry of one it applied
+ * before: applying it could apply it twice, so it was refused. The Raft
+ * dissertation (§6.3) answers an expired session the same way.
+ */
+export function sessionExpired(sequence: number): KvError {
+  return {
+    code: 'sessionExpired',
+    sequence,
+    message:
+      `request sequence ${sequence} was not applied now: the group no longer remembers this client ` +
+      '(idle too long, or evicted when more clients than the dedup limit were active), so it cannot tell ' +
+      'whether an earlier attempt was applied; read the key to check, then retry from a new connection or session',
   };
 }
 

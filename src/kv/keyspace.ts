@@ -5,7 +5,9 @@
  *
  *   0x00 0x00            restore in progress (present only while a restore runs)
  *   0x00 0x01            applied position: [u8 version = 1][u64 BE index][u64 BE term]
- *   0x00 0x02 client id  dedup entry: [u8 version = 1][u64 BE last sequence][u64 BE last seen index][reply]
+ *   0x00 0x02 client id  dedup entry: [u8 version = 2][u64 BE last sequence][u64 BE last seen index]
+ *                        [u64 BE newest proposer clock, ms][reply] (version 1 has no clock; it reads as 0)
+ *                        The reserved client id DEDUP_FLOOR_CLIENT_ID holds the table's floor (dedup-table.ts).
  *   0x01 user key        the user's value, as is
  *
  * The bookkeeping sorts first, applied position before the dedup entries, so
@@ -23,6 +25,8 @@ const SYSTEM_PREFIX = 0x00;
 const DATA_PREFIX = 0x01;
 const DEDUP_TAG = 0x02;
 const FORMAT_VERSION = 1;
+/** Dedup entries only: version 1 plus the newest proposer clock of the client's requests. */
+const DEDUP_FORMAT_VERSION_WITH_CLOCK = 2;
 
 export const RESTORE_MARKER_KEY = Uint8Array.of(SYSTEM_PREFIX, 0x00);
 export const APPLIED_POSITION_KEY = Uint8Array.of(SYSTEM_PREFIX, 0x01);
@@ -48,6 +52,11 @@ export interface DedupEntry {
   readonly lastReply: KvReply;
   /** Log index of the client's latest request of any kind: expiry counts idleness from here. */
   readonly lastSeenIndex: LogIndex;
+  /**
+   * The largest proposer clock (ms) among the client's requests seen, 0 when none carried one: when the
+   * entry is dropped, the table's floor rises to it (dedup-table.ts says why).
+   */
+  readonly stampMsMax: number;
 }
 
 export function dataKey(userKey: Uint8Array): Uint8Array {
@@ -103,20 +112,28 @@ export function decodeAppliedPosition(bytes: Uint8Array): AppliedPosition {
 
 export function encodeDedupEntry(entry: DedupEntry): Uint8Array {
   const reply = encodeReply(entry.lastReply);
-  return new ByteWriter(17 + reply.byteLength)
-    .u8(FORMAT_VERSION)
+  return new ByteWriter(25 + reply.byteLength)
+    .u8(DEDUP_FORMAT_VERSION_WITH_CLOCK)
     .u64(entry.lastSequence)
     .u64(entry.lastSeenIndex)
+    .u64(entry.stampMsMax)
     .bytes(reply)
     .finish();
 }
 
 export function decodeDedupEntry(bytes: Uint8Array): DedupEntry {
   const reader = new ByteReader(bytes, 'dedup entry', KvDecodeError);
-  readVersion(reader);
+  const version = reader.u8('format version');
+  if (version !== FORMAT_VERSION && version !== DEDUP_FORMAT_VERSION_WITH_CLOCK) {
+    reader.fail(
+      `format version ${version} is unknown to this raftkv ` +
+        `(it reads versions ${FORMAT_VERSION} and ${DEDUP_FORMAT_VERSION_WITH_CLOCK})`,
+    );
+  }
   const lastSequence = reader.u64('last sequence');
   const lastSeenIndex = reader.u64('last seen index');
-  return { lastSequence, lastSeenIndex, lastReply: decodeReply(reader.rest('reply')) };
+  const stampMsMax = version === DEDUP_FORMAT_VERSION_WITH_CLOCK ? reader.u64('newest proposer clock') : 0;
+  return { lastSequence, lastSeenIndex, stampMsMax, lastReply: decodeReply(reader.rest('reply')) };
 }
 
 function readVersion(reader: ByteReader): void {

@@ -23,7 +23,8 @@ import { StoreFailedError } from '../storage/errors.js';
 import { decodeCommand } from './command-codec.js';
 import type { KvCommand, KvReply } from './commands.js';
 import { failed, malformedCommand } from './commands.js';
-import { applyOnce, DedupTable } from './dedup-table.js';
+import type { DedupLimits } from './dedup-table.js';
+import { applyOnce, DEDUP_CLIENTS_MAX_DEFAULT, DedupTable, droppedClientWrites } from './dedup-table.js';
 import type { EngineWrite, KvEngine } from './engine.js';
 import { KvDecodeError, KvSnapshotCorruptionError } from './errors.js';
 import { countLive, countReply } from './count-keys.js';
@@ -51,8 +52,8 @@ import { SNAPSHOT_CHUNK_BYTES_MAX_DEFAULT, snapshotChunks } from './snapshot-wri
 /**
  * Log entries a client may stay silent before its dedup entry is dropped.
  * A retry must arrive within this many entries of the client's previous
- * request to be recognised: 1M entries is ~100 s at 10k writes/s. It also
- * bounds the table: each index touches one client, so at most this many entries.
+ * request to be recognised: 1M entries is ~100 s at 10k writes/s. The
+ * table's size is bounded by dedupClientsMax (dedup-table.ts), not by this.
  */
 export const DEDUP_IDLE_ENTRIES_MAX_DEFAULT = 1_000_000;
 /** Bytes of pairs per engine batch while restoring: bounded memory, few batches. */
@@ -63,6 +64,8 @@ export const TERM_UNKNOWN: Term = 0;
 export interface KvStateMachineOptions {
   /** Must be the same on every replica of a group, or their dedup tables diverge. */
   readonly dedupIdleEntriesMax?: number;
+  /** Clients the dedup table holds at most (DEDUP_CLIENTS_MAX_DEFAULT); the same on every replica. */
+  readonly dedupClientsMax?: number;
   /** fsync every apply's batch; not needed for safety (see the file comment), off by default. */
   readonly syncEachApply?: boolean;
   /** Size of the chunks snapshot() yields; SNAPSHOT_CHUNK_BYTES_MAX_DEFAULT when not given. */
@@ -98,6 +101,7 @@ export class KvStateMachine implements ReplicatedStateMachine {
   static async open(engine: KvEngine, options: KvStateMachineOptions = {}): Promise<KvStateMachine> {
     const resolved: Required<KvStateMachineOptions> = {
       dedupIdleEntriesMax: options.dedupIdleEntriesMax ?? DEDUP_IDLE_ENTRIES_MAX_DEFAULT,
+      dedupClientsMax: options.dedupClientsMax ?? DEDUP_CLIENTS_MAX_DEFAULT,
       syncEachApply: options.syncEachApply ?? false,
       snapshotChunkBytesMax: options.snapshotChunkBytesMax ?? SNAPSHOT_CHUNK_BYTES_MAX_DEFAULT,
     };
@@ -108,7 +112,7 @@ export class KvStateMachine implements ReplicatedStateMachine {
     for await (const { key, value } of engine.entries(DEDUP_RANGE)) {
       entries.push([clientIdOf(key), decodeDedupEntry(value)]);
     }
-    return new KvStateMachine(engine, position, new DedupTable(resolved.dedupIdleEntriesMax, entries), resolved);
+    return new KvStateMachine(engine, position, new DedupTable(dedupLimitsOf(resolved), entries), resolved);
   }
 
   get appliedIndex(): LogIndex {
@@ -210,7 +214,7 @@ export class KvStateMachine implements ReplicatedStateMachine {
 
   /** Pushes dedup-table deletes for the clients that expire at `index`; the in-memory table drops them now. */
   private expireIdleClients(index: LogIndex, writes: EngineWrite[]): void {
-    for (const clientId of this.dedup.expire(index)) writes.push({ type: 'delete', key: dedupKey(clientId) });
+    writes.push(...droppedClientWrites(this.dedup, this.dedup.expire(index), dedupKey));
   }
 
   /** The reply to the command at `index`; pushes its engine writes onto `writes`. */
@@ -226,12 +230,14 @@ export class KvStateMachine implements ReplicatedStateMachine {
     // Only a faulty proposer logs a count; every replica answers it the same way.
     if (command.type === 'count') return failed(malformedCommand('a count is a read, never a log entry'));
 
-    const { reply, entry } = applyOnce(this.dedup.get(command.clientId), command, index, () => {
+    const { reply, entry } = applyOnce(this.dedup, command, index, () => {
       const execution = executeCommand(command, read);
       writes.push(...execution.writes);
       return execution.reply;
     });
-    this.dedup.record(command.clientId, entry);
+    if (entry === null) return reply;
+    const evicted = this.dedup.record(command.clientId, entry);
+    writes.push(...droppedClientWrites(this.dedup, evicted, dedupKey));
     writes.push({ type: 'put', key: dedupKey(command.clientId), value: encodeDedupEntry(entry) });
     return reply;
   }
@@ -334,13 +340,13 @@ export class KvStateMachine implements ReplicatedStateMachine {
     batch.push({ type: 'put', key: APPLIED_POSITION_KEY, value: encodeAppliedPosition(position) });
     batch.push({ type: 'delete', key: RESTORE_MARKER_KEY });
     await this.engine.write(batch, { sync: true });
-    return new DedupTable(this.options.dedupIdleEntriesMax, dedupEntries);
+    return new DedupTable(dedupLimitsOf(this.options), dedupEntries);
   }
 
   /** After a failed restore: an empty state at index 0 is at least a consistent one. */
   private async empty(): Promise<void> {
     this.position = { index: 0, term: TERM_UNKNOWN };
-    this.dedup = new DedupTable(this.options.dedupIdleEntriesMax);
+    this.dedup = new DedupTable(dedupLimitsOf(this.options));
     // If this fails too, the restore marker is still there and the next open() empties the engine.
     await this.engine.clear().catch(() => undefined);
   }
@@ -383,6 +389,10 @@ function stagedReader(engine: KvEngine, writes: readonly EngineWrite[]): ValueRe
     const pending = staged.get(stagedKey(key));
     return pending === undefined ? engine.get(key) : pending;
   };
+}
+
+function dedupLimitsOf(options: Required<KvStateMachineOptions>): DedupLimits {
+  return { idleEntriesMax: options.dedupIdleEntriesMax, clientsMax: options.dedupClientsMax };
 }
 
 /** A Map key for engine key bytes (latin1 maps each byte to one character, so distinct bytes stay distinct). */

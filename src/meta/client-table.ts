@@ -13,6 +13,7 @@
  * remembered reply costs a reference, not a copy of the config.
  */
 import { DedupTable } from '../kv/dedup-table.js';
+import type { DedupEntry } from '../kv/keyspace.js';
 import type { LogIndex } from '../raft/types.js';
 import type { MetaReply } from './commands.js';
 
@@ -35,17 +36,22 @@ export class ClientTable {
     readonly idleEntriesMax: number,
     records: Iterable<readonly [string, ClientRecord]> = [],
   ) {
-    const entries: [string, { lastSequence: number; lastReply: typeof PLACEHOLDER_KV_REPLY; lastSeenIndex: number }][] =
-      [];
+    const entries: [string, DedupEntry][] = [];
     for (const [clientId, record] of records) {
       if (this.replies.has(clientId)) throw new Error(`client table: client ${clientId} given twice`);
       this.replies.set(clientId, record.lastReply);
       entries.push([
         clientId,
-        { lastSequence: record.lastSequence, lastReply: PLACEHOLDER_KV_REPLY, lastSeenIndex: record.lastSeenIndex },
+        {
+          lastSequence: record.lastSequence,
+          lastReply: PLACEHOLDER_KV_REPLY,
+          lastSeenIndex: record.lastSeenIndex,
+          stampMsMax: 0,
+        },
       ]);
     }
-    this.sequences = new DedupTable(idleEntriesMax, entries);
+    // Admin clients are few: the count bound that guards the KV groups against connection churn is not needed here.
+    this.sequences = new DedupTable({ idleEntriesMax, clientsMax: Number.MAX_SAFE_INTEGER }, entries);
   }
 
   get size(): number {
@@ -79,6 +85,8 @@ export class ClientTable {
       lastSequence: record.lastSequence,
       lastReply: PLACEHOLDER_KV_REPLY,
       lastSeenIndex: record.lastSeenIndex,
+      // Meta commands carry no proposer clock; the floor stays 0 and never refuses anyone.
+      stampMsMax: 0,
     });
     this.replies.set(clientId, record.lastReply);
   }

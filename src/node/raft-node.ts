@@ -37,6 +37,7 @@ import type {
 } from './ports.js';
 import type { RaftNodeObserver, RaftNodeState } from './raft-node-observer.js';
 import { guardObserver } from './raft-node-observer.js';
+import { ByteSlab } from '../storage/byte-slab.js';
 
 export interface RaftNodeOptions {
   readonly raft: RaftOptions;
@@ -111,6 +112,8 @@ const OUTCOME_UNKNOWN_ADVICE = 'it may or may not be applied later: retry it wit
 
 export class RaftNode {
   private readonly proposals = new Map<LogIndex, PendingProposal>();
+  /** Proposals are copied into slabs before the log keeps them (byte-slab.ts says why). */
+  private readonly proposalCopies = new ByteSlab();
   private readonly reads = new Map<string, PendingRead>();
   private readCounter = 0;
   /**
@@ -258,7 +261,8 @@ export class RaftNode {
    */
   propose(command: Uint8Array): Promise<unknown> {
     if (this.fatal !== null || this.stopped) return Promise.reject(this.stoppedError());
-    const result = this.core.propose(command);
+    // Copied into a slab: the caller's bytes may be a slice of a larger buffer the log would keep alive (byte-slab.ts).
+    const result = this.core.propose(this.proposalCopies.copyBytes(command));
     if (!result.ok) {
       const error = result.error;
       return Promise.reject(

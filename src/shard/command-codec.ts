@@ -1,8 +1,7 @@
 /**
- * The bytes of a shard command, as a shard group's Raft entries carry them,
- * format version 1:
+ * The bytes of a shard command, as a shard group's Raft entries carry them:
  *
- *   [u8 version = 1][u8 kind][body]
+ *   [u8 version][u8 kind][body]    version 1, or 2 for installBucket (this raftkv writes it)
  *
  *   kind 1 kv:            [a KV command, as kv/command-codec.ts encodes it]
  *   kind 2 config:        [the config as canonical JSON, UTF-8]
@@ -11,7 +10,9 @@
  *                         [u32 pair count] pair*
  *   kind 4 deleteBucket:  [u16 bucket][u64 config version]
  *
- *   dedup = [u8 client id length][client id, UTF-8][u64 last sequence][u32 reply length][reply, kv reply codec]
+ *   dedup = [u8 client id length][client id, UTF-8][u64 last sequence]
+ *           [u64 newest proposer clock, ms; version 2 only, version 1 reads as 0]
+ *           [u32 reply length][reply, kv reply codec]
  *   pair  = [u32 key length][key][u32 value length][value]
  *
  * A client's KV command is wrapped whole, so the KV codec stays the one
@@ -36,6 +37,8 @@ import { decodeConfigJson, encodeConfigJson } from './config-json.js';
 import { ShardDecodeError } from './errors.js';
 
 const FORMAT_VERSION = 1;
+/** installBucket only: version 1 plus each dedup entry's newest proposer clock (kv/dedup-table.ts says why). */
+const FORMAT_VERSION_INSTALL_WITH_CLOCK = 2;
 const KIND_CODES = { kv: 1, config: 2, installBucket: 3, deleteBucket: 4 } as const satisfies Record<
   ShardCommandType,
   number
@@ -46,7 +49,9 @@ const INSTALL_FIXED_BYTES = BUCKET_AND_VERSION_BYTES + 8 + 1 + 4 + 4;
 
 export function encodeShardCommand(command: ShardCommand): Buffer {
   const header = (bodyBytes: number): ByteWriter =>
-    new ByteWriter(HEADER_BYTES + bodyBytes).u8(FORMAT_VERSION).u8(KIND_CODES[command.type]);
+    new ByteWriter(HEADER_BYTES + bodyBytes)
+      .u8(command.type === 'installBucket' ? FORMAT_VERSION_INSTALL_WITH_CLOCK : FORMAT_VERSION)
+      .u8(KIND_CODES[command.type]);
   switch (command.type) {
     case 'kv': {
       const kv = encodeCommand(command.command);
@@ -71,7 +76,7 @@ export function encodedPairBytes([key, value]: BucketPair): number {
 
 /** Bytes one dedup entry takes in an installBucket command. */
 export function encodedDedupBytes(clientId: string, entry: TransferredDedupEntry): number {
-  return 1 + Buffer.byteLength(clientId, 'utf8') + 8 + 4 + encodeReply(entry.lastReply).byteLength;
+  return 1 + Buffer.byteLength(clientId, 'utf8') + 8 + 8 + 4 + encodeReply(entry.lastReply).byteLength;
 }
 
 function encodeInstall(command: InstallBucketCommand, header: (bodyBytes: number) => ByteWriter): Buffer {
@@ -87,10 +92,10 @@ function encodeInstall(command: InstallBucketCommand, header: (bodyBytes: number
     if (id.byteLength === 0 || id.byteLength > CLIENT_ID_BYTES_MAX) {
       throw new Error(`installBucket: a client id must be 1 to ${CLIENT_ID_BYTES_MAX} UTF-8 bytes`);
     }
-    return { id, lastSequence: entry.lastSequence, reply: encodeReply(entry.lastReply) };
+    return { id, lastSequence: entry.lastSequence, stampMsMax: entry.stampMsMax, reply: encodeReply(entry.lastReply) };
   });
   let bodyBytes = INSTALL_FIXED_BYTES;
-  for (const { id, reply } of dedup) bodyBytes += 1 + id.byteLength + 8 + 4 + reply.byteLength;
+  for (const { id, reply } of dedup) bodyBytes += 1 + id.byteLength + 8 + 8 + 4 + reply.byteLength;
   for (const pair of command.pairs) bodyBytes += encodedPairBytes(pair);
   const writer = header(bodyBytes)
     .u16(command.bucket)
@@ -98,8 +103,8 @@ function encodeInstall(command: InstallBucketCommand, header: (bodyBytes: number
     .u64(command.firstPairIndex)
     .u8(command.last ? 1 : 0)
     .u32(dedup.length);
-  for (const { id, lastSequence, reply } of dedup) {
-    writer.u8(id.byteLength).bytes(id).u64(lastSequence).u32(reply.byteLength).bytes(reply);
+  for (const { id, lastSequence, stampMsMax, reply } of dedup) {
+    writer.u8(id.byteLength).bytes(id).u64(lastSequence).u64(stampMsMax).u32(reply.byteLength).bytes(reply);
   }
   writer.u32(command.pairs.length);
   for (const [key, value] of command.pairs) writer.u32(key.byteLength).bytes(key).u32(value.byteLength).bytes(value);
@@ -116,17 +121,23 @@ function checkBucket(bucket: number): void {
 export function decodeShardCommand(bytes: Uint8Array): ShardCommand {
   const reader = new ByteReader(bytes, 'command', ShardDecodeError);
   const version = reader.u8('format version');
-  if (version !== FORMAT_VERSION) {
-    reader.fail(`format version ${version} is unknown to this raftkv (it reads version ${FORMAT_VERSION})`);
+  if (version !== FORMAT_VERSION && version !== FORMAT_VERSION_INSTALL_WITH_CLOCK) {
+    reader.fail(
+      `format version ${version} is unknown to this raftkv ` +
+        `(it reads versions ${FORMAT_VERSION} and ${FORMAT_VERSION_INSTALL_WITH_CLOCK})`,
+    );
   }
   const kind = reader.u8('kind');
+  if (version === FORMAT_VERSION_INSTALL_WITH_CLOCK && kind !== KIND_CODES.installBucket) {
+    reader.fail(`format version ${version} is for installBucket commands only, not kind ${kind}`);
+  }
   switch (kind) {
     case KIND_CODES.kv:
       return { type: 'kv', command: decodeKv(reader.rest('kv command')) };
     case KIND_CODES.config:
       return { type: 'config', config: decodeConfigJson(reader.rest('config'), 'config command') };
     case KIND_CODES.installBucket: {
-      const command = decodeInstall(reader);
+      const command = decodeInstall(reader, version === FORMAT_VERSION_INSTALL_WITH_CLOCK);
       reader.expectEnd();
       return command;
     }
@@ -153,7 +164,7 @@ function decodeKv(bytes: Uint8Array): ReturnType<typeof decodeCommand> {
   }
 }
 
-function decodeInstall(reader: ByteReader): InstallBucketCommand {
+function decodeInstall(reader: ByteReader, withClock: boolean): InstallBucketCommand {
   const bucket = readBucket(reader);
   const configVersion = reader.u64('config version');
   const firstPairIndex = reader.u64('first pair index');
@@ -162,7 +173,7 @@ function decodeInstall(reader: ByteReader): InstallBucketCommand {
   // Counts are not trusted for allocation: each item is read from bytes that must be there.
   const dedupCount = reader.u32('dedup count');
   const dedup: [string, TransferredDedupEntry][] = [];
-  for (let item = 0; item < dedupCount; item++) dedup.push(readDedup(reader));
+  for (let item = 0; item < dedupCount; item++) dedup.push(readDedup(reader, withClock));
   const pairCount = reader.u32('pair count');
   const pairs: BucketPair[] = [];
   for (let item = 0; item < pairCount; item++) {
@@ -172,7 +183,7 @@ function decodeInstall(reader: ByteReader): InstallBucketCommand {
   return { type: 'installBucket', bucket, configVersion, firstPairIndex, pairs, dedup, last: last === 1 };
 }
 
-function readDedup(reader: ByteReader): [string, TransferredDedupEntry] {
+function readDedup(reader: ByteReader, withClock: boolean): [string, TransferredDedupEntry] {
   const idBytes = reader.u8('client id length');
   if (idBytes === 0 || idBytes > CLIENT_ID_BYTES_MAX) {
     reader.fail(`the client id length ${idBytes} is outside 1..${CLIENT_ID_BYTES_MAX}`);
@@ -180,9 +191,10 @@ function readDedup(reader: ByteReader): [string, TransferredDedupEntry] {
   const clientId = reader.utf8(idBytes, 'client id');
   const lastSequence = reader.u64('last sequence');
   if (lastSequence < 1) reader.fail('a last sequence is 0; sequences start at 1');
+  const stampMsMax = withClock ? reader.u64('newest proposer clock') : 0;
   const replyBytes = reader.bytes(reader.u32('reply length'), 'reply');
   try {
-    return [clientId, { lastSequence, lastReply: decodeReply(replyBytes) }];
+    return [clientId, { lastSequence, stampMsMax, lastReply: decodeReply(replyBytes) }];
   } catch (error) {
     if (error instanceof KvDecodeError) return reader.fail(`the reply of client ${clientId}: ${error.problem}`);
     throw error;

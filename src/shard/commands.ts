@@ -30,8 +30,12 @@ export interface ConfigCommand {
   readonly config: ShardConfig;
 }
 
-/** What the receiver keeps of a client's dedup entry: its log index means nothing in another group's log. */
-export type TransferredDedupEntry = Pick<DedupEntry, 'lastSequence' | 'lastReply'>;
+/**
+ * What the receiver keeps of a client's dedup entry: its log index means
+ * nothing in another group's log. The sender's dedup floor travels as the
+ * entry of DEDUP_FLOOR_CLIENT_ID, as the engine keeps it (kv/dedup-table.ts).
+ */
+export type TransferredDedupEntry = Pick<DedupEntry, 'lastSequence' | 'lastReply' | 'stampMsMax'>;
 
 /** A key and its value, as a bucket transfer carries them. */
 export type BucketPair = readonly [key: Uint8Array, value: Uint8Array];

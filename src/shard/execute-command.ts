@@ -5,7 +5,7 @@
  */
 import type { KvCommand } from '../kv/commands.js';
 import { failed, malformedCommand } from '../kv/commands.js';
-import { applyOnce } from '../kv/dedup-table.js';
+import { applyOnce, compareClientIds, DEDUP_FLOOR_CLIENT_ID } from '../kv/dedup-table.js';
 import { executeCommand } from '../kv/execute-command.js';
 import { userKeyOf as kvUserKeyOf } from '../kv/keyspace.js';
 import type { BucketId, GroupId, ShardConfig } from '../meta/config.js';
@@ -79,7 +79,7 @@ function executeKv(working: WorkingState, index: LogIndex, command: KvCommand): 
   if (command.type === 'get') return executeCommand(command, read).reply;
 
   // A retry of the latest request gets its reply again (also one applied by the bucket's previous owner).
-  const { reply, entry } = applyOnce(working.dedup.get(command.clientId), command, index, () => {
+  const { reply, entry } = applyOnce(working.dedup, command, index, () => {
     const execution = executeCommand(command, read);
     for (const write of execution.writes) {
       // executeCommand writes only the command's own key, under the KV layout: assert it, then re-home it.
@@ -91,7 +91,7 @@ function executeKv(working: WorkingState, index: LogIndex, command: KvCommand): 
     }
     return execution.reply;
   });
-  working.recordClient(command.clientId, entry);
+  if (entry !== null) working.recordClient(command.clientId, entry);
   return reply;
 }
 
@@ -149,11 +149,19 @@ function executeInstall(working: WorkingState, index: LogIndex, command: Install
     }
   }
   for (const [key, value] of command.pairs) working.putValue(bucket, key, value);
-  for (const [clientId, moved] of command.dedup) {
+  // In id order: the clients recorded at one index are ordered by id, as a table loaded from the engine orders them.
+  const moves = [...command.dedup].sort(([a], [b]) => compareClientIds(a, b));
+  for (const [clientId, moved] of moves) {
+    // Clients the previous owner dropped may retry here: they must be refused here too.
+    if (clientId === DEDUP_FLOOR_CLIENT_ID) {
+      working.raiseDedupFloor(moved.stampMsMax);
+      continue;
+    }
     const known = working.dedup.get(clientId);
     // A client talks to one group at a time, so the larger sequence is its latest request anywhere.
     if (known === undefined || moved.lastSequence > known.lastSequence) {
-      working.recordClient(clientId, { ...moved, lastSeenIndex: index });
+      const stampMsMax = Math.max(moved.stampMsMax, known?.stampMsMax ?? 0);
+      working.recordClient(clientId, { ...moved, stampMsMax, lastSeenIndex: index });
     }
   }
   working.setState(

@@ -37,7 +37,8 @@ import type { ApplyEntry, ReplicatedStateMachine } from '../node/ports.js';
 import type { LogIndex, Term } from '../raft/types.js';
 import { StoreFailedError } from '../storage/errors.js';
 import { failed, malformedCommand } from '../kv/commands.js';
-import type { DedupTable } from '../kv/dedup-table.js';
+import type { DedupLimits, DedupTable } from '../kv/dedup-table.js';
+import { DEDUP_CLIENTS_MAX_DEFAULT, DEDUP_FLOOR_CLIENT_ID } from '../kv/dedup-table.js';
 import type { EngineEntry, KvEngine } from '../kv/engine.js';
 import { countLive, countReply } from '../kv/count-keys.js';
 import { executeCommand } from '../kv/execute-command.js';
@@ -67,6 +68,8 @@ export interface ShardStateMachineOptions {
   readonly gid: GroupId;
   /** Must be the same on every replica of a group, or their dedup tables diverge. */
   readonly dedupIdleEntriesMax?: number;
+  /** Clients the dedup table holds at most (DEDUP_CLIENTS_MAX_DEFAULT); the same on every replica. */
+  readonly dedupClientsMax?: number;
   /** fsync every apply's batch; not needed for safety (see the file comment), off by default. */
   readonly syncEachApply?: boolean;
   /** Size of the chunks snapshot() yields; SNAPSHOT_CHUNK_BYTES_MAX_DEFAULT when not given. */
@@ -116,12 +119,13 @@ export class ShardStateMachine implements ReplicatedStateMachine {
     const resolved: ResolvedOptions = {
       gid: options.gid,
       dedupIdleEntriesMax: options.dedupIdleEntriesMax ?? DEDUP_IDLE_ENTRIES_MAX_DEFAULT,
+      dedupClientsMax: options.dedupClientsMax ?? DEDUP_CLIENTS_MAX_DEFAULT,
       syncEachApply: options.syncEachApply ?? false,
       snapshotChunkBytesMax: options.snapshotChunkBytesMax ?? SNAPSHOT_CHUNK_BYTES_MAX_DEFAULT,
       onBucketMoved: options.onBucketMoved,
     };
     if (!isGroupId(resolved.gid)) throw new Error(`shard state machine: ${resolved.gid} is not a group id`);
-    const loaded = await readStoredState(engine, resolved.gid, resolved.dedupIdleEntriesMax);
+    const loaded = await readStoredState(engine, resolved.gid, dedupLimitsOf(resolved));
     return new ShardStateMachine(engine, resolved, loaded);
   }
 
@@ -220,8 +224,9 @@ export class ShardStateMachine implements ReplicatedStateMachine {
     }
     // Both views are taken now, in one synchronous step, so they are of the same moment.
     const pairs = pairsOf(this.engine.entries(bucketDataRange(bucket)));
-    const dedup = this.dedupEntries().map(
-      ([clientId, entry]) => [clientId, { lastSequence: entry.lastSequence, lastReply: entry.lastReply }] as const,
+    const dedup = [[DEDUP_FLOOR_CLIENT_ID, this.dedup.floorEntry()] as const, ...this.dedup.entries()].map(
+      ([clientId, { lastSequence, lastReply, stampMsMax }]) =>
+        [clientId, { lastSequence, lastReply, stampMsMax }] as const,
     );
     return { ok: true, export: { bucket, configVersion, dedup, pairs } };
   }
@@ -394,7 +399,7 @@ export class ShardStateMachine implements ReplicatedStateMachine {
         throw new ShardSnapshotCorruptionError(0, problem);
       }
       try {
-        this.take(await writeSnapshotState(this.engine, records, position, this.gid, this.options.dedupIdleEntriesMax));
+        this.take(await writeSnapshotState(this.engine, records, position, this.gid, dedupLimitsOf(this.options)));
       } catch (error) {
         await this.empty();
         throw error;
@@ -407,7 +412,7 @@ export class ShardStateMachine implements ReplicatedStateMachine {
 
   /** After a failed restore: an empty state at index 0 is at least a consistent one. */
   private async empty(): Promise<void> {
-    this.take(emptyState(this.options.dedupIdleEntriesMax));
+    this.take(emptyState(dedupLimitsOf(this.options)));
     try {
       await emptyStore(this.engine, this.gid);
     } catch (error) {
@@ -458,4 +463,8 @@ function pairsOf(entries: AsyncIterableIterator<EngineEntry>): AsyncIterableIter
     },
   };
   return pairs;
+}
+
+function dedupLimitsOf(options: ResolvedOptions): DedupLimits {
+  return { idleEntriesMax: options.dedupIdleEntriesMax, clientsMax: options.dedupClientsMax };
 }

@@ -8,6 +8,7 @@
  * engine found with the marker up holds half of some state, matching no log
  * index, and is emptied on open, so that the node restores its snapshot again.
  */
+import type { DedupLimits } from '../kv/dedup-table.js';
 import { DedupTable } from '../kv/dedup-table.js';
 import type { EngineWrite, KvEngine } from '../kv/engine.js';
 import type { AppliedPosition, DedupEntry } from '../kv/keyspace.js';
@@ -54,12 +55,12 @@ export interface StoredState {
 }
 
 /** Index 0, config version 0, no buckets, no clients: a fresh store, or one emptied. */
-export function emptyState(dedupIdleEntriesMax: number): StoredState {
+export function emptyState(dedupLimits: DedupLimits): StoredState {
   return {
     position: { index: 0, term: TERM_UNKNOWN },
     config: emptyConfig(null),
     states: new Map(),
-    dedup: new DedupTable(dedupIdleEntriesMax),
+    dedup: new DedupTable(dedupLimits),
   };
 }
 
@@ -68,11 +69,7 @@ export function emptyState(dedupIdleEntriesMax: number): StoredState {
  * interrupted restore and finishing a bucket clear cut short by a crash. A
  * store of another group, or not written by a shard group, is refused.
  */
-export async function readStoredState(
-  engine: KvEngine,
-  gid: GroupId,
-  dedupIdleEntriesMax: number,
-): Promise<StoredState> {
+export async function readStoredState(engine: KvEngine, gid: GroupId, dedupLimits: DedupLimits): Promise<StoredState> {
   if (engine.get(RESTORE_MARKER_KEY) !== null) await engine.clear();
   await claimLayout(engine, gid);
   const storedPosition = engine.get(APPLIED_POSITION_KEY);
@@ -89,7 +86,7 @@ export async function readStoredState(
     position: storedPosition === null ? { index: 0, term: TERM_UNKNOWN } : decodeAppliedPosition(storedPosition),
     config: storedConfig === null ? emptyConfig(null) : decodeStoredConfig(storedConfig),
     states,
-    dedup: new DedupTable(dedupIdleEntriesMax, dedupEntries),
+    dedup: new DedupTable(dedupLimits, dedupEntries),
   };
   const problem = stateTableProblem(stored.states, stored.config, gid);
   if (problem !== null) throw new Error(`shard state machine: the stored state is inconsistent: ${problem}`);
@@ -103,7 +100,7 @@ export async function writeSnapshotState(
   records: AsyncIterable<SnapshotRecord>,
   position: AppliedPosition,
   gid: GroupId,
-  dedupIdleEntriesMax: number,
+  dedupLimits: DedupLimits,
 ): Promise<StoredState> {
   await engine.write([{ type: 'put', key: RESTORE_MARKER_KEY, value: new Uint8Array(0) }], { sync: true });
   await engine.clear(AFTER_RESTORE_MARKER_RANGE);
@@ -149,7 +146,7 @@ export async function writeSnapshotState(
   put(LAYOUT_KEY, encodeLayout(gid));
   batch.push({ type: 'delete', key: RESTORE_MARKER_KEY });
   await engine.write(batch, { sync: true });
-  return { position, config, states, dedup: new DedupTable(dedupIdleEntriesMax, dedupEntries) };
+  return { position, config, states, dedup: new DedupTable(dedupLimits, dedupEntries) };
 }
 
 /** Empties a store whose restore failed midway, so that it holds what emptyState() describes. */

@@ -11,6 +11,7 @@
  */
 import type { EngineWrite, KvEngine } from '../kv/engine.js';
 import type { DedupTable } from '../kv/dedup-table.js';
+import { DEDUP_FLOOR_CLIENT_ID, droppedClientWrites } from '../kv/dedup-table.js';
 import type { DedupEntry } from '../kv/keyspace.js';
 import { encodeDedupEntry } from '../kv/keyspace.js';
 import type { LogIndex } from '../raft/types.js';
@@ -96,14 +97,23 @@ export class WorkingState {
     this.writes.push({ type: 'put', key: clearPendingKey(bucket), value: new Uint8Array(0) });
   }
 
+  /** Records the client's entry, and drops the clients it evicts (the table holds dedupClientsMax at most). */
   recordClient(clientId: string, entry: DedupEntry): void {
-    this.dedup.record(clientId, entry);
+    const evicted = this.dedup.record(clientId, entry);
+    this.writes.push(...droppedClientWrites(this.dedup, evicted, dedupKey));
     this.writes.push({ type: 'put', key: dedupKey(clientId), value: encodeDedupEntry(entry) });
   }
 
   /** Drops the clients idle for too long as of `index`: at every index, so that it depends on the log alone. */
   expireClients(index: LogIndex): void {
-    for (const clientId of this.dedup.expire(index)) this.writes.push({ type: 'delete', key: dedupKey(clientId) });
+    this.writes.push(...droppedClientWrites(this.dedup, this.dedup.expire(index), dedupKey));
+  }
+
+  raiseDedupFloor(stampMs: number): void {
+    if (stampMs <= this.dedup.stampMsFloor) return;
+    this.dedup.raiseFloor(stampMs);
+    const value = encodeDedupEntry(this.dedup.floorEntry());
+    this.writes.push({ type: 'put', key: dedupKey(DEDUP_FLOOR_CLIENT_ID), value });
   }
 }
 

@@ -12,7 +12,7 @@
  * string), and command bytes are copied once, with no per-field tags.
  * The version byte lets a later format be read next to this one.
  */
-import type { ConfigChange, Entry, Membership } from '../raft/types.js';
+import type { ConfigChange, Entry, LogIndex, Membership } from '../raft/types.js';
 import { NODE_ID_MAX } from '../raft/types.js';
 import { EntryDecodeError } from './errors.js';
 import { RECORD_HEADER_BYTES, readUint64, sealRecord, writeUint64 } from './record.js';
@@ -72,9 +72,10 @@ const NO_BYTES = new Uint8Array(0);
  * when the payload is not one: the caller knows the file and offset and
  * reports those.
  * Command data is copied out, so that the entry does not keep the whole
- * buffer the payload was read from alive.
+ * buffer the payload was read from alive: by `copy`, which a caller decoding
+ * many entries points into shared slabs (byte-slab.ts).
  */
-export function decodeEntry(payload: Buffer): Entry {
+export function decodeEntry(payload: Buffer, copy: BodyCopier = copyOut): Entry {
   if (payload.byteLength < ENTRY_HEADER_BYTES) {
     throw new EntryDecodeError(
       `an entry needs at least ${ENTRY_HEADER_BYTES} bytes, the payload has ${payload.byteLength}`,
@@ -91,18 +92,33 @@ export function decodeEntry(payload: Buffer): Entry {
   const term = readUint64(payload, 10);
   if (index === null || index < 1 || term === null)
     throw new EntryDecodeError('the entry index or term is out of range');
-  const body = payload.subarray(ENTRY_HEADER_BYTES);
+  const bodyBytes = payload.byteLength - ENTRY_HEADER_BYTES;
   switch (kindCode) {
     case KIND_CODES.command:
-      return { kind: 'command', index, term, data: new Uint8Array(body) };
+      // No view of the body for a command: at restart this runs once per entry of the log.
+      return { kind: 'command', index, term, data: copy(payload, ENTRY_HEADER_BYTES) };
     case KIND_CODES.config:
-      return { kind: 'config', index, term, change: parseConfigChange(body) };
+      return { kind: 'config', index, term, change: parseConfigChange(payload.subarray(ENTRY_HEADER_BYTES)) };
     case KIND_CODES.noop:
-      if (body.byteLength !== 0) throw new EntryDecodeError(`a noop entry carries ${body.byteLength} unexpected bytes`);
+      if (bodyBytes !== 0) throw new EntryDecodeError(`a noop entry carries ${bodyBytes} unexpected bytes`);
       return { kind: 'noop', index, term };
     default:
       throw new EntryDecodeError(`entry kind ${kindCode} is unknown`);
   }
+}
+
+/** The index of the entry a record payload holds, read without decoding it; null when the payload is too short or the index out of range. */
+export function peekEntryIndex(payload: Buffer): LogIndex | null {
+  if (payload.byteLength < ENTRY_HEADER_BYTES) return null;
+  const index = readUint64(payload, 2);
+  return index === null || index < 1 ? null : index;
+}
+
+/** A copy of the bytes of `payload` from `start` on, sharing nothing with it. */
+export type BodyCopier = (payload: Buffer, start: number) => Uint8Array;
+
+function copyOut(payload: Buffer, start: number): Uint8Array {
+  return new Uint8Array(payload.subarray(start));
 }
 
 function parseConfigChange(body: Buffer): ConfigChange {

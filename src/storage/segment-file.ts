@@ -10,7 +10,8 @@
  * the log from that index on, when the records are replayed in order.
  */
 import type { Entry, LogIndex } from '../raft/types.js';
-import { decodeEntry, ENTRY_HEADER_BYTES } from './entry-codec.js';
+import { ByteSlab } from './byte-slab.js';
+import { decodeEntry, ENTRY_HEADER_BYTES, peekEntryIndex } from './entry-codec.js';
 import { EntryDecodeError } from './errors.js';
 import { RECORD_HEADER_BYTES, readRecordAt } from './record.js';
 
@@ -39,7 +40,9 @@ export function parseSegmentFileName(fileName: string): SegmentName | null {
 }
 
 export interface ScannedEntry {
-  readonly entry: Entry;
+  readonly index: LogIndex;
+  /** Null for a record below the scan's indexMin: checksummed, but not decoded. */
+  readonly entry: Entry | null;
   readonly offsetBytes: number;
 }
 
@@ -69,12 +72,16 @@ export interface SegmentScan {
 }
 
 /**
- * Reads the records of a whole segment file. The file is in memory whole, so
+ * Reads the records of a whole segment file; those below `indexMin` are
+ * checked but not decoded (at restart they are compacted entries that share
+ * a file with live ones). The file is in memory whole, so
  * a segment costs up to its size in memory while it is read: segments are
  * bounded by the store's segmentBytesMax plus one write batch.
  */
-export function scanSegment(bytes: Buffer): SegmentScan {
+export function scanSegment(bytes: Buffer, indexMin: LogIndex = 1): SegmentScan {
   const entries: ScannedEntry[] = [];
+  const slab = new ByteSlab();
+  const copy = (payload: Buffer, start: number): Uint8Array => slab.copy(payload, start);
   let offsetBytes = 0;
   while (offsetBytes < bytes.byteLength) {
     const record = readRecordAt(bytes, offsetBytes);
@@ -83,15 +90,17 @@ export function scanSegment(bytes: Buffer): SegmentScan {
       const damage = { kind: 'unreadable', offsetBytes, problem: record.problem, intactRecordAfterBytes } as const;
       return { entries, intactBytes: offsetBytes, damage };
     }
-    let entry: Entry;
+    // Below indexMin (compacted away, kept only because the rest of its file is not): its index is enough.
+    const index = peekEntryIndex(record.payload);
+    let entry: Entry | null = null;
     try {
-      entry = decodeEntry(record.payload);
+      if (index === null || index >= indexMin) entry = decodeEntry(record.payload, copy);
     } catch (error) {
       if (!(error instanceof EntryDecodeError)) throw error;
       const problem = `the record passes its checksum but holds no entry: ${error.problem}`;
       return { entries, intactBytes: offsetBytes, damage: { kind: 'undecodable', offsetBytes, problem } };
     }
-    entries.push({ entry, offsetBytes });
+    entries.push({ index: entry?.index ?? index!, entry, offsetBytes });
     offsetBytes = record.endOffsetBytes;
   }
   return { entries, intactBytes: offsetBytes, damage: null };

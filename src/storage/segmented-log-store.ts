@@ -391,32 +391,33 @@ export class SegmentedLogStore implements LogStore {
     const entries: Entry[] = [];
     for (const [segmentPosition, segment] of this.segments.entries()) {
       const bytes = await readFile(segment.path);
-      const scan = scanSegment(bytes);
+      const scan = scanSegment(bytes, firstIndex);
       checkFirstRecord(segment, scan);
       if (scan.damage !== null) {
         const isLast = segmentPosition === this.segments.length - 1;
         await this.cutTornTail(segment, scan, bytes.byteLength, { isLast, recovering });
       }
-      for (const { entry, offsetBytes } of scan.entries) {
-        if (entry.index < firstIndex) {
+      for (const { index, entry, offsetBytes } of scan.entries) {
+        if (entry === null || index < firstIndex) {
           // Covered by the compaction point, and it replaces whatever came after it.
           entries.length = 0;
           continue;
         }
-        const position = entry.index - firstIndex;
+        const position = index - firstIndex;
         if (position > entries.length) {
           const expected = firstIndex + entries.length;
           throw new LogCorruptionError(
             segment.path,
             offsetBytes,
-            `entry ${entry.index} follows a gap (expected ${expected})`,
+            `entry ${index} follows a gap (expected ${expected})`,
           );
         }
-        entries.length = position;
+        // A later record for an index replaces it and everything after it; usually the log just grows.
+        if (position !== entries.length) entries.length = position;
         entries.push(entry);
       }
       segment.sizeBytes = scan.intactBytes;
-      segment.indexMax = scan.entries.reduce((max, { entry }) => Math.max(max, entry.index), 0);
+      segment.indexMax = scan.entries.reduce((max, { index }) => Math.max(max, index), 0);
     }
     if (recovering) await this.openForAppends();
     if (recovering) this.bounds = new LogBounds(firstIndex, firstIndex + entries.length - 1);
@@ -466,11 +467,11 @@ export class SegmentedLogStore implements LogStore {
 
 function checkFirstRecord(segment: Segment, scan: SegmentScan): void {
   const first = scan.entries[0];
-  if (first !== undefined && first.entry.index !== segment.firstIndex) {
+  if (first !== undefined && first.index !== segment.firstIndex) {
     throw new LogCorruptionError(
       segment.path,
       0,
-      `the file name says its first entry is ${segment.firstIndex}, but the first record holds entry ${first.entry.index}`,
+      `the file name says its first entry is ${segment.firstIndex}, but the first record holds entry ${first.index}`,
     );
   }
 }

@@ -27,6 +27,9 @@ export function httpErrorOf(error: unknown, kind: 'read' | 'write'): HttpError |
       return new HttpError(413, error.code, error.message);
     case 'malformedCommand':
       return new HttpError(400, error.code, error.message);
+    case 'sessionExpired':
+      // Like a deadline: the write may or may not have been applied before.
+      return new HttpError(409, error.code, error.message);
     case 'casMismatch':
     case 'staleSequence':
     case 'notAnInteger':

@@ -39,7 +39,8 @@ export function syntaxError(): RespReply {
 /**
  * The Redis error for a failed backend call. TRYAGAIN only where nothing was
  * applied, because Redis clients retry it blindly; an unknown outcome must
- * not be retried as a new write, so it is a plain ERR.
+ * not be retried as a new write, so it is a plain ERR (sessionExpired too:
+ * an earlier attempt may have been applied).
  */
 export function failureReply(failure: BackendFailure): RespReply {
   switch (failure.code) {
@@ -49,6 +50,7 @@ export function failureReply(failure: BackendFailure): RespReply {
     case 'timeout':
       return error(`TRYAGAIN ${failure.message}`);
     case 'outcomeUnknown':
+    case 'sessionExpired':
     case 'stopped':
     case 'wrongService':
     case 'keyTooLarge':

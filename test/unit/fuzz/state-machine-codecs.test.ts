@@ -149,7 +149,10 @@ const shardCommand: fc.Arbitrary<ShardCommand> = fc.oneof(
     firstPairIndex: u64,
     pairs: fc.array(fc.tuple(bytes(), bytes()), { maxLength: 4 }),
     dedup: fc.array(
-      fc.tuple(textOfBytes(CLIENT_ID_BYTES_MAX), fc.record({ lastSequence: stamp.sequence, lastReply: kvReply })),
+      fc.tuple(
+        textOfBytes(CLIENT_ID_BYTES_MAX),
+        fc.record({ lastSequence: stamp.sequence, lastReply: kvReply, stampMsMax: u64 }),
+      ),
       { maxLength: 3 },
     ),
     last: fc.boolean(),

@@ -165,7 +165,16 @@ describe('KV snapshots', () => {
     const stream = Buffer.concat(await snapshotOf(machine)).toString('hex');
     const header = '00000016' + '20a72329' + '01' + '524b5653' + '01' + '0000000000000001' + '0000000000000002';
     const dedup =
-      '0000001b' + '9083b355' + '02' + '05' + '616c696365' + '01' + '0000000000000001' + '0000000000000001' + '010100';
+      '00000023' +
+      '1410de3f' +
+      '02' +
+      '05' +
+      '616c696365' +
+      '02' + // dedup entry version 2: with the client's newest clock (0 here: the test client sends none)
+      '0000000000000001' +
+      '0000000000000001' +
+      '0000000000000000' +
+      '010100';
     const pair = '00000007' + '9229c9b1' + '03' + '00000001' + '6b' + '76';
     const end = '00000011' + 'da9bf2a7' + '04' + '0000000000000001' + '0000000000000001';
     assert.equal(stream, header + dedup + pair + end);

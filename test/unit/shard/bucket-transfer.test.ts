@@ -18,7 +18,8 @@ function exportOf(pairCount: number, dedupCount = 0, valueBytes = 10): BucketExp
   ]);
   const dedup = Array.from(
     { length: dedupCount },
-    (_, n) => [`client-${n}`, { lastSequence: n + 1, lastReply: { ok: true as const } }] as const,
+    (_, n) =>
+      [`client-${n}`, { lastSequence: n + 1, lastReply: { ok: true as const }, stampMsMax: 1_000 + n }] as const,
   );
   return { bucket: 4, configVersion: 7, dedup, pairs: pairsOf(pairs) };
 }

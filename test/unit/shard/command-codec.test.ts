@@ -12,7 +12,7 @@ const INSTALL: InstallBucketCommand = {
   configVersion: 2,
   firstPairIndex: 1,
   pairs: [[utf8('k'), utf8('v')]],
-  dedup: [['c', { lastSequence: 5, lastReply: { ok: true } }]],
+  dedup: [['c', { lastSequence: 5, lastReply: { ok: true }, stampMsMax: 1_700_000_000_000 }]],
   last: true,
 };
 
@@ -41,7 +41,7 @@ describe('shard command codec', () => {
       { type: 'config', config: configOf(4, [1, 2, 2, 3]) },
       INSTALL,
       { ...INSTALL, pairs: [], dedup: [], last: false, firstPairIndex: 2 ** 40 },
-      { ...INSTALL, dedup: [['bob', { lastSequence: 2, lastReply: failed(casMismatch()) }]] },
+      { ...INSTALL, dedup: [['bob', { lastSequence: 2, lastReply: failed(casMismatch()), stampMsMax: 0 }]] },
       { type: 'deleteBucket', bucket: 1023, configVersion: 77 },
     ];
     for (const command of commands) {
@@ -60,7 +60,7 @@ describe('shard command codec', () => {
     );
     assert.equal(
       hex(encodeShardCommand(INSTALL)),
-      '0103' +
+      '0203' + // version 2: dedup entries carry their clock
         '0003' + // bucket
         '0000000000000002' + // config version
         '0000000000000001' + // first pair index
@@ -69,8 +69,9 @@ describe('shard command codec', () => {
         '01' +
         '63' +
         '0000000000000005' +
+        '0000018bcfe56800' +
         '00000003' +
-        '010100' + // client "c", sequence 5, reply { ok: true }
+        '010100' + // client "c", sequence 5, clock 1_700_000_000_000, reply { ok: true }
         '00000001' + // pair count
         '00000001' +
         '6b' +
@@ -88,7 +89,8 @@ describe('shard command codec', () => {
     };
     const cases: [Uint8Array, RegExp][] = [
       [Uint8Array.of(), /format version needs 1 bytes/],
-      [Uint8Array.of(2, 4), /format version 2 is unknown/],
+      [Uint8Array.of(3, 4), /format version 3 is unknown/],
+      [Uint8Array.of(2, 4), /format version 2 is for installBucket commands only, not kind 4/],
       [Uint8Array.of(1, 9), /command kind 9 is unknown/],
       [Uint8Array.of(1, 4, 0x04, 0x00, 0, 0, 0, 0, 0, 0, 0, 1), /bucket 1024 is outside 0..1023/],
       [Uint8Array.of(1, 4, 0, 5, 0, 0, 0, 0, 0, 0, 0, 1, 0), /1 unexpected bytes follow the end/],
@@ -97,8 +99,8 @@ describe('shard command codec', () => {
       [withByte(install, 20, 2), /the last flag is 2/],
       [withByte(install, 25, 0), /the client id length 0 is outside/],
       [withByte(install, 34, 0), /a last sequence is 0/],
-      [withByte(install, 39, 9), /the reply of client c: format version 9 is unknown/],
-      [withByte(install, 46, 0x10), /a key of 268435457 bytes is over the limit of 4096/],
+      [withByte(install, 47, 9), /the reply of client c: format version 9 is unknown/],
+      [withByte(install, 54, 0x10), /a key of 268435457 bytes is over the limit of 4096/],
       [install.subarray(0, install.byteLength - 1), /the value needs 1 bytes but only 0 remain/],
       [Buffer.concat([install, Buffer.of(0)]), /1 unexpected bytes follow the end/],
     ];

@@ -166,7 +166,7 @@ export function commandScenarios(scenario: Scenario): void {
     await taker.apply(part({ bucket: 5 }));
     const [key] = keysInBucket(5, 1);
     await taker.kv({ type: 'put', clientId: 'bob', sequence: 7, key: utf8(key!), value: utf8('b7') });
-    const moved = { lastSequence: 3, lastReply: { ok: true as const, valueBytes: 3 } };
+    const moved = { lastSequence: 3, lastReply: { ok: true as const, valueBytes: 3 }, stampMsMax: 0 };
     const reply = await taker.apply(
       part({
         bucket: 6,
@@ -205,7 +205,8 @@ export function commandScenarios(scenario: Scenario): void {
     const before = await dumpEngine(group.engine);
     const cases: [number[], RegExp][] = [
       [[1, 99], /command kind 99 is unknown/],
-      [[2, 1], /format version 2 is unknown/],
+      [[3, 1], /format version 3 is unknown/],
+      [[2, 1], /format version 2 is for installBucket commands only/],
       [[1, 1, 1, 99], /the kv command: command kind 99 is unknown/],
       [[1, 2, 0x7b], /not JSON/],
       [[1, 4, 0, 5], /config version needs 8 bytes/],

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { ApplyEntry } from '../../../src/node/ports.js';
 import type { KvCommand } from '../../../src/kv/commands.js';
 import { utf8 } from '../../../src/kv/commands.js';
+import { DEDUP_FLOOR_CLIENT_ID } from '../../../src/kv/dedup-table.js';
 import { installParts } from '../../../src/shard/bucket-transfer.js';
 import { encodeShardCommand } from '../../../src/shard/command-codec.js';
 import type { ShardCommand, ShardReply } from '../../../src/shard/commands.js';
@@ -60,7 +61,10 @@ export function handoffScenarios(scenario: Scenario): void {
     assert.deepEqual(pairs, [[movedKeys[0]!, `v-${movedKeys[0]}+once`]]);
     assert.deepEqual(
       exported.export.dedup.map(([clientId, entry]) => [clientId, entry.lastSequence]),
-      [['alice', 7]],
+      [
+        [DEDUP_FLOOR_CLIENT_ID, 1],
+        ['alice', 7],
+      ],
     );
 
     // Group 2 installs the buckets one by one, serving each as soon as it is in.
@@ -151,6 +155,35 @@ export function handoffScenarios(scenario: Scenario): void {
     await exported.export.pairs.return?.();
   });
 
+  scenario('a client the old owner evicted is refused by the new owner too, never applied twice', async (members) => {
+    const group1 = await members.start(1, { dedupClientsMax: 2 });
+    const group2 = await members.start(2, { dedupClientsMax: 2 });
+    await group1.config(configOf(1, Array<number>(BUCKET_COUNT).fill(1)));
+    await group2.config(configOf(1, Array<number>(BUCKET_COUNT).fill(1)));
+    const [moves] = keysInBucket(5, 1);
+    const stamped = (clientId: string, nowMs: number, key: string): KvCommand => ({
+      type: 'append',
+      clientId,
+      sequence: 1,
+      nowMs,
+      key: utf8(key),
+      value: utf8('x'),
+    });
+    const write = stamped('alice', 1_000, moves!);
+    assert.deepEqual(await group1.kv(write), { ok: true, valueBytes: 1 });
+    // Two clients that start later push alice out of group 1's table.
+    for (const clientId of ['bob', 'carol']) await group1.kv(stamped(clientId, 2_000, keysInBucket(0, 1)[0]!));
+    assert.equal(group1.machine.dedupEntry('alice'), undefined);
+
+    const next = configOf(2, [1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+    await group1.config(next);
+    await group2.config(next);
+    for (const bucket of MOVED_BUCKETS) await group2.pull(group1, bucket);
+    // Alice's retry reaches the new owner, which never saw her: it knows, from group 1's floor, not to apply it.
+    assert.equal(errorCode(await group2.kv(write)), 'sessionExpired');
+    assert.equal(textOf(read(group2, moves!)), 'x');
+  });
+
   scenario('an export is the bucket of the moment it was asked for', async (members) => {
     const group1 = await members.start(1);
     await group1.config(configOf(1, Array<number>(BUCKET_COUNT).fill(1)));
@@ -166,7 +199,7 @@ export function handoffScenarios(scenario: Scenario): void {
     assert.deepEqual(keysExported, [...keys].sort());
     assert.deepEqual(
       exported.export.dedup.map(([clientId]) => clientId),
-      keys.map((key) => `c-${key}`),
+      [DEDUP_FLOOR_CLIENT_ID, ...keys.map((key) => `c-${key}`)],
     );
   });
 
@@ -258,7 +291,7 @@ function batchScript(): (ShardCommand | null)[] {
       configVersion: 3,
       firstPairIndex: 0,
       pairs: [[utf8(newKey!), utf8('from-2')]],
-      dedup: [['bob', { lastSequence: 4, lastReply: { ok: true, valueBytes: 9 } }]],
+      dedup: [['bob', { lastSequence: 4, lastReply: { ok: true, valueBytes: 9 }, stampMsMax: 0 }]],
       last: true,
     },
     { type: 'kv', command: { type: 'append', clientId: 'bob', sequence: 4, key: utf8(newKey!), value: utf8('!') } },

@@ -44,7 +44,7 @@ describe('shard rpc codec', () => {
           configVersion: 5,
           firstPairIndex: 8,
           pairs: [[utf8('k'), utf8('v')]],
-          dedup: [['c', { lastSequence: 3, lastReply: { ok: true } }]],
+          dedup: [['c', { lastSequence: 3, lastReply: { ok: true }, stampMsMax: 0 }]],
           last: true,
         },
       },

@@ -173,7 +173,11 @@ describe('shard snapshots', () => {
         [
           header,
           config,
-          { type: 'dedup', clientId: 'a', entry: { lastSequence: 1, lastReply: { ok: true }, lastSeenIndex: 3 } },
+          {
+            type: 'dedup',
+            clientId: 'a',
+            entry: { lastSequence: 1, lastReply: { ok: true }, lastSeenIndex: 3, stampMsMax: 0 },
+          },
           { type: 'bucketState', bucket: 0, state: SERVING },
         ],
         /a bucketState record after a dedup record/,
@@ -182,7 +186,11 @@ describe('shard snapshots', () => {
         [
           header,
           config,
-          { type: 'dedup', clientId: 'a', entry: { lastSequence: 1, lastReply: { ok: true }, lastSeenIndex: 10 } },
+          {
+            type: 'dedup',
+            clientId: 'a',
+            entry: { lastSequence: 1, lastReply: { ok: true }, lastSeenIndex: 10, stampMsMax: 0 },
+          },
         ],
         /client a was last seen at index 10, after the snapshot/,
       ],
