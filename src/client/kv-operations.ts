@@ -55,7 +55,7 @@ export interface ValueWithExpiry {
 }
 
 export abstract class KvOperations {
-  private readonly session: ClientSession;
+  protected readonly session: ClientSession;
   /**
    * The wall clock every write is stamped with (ProposerClock): the state
    * machine decides expiry by it, and expiry times are computed from it.

@@ -169,7 +169,7 @@ export class HttpApiServer {
     // The raw path: keys keep their percent escapes until kv-routes decodes them to bytes. Split by
     // hand rather than with new URL(), which throws on request targets like "//".
     const [rawPath = '/', rawQuery = ''] = (request.url ?? '/').split('?', 2);
-    const query = new URLSearchParams(rawQuery);
+    const query = rawQuery === '' ? NO_QUERY : new URLSearchParams(rawQuery);
     const { backend, metrics } = this.options;
     const method = request.method ?? '';
     if (this.auth !== null && !isOpenPath(rawPath)) this.auth.demand(request);
@@ -235,6 +235,9 @@ export class HttpApiServer {
     });
   }
 }
+
+/** The query of the many requests without one (a put): none made per request. Read only, never changed. */
+const NO_QUERY = new URLSearchParams();
 
 function onlyGet(method: string, path: string): void {
   if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, path, ['GET']);

@@ -21,30 +21,32 @@ const IDLE_SESSIONS_MAX = 64;
 /** KV requests served at once; more wait in no queue: they get 503 and retry. */
 export const KV_REQUESTS_IN_FLIGHT_MAX = 1024;
 
-/** Client sessions handed out one per request, reused afterwards (a session runs one request at a time). */
+/**
+ * Client sessions handed out one per request, reused afterwards (a session
+ * runs one request at a time). Taken and given back by the caller rather
+ * than lent to a callback: no closure and no promise of its own per request.
+ */
 export class SessionPool {
   private readonly idle: KvSession[] = [];
   private inFlight = 0;
 
   constructor(private readonly newSession: () => KvSession) {}
 
-  async with<T>(use: (session: KvSession) => Promise<T>): Promise<T> {
+  /** A session for one request; `give` it back when the request has settled. */
+  take(): KvSession {
     if (this.inFlight >= KV_REQUESTS_IN_FLIGHT_MAX) {
       throw new HttpError(503, 'overloaded', `${this.inFlight} key requests are in flight here: retry in a moment`);
     }
     this.inFlight += 1;
-    const session = this.idle.pop() ?? this.newSession();
-    let healthy = false;
-    try {
-      const result = await use(session);
-      healthy = true;
-      return result;
-    } finally {
-      this.inFlight -= 1;
-      // A session that failed may be mid-way through a retry: start afresh rather than reuse it.
-      if (healthy && this.idle.length < IDLE_SESSIONS_MAX) this.idle.push(session);
-      else session.close();
-    }
+    return this.idle.pop() ?? this.newSession();
+  }
+
+  /** Back from a request; `healthy` when the request succeeded. */
+  give(session: KvSession, healthy: boolean): void {
+    this.inFlight -= 1;
+    // A session that failed may be mid-way through a retry: start afresh rather than reuse it.
+    if (healthy && this.idle.length < IDLE_SESSIONS_MAX) this.idle.push(session);
+    else session.close();
   }
 
   close(): void {
@@ -86,8 +88,19 @@ export async function handleKv(
   try {
     // The body is read before a session is taken: a slow uploader holds no session.
     const value = operation === 'put' ? await readBody(request, KV_BODY_BYTES_MAX, 'a value') : null;
-    await pool.with((session) => serve(session, operation, key, value, stale, response));
-    ok = true;
+    const session = pool.take();
+    try {
+      if (operation !== 'put') await serveOther(session, operation, key, stale, response);
+      else {
+        // A put, the hot path, inline: one promise (the session's) between here and the store.
+        await session.put(key, value ?? Buffer.alloc(0));
+        response.writeHead(200, PUT_OK_HEADERS);
+        response.end(PUT_OK_BODY);
+      }
+      ok = true;
+    } finally {
+      pool.give(session, ok);
+    }
   } catch (error) {
     const mapped = httpErrorOf(error, operation === 'get' ? 'read' : 'write');
     throw mapped ?? error;
@@ -96,11 +109,11 @@ export async function handleKv(
   }
 }
 
-async function serve(
+/** GET and DELETE (a PUT is handleKv's own). */
+async function serveOther(
   session: KvSession,
-  operation: KvOperation,
+  operation: 'get' | 'delete',
   key: Uint8Array,
-  value: Buffer | null,
   stale: boolean,
   response: ServerResponse,
 ): Promise<void> {
@@ -120,11 +133,6 @@ async function serve(
       response.end(found);
       return;
     }
-    case 'put':
-      await session.put(key, value ?? Buffer.alloc(0));
-      response.writeHead(200, PUT_OK_HEADERS);
-      response.end(PUT_OK_BODY);
-      return;
     case 'delete':
       sendJson(response, 200, { ok: true, existed: await session.delete(key) });
       return;

@@ -24,6 +24,11 @@ async function get(args: readonly Buffer[], { session }: CommandContext): Promis
 
 /** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL] */
 async function set(args: readonly Buffer[], { session }: CommandContext): Promise<RespReply> {
+  if (args.length === 3) {
+    // No options (redis-benchmark's SET, most caches' writes): a plain put, nothing to parse.
+    const outcome = await session.put(args[1]!, args[2]!);
+    return outcome.ok ? OK : failureReply(outcome);
+  }
   const options = parseSetOptions(args.slice(3));
   if ('kind' in options) return options;
   // A plain SET takes the plain put: the most common write stays the smallest log entry.

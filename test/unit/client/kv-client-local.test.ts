@@ -122,4 +122,34 @@ describe('KvClient with a member in its own process', () => {
       ['channel to 1', 'channel to 1'],
     );
   });
+
+  it('puts called together while the member leads run one at a time, in call order, each with its own sequence', async () => {
+    const group = new FakeGroup();
+    const client = clientOf(group, group);
+    await client.put('a', '0'); // learns the leader
+    // Not awaited one by one: the first goes straight to the member, the others wait for their turn.
+    await Promise.all([client.put('k', '1'), client.put('k', '2'), client.get('k'), client.put('k', '3')]);
+    // A sequence taken twice would have been dropped as a retry; one taken out of order would leave '2'.
+    assert.deepEqual(
+      group.applied.map((write) => write.path),
+      ['channel to 1', 'local', 'local', 'local'],
+    );
+    assert.equal(group.values.get('k'), '3');
+  });
+
+  it('a put that fails before it reaches the member gives its turn back to the next call', async () => {
+    const group = new FakeGroup();
+    const client = clientOf(group, group);
+    await client.put('a', '1');
+    client.wallClockMs = () => {
+      throw new Error('clock broken');
+    };
+    await assert.rejects(client.put('b', '2'), /clock broken/);
+    client.wallClockMs = () => Date.now();
+    await client.put('c', '3');
+    assert.deepEqual(
+      group.applied.map((write) => write.key),
+      ['a', 'c'],
+    );
+  });
 });
