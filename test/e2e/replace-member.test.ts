@@ -9,17 +9,12 @@
  * up with advice, and remove-member undoes its learner.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { checkKvHistory } from '../support/linearizability.js';
 import { E2eWorkload, lostOrDuplicatedAppends } from './support/e2e-workload.js';
 import { ProcessGroup } from './support/process-group.js';
-import { shardedWorkloadClient } from './support/sharded-workload.js';
+import { adminCommand, shardedWorkloadClient } from './support/sharded-workload.js';
 
-const run = promisify(execFile);
-const RAFTKV_BIN = path.resolve(import.meta.dirname, '../../bin/raftkv.js');
 const CLIENTS = 4;
 const NEW_ID = 14;
 
@@ -49,10 +44,7 @@ describe('end to end: replacing a member of a shard group', { timeout: 180_000 }
     });
     groups.push(meta, one);
     await Promise.all([meta.startAll(), one.startAll()]);
-    const admin = async (...args: string[]): Promise<{ stdout: string; stderr: string }> => {
-      const flags = ['--meta', meta.membersFlag, '--cluster-id', meta.clusterId, '--timeout-ms', '20000'];
-      return run(process.execPath, [RAFTKV_BIN, 'admin', ...flags, ...args]);
-    };
+    const admin = adminCommand(meta);
     const query = async (): Promise<QueryJson> => JSON.parse((await admin('--json', 'query')).stdout) as QueryJson;
     await admin('join', '1', one.membersFlag);
 

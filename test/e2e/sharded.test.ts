@@ -6,17 +6,12 @@
  * every acknowledged write must be read back once.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { checkKvHistory } from '../support/linearizability.js';
 import { E2eWorkload, lostOrDuplicatedAppends } from './support/e2e-workload.js';
 import { ProcessGroup } from './support/process-group.js';
-import { shardedWorkloadClient } from './support/sharded-workload.js';
+import { adminCommand, shardedWorkloadClient } from './support/sharded-workload.js';
 
-const run = promisify(execFile);
-const RAFTKV_BIN = path.resolve(import.meta.dirname, '../../bin/raftkv.js');
 const CLIENTS = 4;
 
 function sleep(delayMs: number): Promise<void> {
@@ -43,11 +38,8 @@ describe('end to end: a sharded cluster of real processes', { timeout: 240_000 }
     };
     const [one, two, three] = [await shard(1), await shard(2), await shard(3)];
     await Promise.all([meta, one, two, three].map((group) => group.startAll()));
-    const admin = async (...args: string[]): Promise<string> => {
-      const flags = ['--meta', meta.membersFlag, '--cluster-id', clusterId, '--timeout-ms', '20000'];
-      const { stdout } = await run(process.execPath, [RAFTKV_BIN, 'admin', ...flags, ...args]);
-      return stdout;
-    };
+    const runAdmin = adminCommand(meta);
+    const admin = async (...args: string[]): Promise<string> => (await runAdmin(...args)).stdout;
     await admin('join', '1', one.membersFlag);
     await admin('join', '2', two.membersFlag);
 

@@ -1,5 +1,8 @@
-/** Workload clients of a sharded cluster: each a ShardedKvClient with its own connections and client ids. */
+/** What the end-to-end tests of a sharded cluster share: workload clients, and `raftkv admin` run as a user runs it. */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { realClientClock } from '../../../src/client/channel.js';
 import { MetaClient } from '../../../src/client/meta-client.js';
 import { ShardedKvClient } from '../../../src/client/sharded-client.js';
@@ -27,5 +30,16 @@ export function shardedWorkloadClient(meta: ProcessGroup): (channels: TcpGroupCh
       channel: shardChannel,
       learnAddresses: (members) => shardChannel.learn(members),
     });
+  };
+}
+
+const RAFTKV_BIN = path.resolve(import.meta.dirname, '../../../bin/raftkv.js');
+const run = promisify(execFile);
+
+/** Runs `raftkv admin ARGS` against the meta group (20 s deadline); rejects with the exit code on a failure. */
+export function adminCommand(meta: ProcessGroup): (...args: string[]) => Promise<{ stdout: string; stderr: string }> {
+  return (...args) => {
+    const flags = ['--meta', meta.membersFlag, '--cluster-id', meta.clusterId, '--timeout-ms', '20000'];
+    return run(process.execPath, [RAFTKV_BIN, 'admin', ...flags, ...args]);
   };
 }
