@@ -254,6 +254,7 @@ async function httpWorkloads(
   system: HttpSystem,
   url: string,
   onPut: (phase: 'before' | 'after', put: Measured | null) => Promise<void>,
+  onGet: (phase: 'before' | 'after', get: Measured | null) => Promise<void> = () => Promise.resolve(),
 ): Promise<Results> {
   const results: Results = new Map();
   const seconds = flags.durationSeconds;
@@ -271,7 +272,10 @@ async function httpWorkloads(
   if (flags.workloads.includes('get')) {
     say(`writing ${GET_KEYS} keys, then linearizable get, ${CONNECTIONS} connections, ${seconds} s`);
     await preload(system, url);
-    results.set('get', await wrkRun(run, system, 'get', url, CONNECTIONS, seconds, GET_KEYS));
+    await onGet('before', null);
+    const get = await wrkRun(run, system, 'get', url, CONNECTIONS, seconds, GET_KEYS);
+    results.set('get', get);
+    await onGet('after', get);
   }
   if (flags.workloads.includes('put-1')) {
     say(`put, 1 connection, ${seconds} s`);
@@ -354,6 +358,29 @@ async function meterWrites(
   };
 }
 
+/** Like meterWrites, for a read workload: CPU per read, and the Raft messages (ReadIndex rounds) per read. */
+async function meterReads(
+  run: Run,
+  label: string,
+  nodes: readonly MeteredProcess[],
+  leaderHttpPort: number,
+): Promise<(measured: Measured) => Promise<void>> {
+  const before = await leaderMetrics(leaderHttpPort);
+  const cpu = meterCpu(nodes);
+  const startUs = monotonicUs();
+  return async (measured) => {
+    const seconds = (monotonicUs() - startUs) / 1e6;
+    const reads = measured.opsPerSecond * seconds;
+    run.notes.push(`${label}: ${cpu(seconds, reads)}`);
+    const after = await leaderMetrics(leaderHttpPort);
+    const name = 'raftkv_transport_messages_sent_total';
+    const messages = (after.get(name) ?? 0) - (before.get(name) ?? 0);
+    run.notes.push(
+      `${label}: the leader sent ${messages} Raft messages (${(messages / Math.max(1, reads)).toFixed(3)} per read)`,
+    );
+  };
+}
+
 /** The leader's work per write during a write workload, from its metrics before and after. */
 function describePutWindow(before: Map<string, number>, after: Map<string, number>, seconds: number): string {
   const delta = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
@@ -395,7 +422,12 @@ async function measureRaftkv(run: Run, flags: Flags, profileDir: string | null):
       if (finish !== null && put !== null) await finish(put);
     }
   };
-  const results = await httpWorkloads(run, flags, 'raftkv', url, onPut);
+  let finishGet: ((measured: Measured) => Promise<void>) | null = null;
+  const onGet = async (phase: 'before' | 'after', get: Measured | null): Promise<void> => {
+    if (phase === 'before') finishGet = await meterReads(run, 'raftkv get', nodes, member.httpPort);
+    else if (finishGet !== null && get !== null) await finishGet(get);
+  };
+  const results = await httpWorkloads(run, flags, 'raftkv', url, onPut, onGet);
   const putRate = results.get('put')?.opsPerSecond ?? 5_000;
   const getRate = results.get('get')?.opsPerSecond ?? 10_000;
   if (flags.workloads.includes('resp-set')) {

@@ -57,6 +57,11 @@ export interface HardStateFile {
 /** Sends to the other members of the group; delivery is best effort (Raft tolerates loss). */
 export interface PeerSender {
   send(message: Message): void;
+  /**
+   * Writes what send() queued now, for a sender that otherwise batches the
+   * messages of an event-loop turn and writes them at its end.
+   */
+  flush?(): void;
 }
 
 /**

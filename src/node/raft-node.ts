@@ -281,7 +281,7 @@ export class RaftNode {
     const pending = new Promise<unknown>((resolve, reject) => {
       this.proposals.set(index, { term, resolve, reject, expiresAtTick });
     });
-    this.kick();
+    this.kickAfterThisTurn();
     return pending;
   }
 
@@ -344,7 +344,7 @@ export class RaftNode {
     const pending = new Promise<void>((resolve, reject) =>
       this.reads.set(context, { resolve, reject, index: null, expiresAtTick }),
     );
-    this.kick();
+    this.kickAfterThisTurn();
     return pending;
   }
 
@@ -391,6 +391,27 @@ export class RaftNode {
     this.tellObserver();
     this.kick();
   }
+
+  /**
+   * Runs the Ready loop once this event-loop turn's I/O callbacks are done.
+   * For reads: kicked at once, an idle loop would take each read into a Ready
+   * of its own, with a heartbeat round (two messages out and two back) per
+   * read; deferred, the reads of all the connections that had data this turn
+   * share one round. Proposals likewise share a Ready, so one log write and
+   * one message per follower. The Ready's messages are then written at once:
+   * queued from here, at the end of the turn, they would wait for the next.
+   */
+  private kickAfterThisTurn(): void {
+    if (this.kickScheduled) return;
+    this.kickScheduled = true;
+    setImmediate(() => {
+      this.kickScheduled = false;
+      this.kick();
+      this.parts.peers.flush?.();
+    });
+  }
+
+  private kickScheduled = false;
 
   /** Runs the Ready loop unless it is running already (it will see the new work). */
   private kick(): void {

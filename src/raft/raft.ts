@@ -90,6 +90,8 @@ export class RaftCore {
   private readsBeforeFirstCommit: { context: string; requester: NodeId }[] = [];
   private lease: LeaderLease;
   private appendsPending = false;
+  /** The commit index moved since the last broadcast: followers with no new entries hear of it too. */
+  private commitNewsPending = false;
   private readHeartbeatPending = false;
 
   // Follower state.
@@ -376,7 +378,7 @@ export class RaftCore {
       snapshotChunksReceived: this.chunksReceived,
       snapshot: this.snapshotToInstall,
       entries: this.log.unstableEntries(),
-      messages: this.outbox,
+      messages: dropSupersededAcks(this.outbox),
       snapshotChunksToSend: this.chunksToSend,
       committedEntries: this.log.nextToApply(this.options.applyBytesMax),
       readStates: this.readStates,
@@ -705,6 +707,7 @@ export class RaftCore {
     this.readOnly.clear();
     this.readsBeforeFirstCommit = [];
     this.appendsPending = false;
+    this.commitNewsPending = false;
     this.readHeartbeatPending = false;
   }
 
@@ -790,8 +793,13 @@ export class RaftCore {
   private flushLeaderBroadcasts(): void {
     if (this.currentRole !== 'leader') return;
     if (this.appendsPending) {
+      const commitNews = this.commitNewsPending;
       this.appendsPending = false;
-      for (const id of this.progress.keys()) this.sendAppends(id);
+      this.commitNewsPending = false;
+      for (const id of this.progress.keys()) {
+        // A follower with no new entries still hears of a new commit now, not at the next heartbeat.
+        if (!this.sendAppends(id) && commitNews) this.sendAppend(id, true);
+      }
     }
     if (this.readHeartbeatPending) {
       this.readHeartbeatPending = false;
@@ -799,11 +807,11 @@ export class RaftCore {
     }
   }
 
-  /** Sends as much as the follower's window allows. */
-  private sendAppends(to: NodeId): void {
-    while (this.sendAppend(to, false)) {
-      /* keep filling the window */
-    }
+  /** Sends as much as the follower's window allows; returns whether anything went out. */
+  private sendAppends(to: NodeId): boolean {
+    let sent = false;
+    while (this.sendAppend(to, false)) sent = true;
+    return sent;
   }
 
   /** Sends one append (or starts a snapshot); returns whether a message went out. */
@@ -868,12 +876,12 @@ export class RaftCore {
         pr.inflights.freeUpTo(pr.match);
         break;
     }
-    if (this.maybeCommit()) {
-      // Tell everyone the new commit index now, rather than at the next heartbeat.
-      for (const id of this.progress.keys()) if (!this.sendAppend(id, false)) this.sendAppend(id, true);
-    } else {
-      this.sendAppends(m.from);
-    }
+    // What this acknowledgement lets the leader send (the new commit index, entries the window
+    // now has room for) goes out at the next ready(), which is when any message leaves: by then
+    // the other followers' acknowledgements and the proposals of this event-loop turn are in,
+    // and each follower gets one message carrying all of it instead of one per acknowledgement.
+    if (this.maybeCommit()) this.commitNewsPending = true;
+    this.appendsPending = true;
     if (m.from === this.transferTarget && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
   }
 
@@ -1083,4 +1091,26 @@ function countVoters(ids: ReadonlySet<NodeId>, membership: Membership): number {
   let count = 0;
   for (const id of ids) if (isVoter(membership, id)) count++;
   return count;
+}
+
+/**
+ * A follower acknowledges every append it takes, and under load several
+ * arrive while its log write is in flight: their acknowledgements leave
+ * together, after the write. Of the successful ones to one leader in one term
+ * only the highest says anything, since a success promises the log up to its
+ * matchIndex and the leader keeps the highest it has heard; the others are
+ * dropped, so the leader reads one message instead of several. Refusals stay.
+ */
+function dropSupersededAcks(messages: Message[]): Message[] {
+  let acks = 0;
+  for (const m of messages) if (m.type === 'appendResponse' && m.success) acks++;
+  if (acks < 2) return messages;
+  const highest = new Map<string, AppendResponse>();
+  const keyOf = (m: AppendResponse): string => `${m.to}/${m.term}`;
+  for (const m of messages) {
+    if (m.type !== 'appendResponse' || !m.success) continue;
+    const best = highest.get(keyOf(m));
+    if (best === undefined || m.matchIndex >= best.matchIndex) highest.set(keyOf(m), m);
+  }
+  return messages.filter((m) => m.type !== 'appendResponse' || !m.success || highest.get(keyOf(m)) === m);
 }

@@ -74,6 +74,14 @@ export class FrameQueue {
     this.queuedBytes = 0;
   }
 
+  /** Writes what is queued now instead of at the end of this turn (when a write is due: a socket, no drain awaited). */
+  flushNow(): void {
+    if (this.flushImmediate === null) return;
+    clearImmediate(this.flushImmediate);
+    this.flushImmediate = null;
+    this.flush();
+  }
+
   private scheduleFlush(): void {
     if (this.socket === null || this.flushImmediate !== null || this.drainWaiting || this.frames.length === 0) return;
     this.flushImmediate = setImmediate(() => {

@@ -98,6 +98,11 @@ export class PeerLink {
     return true;
   }
 
+  /** Writes the queued frames now, if the socket can take them, instead of at the end of this turn. */
+  flushNow(): void {
+    this.queue.flushNow();
+  }
+
   close(): void {
     const state = this.state;
     this.state = { step: 'closed' };

@@ -102,6 +102,11 @@ export class TcpPeerTransport implements PeerSender {
     if (!link.send(frame)) this.counts.messagesDropped++;
   }
 
+  /** Writes every peer's queued frames now rather than at the end of this event-loop turn. */
+  flush(): void {
+    for (const link of this.links.values()) link.flushNow();
+  }
+
   /** Adds a peer, or moves one to a new address (its queued messages are dropped with the old link). */
   setPeer(peerId: NodeId, address: PeerAddress): void {
     if (peerId === this.options.selfId || this.closed) return;

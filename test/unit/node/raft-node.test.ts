@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Message } from '../../../src/raft/index.js';
 import type { SnapshotFiles } from '../../../src/node/index.js';
 import { NodeError } from '../../../src/node/index.js';
 import type { ApplyEntry } from '../../../src/node/index.js';
@@ -53,6 +54,28 @@ describe('RaftNode', () => {
       await group.await(group.node(id).readBarrier());
       assert.equal(group.machine(id).items.length, 5, `node ${id} read before applying every write`);
     }
+  });
+
+  it('reads and proposals made in one event-loop turn share one heartbeat round and one append per follower', async () => {
+    const group = new NodeGroup(13, [1, 2, 3]);
+    await group.startAll();
+    const leader = await group.electLeader();
+    await group.await(leader.propose(encode('first')));
+    await group.runFor(100); // everything about 'first' delivered
+    const sent: Message[] = [];
+    group.network.onDeliver = (message) => {
+      if (message.from === leader.id) sent.push(message);
+    };
+    // Ten reads and ten writes from one turn, as from connections that all had data when the loop polled.
+    const reads = Array.from({ length: 10 }, () => leader.readBarrier());
+    const writes = Array.from({ length: 10 }, (_, k) => leader.propose(encode(`w${k}`)));
+    await group.await(Promise.all([...reads, ...writes]));
+    await group.runFor(100); // the slower follower's copy delivered too
+    const rounds = new Set(sent.map((m) => (m.type === 'heartbeat' ? m.readContext : null)).filter((c) => c !== null));
+    assert.equal(rounds.size, 1, `one read round confirms all ten reads, not one round per read (seed ${group.seed})`);
+    const appends = sent.filter((m) => m.type === 'append' && m.entries.length > 0);
+    assert.equal(appends.length, 2, `one append with the ten writes to each follower (seed ${group.seed})`);
+    for (const append of appends) assert.ok(append.type === 'append' && append.entries.length === 10);
   });
 
   it('a leader that loses its majority rejects pending proposals as outcome unknown', async () => {

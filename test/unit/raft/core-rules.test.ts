@@ -64,6 +64,63 @@ describe('rules of the core, step by step', () => {
     assert.equal(second.hintIndex, 1, 'every entry of term 2 is after the last entry of term <= 1');
   });
 
+  it('a follower answers the appends it took between two Readies with one acknowledgement, the highest', () => {
+    const voters = [1, 2, 3];
+    const follower = core(2, voters, 1, [founding(voters)]);
+    const append = (prevIndex: number, value: string): Message => ({
+      type: 'append',
+      term: 1,
+      from: 1,
+      to: 2,
+      prevIndex,
+      prevTerm: 1,
+      entries: [command(prevIndex + 1, 1, value)],
+      commit: 1,
+    });
+    follower.step(append(1, 'a'));
+    follower.step(append(2, 'b'));
+    follower.step(append(3, 'c'));
+    const acks = drain(follower).filter((m) => m.type === 'appendResponse');
+    assert.equal(acks.length, 1, 'one acknowledgement per append: the leader reads three where one says it all');
+    assert.ok(acks[0]?.type === 'appendResponse' && acks[0].success && acks[0].matchIndex === 4);
+  });
+
+  it("a leader sends each follower one append per Ready, with the acknowledgements' commit and every new entry", () => {
+    const voters = [1, 2, 3];
+    const members = new Map(voters.map((id) => [id, core(id, voters, 1, [founding(voters)])]));
+    const leader = members.get(1)!;
+    leader.campaign();
+    deliverAll(members, drain(leader));
+    assert.equal(leader.role, 'leader');
+    const propose = (value: string): void => assert.ok(leader.propose(new TextEncoder().encode(value)).ok);
+    propose('b');
+    const bIndex = leader.lastIndex;
+    const appendsOfB = drain(leader);
+    const acks = appendsOfB.flatMap((m) => {
+      const follower = members.get(m.to)!;
+      follower.step(m);
+      return drain(follower);
+    });
+    assert.equal(acks.length, 2);
+    // The acknowledgements arrive one by one, with proposals between them, before the leader's next Ready.
+    propose('c');
+    leader.step(acks[0]!);
+    propose('d');
+    leader.step(acks[1]!);
+    const sent = drain(leader);
+    for (const id of [2, 3]) {
+      const appends = sent.filter((m) => m.type === 'append' && m.to === id);
+      assert.equal(appends.length, 1, `follower ${id} got ${appends.length} appends for one Ready`);
+      const append = appends[0]!;
+      assert.ok(append.type === 'append');
+      assert.deepEqual(
+        append.entries.map((e) => e.index),
+        [bIndex + 1, bIndex + 2],
+      );
+      assert.equal(append.commit, bIndex, 'the new commit index rides along');
+    }
+  });
+
   it('a vote is granted once per term, only to an up-to-date candidate, and only after it is persisted', () => {
     const voters = [1, 2, 3];
     const voter = core(3, voters, 1, [founding(voters), command(2, 1, 'a')]);
