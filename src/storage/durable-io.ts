@@ -1,14 +1,17 @@
 /**
  * The file-system steps durability rests on: writing every byte (a write may
- * be partial), fsyncing a file, making a directory's entries durable (a new,
- * renamed or deleted file is only durable once its directory is fsynced), and
- * timing the fsyncs that a write waits for, for whoever watches (metrics).
+ * be partial), fsyncing a file, writing through a file opened with O_DSYNC
+ * (each write durable when it returns, its own fdatasync), making a
+ * directory's entries durable (a new, renamed or deleted file is only durable
+ * once its directory is fsynced), and timing the syncs that a write waits
+ * for, for whoever watches (metrics).
  *
  * Every step that changes the disk goes through here, so that its failure
  * comes out as one DiskWriteError naming the step and the file (Node's own
  * errors for a write or fsync on an open handle name neither), and so that
  * tests can fail it (disk-fault-injection.ts).
  */
+import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { injectedFault, errnoError } from './disk-fault-injection.js';
@@ -56,8 +59,46 @@ export async function writeFully(
   }
 }
 
-/** Told how long one fsync (or fdatasync) of a file took; for metrics, so it must be cheap. */
+/**
+ * Told how long one sync of a file took: an fsync or fdatasync, or a write to
+ * a file opened with O_DSYNC, which is the write and its fdatasync in one
+ * call (writeDurably). For metrics, so it must be cheap.
+ */
 export type SyncObserver = (durationSeconds: number) => void;
+
+/**
+ * Opens `filePath` so that every write through the handle is durable when it
+ * returns (O_DSYNC: the data, and the size when the write extends the file,
+ * as if each write were followed by fdatasync), saving the fdatasync call
+ * and its trip through the thread pool. 'create' makes a new file and fails
+ * if one exists; 'existing' opens one for reading and writing.
+ */
+export function openForDurableWrites(filePath: string, how: 'create' | 'existing'): Promise<FileHandle> {
+  if (how === 'existing') return open(filePath, constants.O_RDWR | constants.O_DSYNC);
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
+  return diskStep('create', filePath, () => open(filePath, flags));
+}
+
+/**
+ * Writes all of `bytes` at `positionBytes` through `handle`, which
+ * openForDurableWrites opened: durable once this resolves. Tells `observe`
+ * how long it took, because this write is the sync a caller waits for. A
+ * failure is final for the file, as for syncFile.
+ */
+export function writeDurably(
+  handle: FileHandle,
+  bytes: Uint8Array,
+  positionBytes: number,
+  filePath: string,
+  observe?: SyncObserver,
+): Promise<void> {
+  // The write is its own fdatasync, so a test that fails 'fdatasync' on this file fails it (before any byte
+  // lands: one of the states a failed sync can leave). A real failure comes out of the write, as the kernel
+  // reports it: a 'write' step, with EIO when the sync part failed.
+  return diskStep('fdatasync', filePath, () =>
+    timedSync(() => writeFully(handle, bytes, positionBytes, filePath), observe),
+  );
+}
 
 /**
  * fsyncs `filePath` (open as `handle`): its data and metadata, or with

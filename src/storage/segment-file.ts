@@ -8,6 +8,24 @@
  * record.ts and hold one entry each (entry-codec.ts). Files are only ever
  * appended to; a record whose index is at or below an earlier one replaces
  * the log from that index on, when the records are replayed in order.
+ *
+ * The segment being written ends in zeros: space written ahead of the
+ * records (preallocatedEndBytes), so that an append overwrites zeros instead
+ * of growing the file, and its sync need not commit a new size through the
+ * file system's journal. A record never starts with a zero length
+ * (record.ts), so where the records end the zeros begin, and a file whose
+ * bytes from some offset on are all zero ends cleanly there.
+ *
+ * Why zeros followed by other bytes are damage, not a torn write: the store
+ * writes each batch with one O_DSYNC write where the records end, and starts
+ * the next write only once that one is durable, so writes reach the disk in
+ * order and a crash can leave at most one incomplete write, the last. That
+ * write begins with a record's length, which is never zero: a torn write
+ * leaves a bad record where the records end (zeros after it or not), never
+ * a zero length there with data further on. (A crash can in principle
+ * persist the sectors of one write out of order, leaving zeros where its
+ * first sector should be; that is reported as damage too, the safe side of
+ * the choice, as the store does for an intact record after a torn one.)
  */
 import type { Entry, LogIndex } from '../raft/types.js';
 import { ByteSlab } from './byte-slab.js';
@@ -61,13 +79,17 @@ export type SegmentDamage =
       readonly intactRecordAfterBytes: number | null;
     }
   /** A record that passes its checksum but is no entry: no crash explains that. */
-  | { readonly kind: 'undecodable'; readonly offsetBytes: number; readonly problem: string };
+  | { readonly kind: 'undecodable'; readonly offsetBytes: number; readonly problem: string }
+  /** Zeros where the next record should start, then other bytes: no crash explains that either (see above). */
+  | { readonly kind: 'dataAfterZeros'; readonly offsetBytes: number; readonly problem: string };
 
 export interface SegmentScan {
   /** Every entry before the damage (or the end), in file order. */
   readonly entries: ScannedEntry[];
-  /** Bytes from the start of the file up to the damage (or the end). */
+  /** Bytes from the start of the file up to the damage (or the end of the records, where the zeros begin). */
   readonly intactBytes: number;
+  /** Where the file's last non-zero byte ends: past it the file holds only zeros, if anything. */
+  readonly dataEndBytes: number;
   readonly damage: SegmentDamage | null;
 }
 
@@ -82,13 +104,26 @@ export function scanSegment(bytes: Buffer, indexMin: LogIndex = 1): SegmentScan 
   const entries: ScannedEntry[] = [];
   const slab = new ByteSlab();
   const copy = (payload: Buffer, start: number): Uint8Array => slab.copy(payload, start);
+  const dataEndBytes = nonZeroEndBytes(bytes);
   let offsetBytes = 0;
-  while (offsetBytes < bytes.byteLength) {
+  // Up to the last non-zero byte only: from there on it is preallocated space (a record may end inside the zeros).
+  while (offsetBytes < dataEndBytes) {
     const record = readRecordAt(bytes, offsetBytes);
+    if (!record.ok && startsWithZeroLength(bytes, offsetBytes)) {
+      const problem =
+        `zeros where the next record should start, then data from byte offset ${firstNonZeroBytes(bytes, offsetBytes)}` +
+        " (a torn write would begin with its record's length, which is never zero)";
+      return {
+        entries,
+        intactBytes: offsetBytes,
+        dataEndBytes,
+        damage: { kind: 'dataAfterZeros', offsetBytes, problem },
+      };
+    }
     if (!record.ok) {
       const intactRecordAfterBytes = findIntactRecord(bytes, offsetBytes + 1);
       const damage = { kind: 'unreadable', offsetBytes, problem: record.problem, intactRecordAfterBytes } as const;
-      return { entries, intactBytes: offsetBytes, damage };
+      return { entries, intactBytes: offsetBytes, dataEndBytes, damage };
     }
     // Below indexMin (compacted away, kept only because the rest of its file is not): its index is enough.
     const index = peekEntryIndex(record.payload);
@@ -98,12 +133,62 @@ export function scanSegment(bytes: Buffer, indexMin: LogIndex = 1): SegmentScan 
     } catch (error) {
       if (!(error instanceof EntryDecodeError)) throw error;
       const problem = `the record passes its checksum but holds no entry: ${error.problem}`;
-      return { entries, intactBytes: offsetBytes, damage: { kind: 'undecodable', offsetBytes, problem } };
+      return { entries, intactBytes: offsetBytes, dataEndBytes, damage: { kind: 'undecodable', offsetBytes, problem } };
     }
     entries.push({ index: entry?.index ?? index!, entry, offsetBytes });
     offsetBytes = record.endOffsetBytes;
   }
-  return { entries, intactBytes: offsetBytes, damage: null };
+  return { entries, intactBytes: offsetBytes, dataEndBytes, damage: null };
+}
+
+function startsWithZeroLength(bytes: Buffer, offsetBytes: number): boolean {
+  return bytes.byteLength - offsetBytes >= 4 && bytes.readUInt32BE(offsetBytes) === 0;
+}
+
+/** The offset of the first non-zero byte at or after `fromBytes` (the end of `bytes` when there is none). */
+function firstNonZeroBytes(bytes: Buffer, fromBytes: number): number {
+  let offsetBytes = fromBytes;
+  while (offsetBytes < bytes.byteLength && bytes[offsetBytes] === 0) offsetBytes += 1;
+  return offsetBytes;
+}
+
+/** Zeros compared at a time when looking for the end of a file's data: memcmp speed instead of a byte loop. */
+const ZERO_BLOCK = Buffer.alloc(64 * 1024);
+
+/** The offset just past the last non-zero byte of `bytes` (0 when all are zero). */
+export function nonZeroEndBytes(bytes: Buffer): number {
+  let endBytes = bytes.byteLength;
+  while (endBytes > 0) {
+    const startBytes = Math.max(0, endBytes - ZERO_BLOCK.byteLength);
+    if (!bytes.subarray(startBytes, endBytes).equals(ZERO_BLOCK.subarray(0, endBytes - startBytes))) break;
+    endBytes = startBytes;
+  }
+  while (endBytes > 0 && bytes[endBytes - 1] === 0) endBytes -= 1;
+  return endBytes;
+}
+
+export interface SegmentSpace {
+  /** Where the records end: the next one is written here. */
+  readonly sizeBytes: number;
+  /** Where the file ends: zeros from sizeBytes up to here. */
+  readonly allocatedBytes: number;
+}
+
+/**
+ * Where the file should end once `batchBytes` more are written at
+ * `space.sizeBytes`: as it is while the batch fits the zeros, else a chunk
+ * further (or the batch's size, if larger), though no further than the
+ * segment may still grow, and never short of the batch's end.
+ */
+export function preallocatedEndBytes(
+  space: SegmentSpace,
+  batchBytes: number,
+  limits: { readonly chunkBytes: number; readonly segmentBytesMax: number },
+): number {
+  const endBytes = space.sizeBytes + batchBytes;
+  if (endBytes <= space.allocatedBytes) return space.allocatedBytes;
+  const grownBytes = space.allocatedBytes + Math.max(limits.chunkBytes, batchBytes);
+  return Math.max(endBytes, Math.min(grownBytes, limits.segmentBytesMax));
 }
 
 /**

@@ -233,7 +233,8 @@ describe('end to end: disk faults on one member of a three-member group', { time
       pick: (group) => leaderOf(group, group.ids),
       faultUnder: '',
       inject: (faults) => faults.failFsync(),
-      says: /could not (fsync|fdatasync) .*EIO.*check the disk/,
+      // The log's writes are their own fdatasync (O_DSYNC): a failed sync comes out of the write.
+      says: /could not (fsync|fdatasync|write) .*EIO.*check the disk/,
     });
   });
 

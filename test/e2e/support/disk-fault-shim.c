@@ -8,7 +8,12 @@
  * path starts with $RAFTKV_DISK_FAULT_UNDER fails while a switch file exists
  * in the directory $RAFTKV_DISK_FAULT_SWITCHES:
  *
- *   fsync-eio     fsync and fdatasync fail with EIO, as a dying disk makes them.
+ *   fsync-eio     fsync and fdatasync fail with EIO, as a dying disk makes them;
+ *                 so do writes to a file opened with O_DSYNC or O_SYNC (each
+ *                 such write is its own sync, and the kernel reports a failed
+ *                 sync part of it as the write's EIO). The shim fails them
+ *                 before any byte is written, one of the states a failed
+ *                 sync may leave.
  *   write-enospc  writes fail with ENOSPC, as on a full file system; a write of
  *                 more than one byte first writes half of its bytes and reports
  *                 that short count, so the file ends in a torn record, as when
@@ -23,6 +28,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +60,15 @@ static int under_fault_directory(int fd) {
 /* 1 when the call on fd must fail because of switch `name`. */
 static int faulty(int fd, const char *name) { return switch_on(name) && under_fault_directory(fd); }
 
+/* 1 when a write to fd syncs too (O_SYNC includes O_DSYNC's bit on Linux; both are named for clarity). */
+static int syncs_on_write(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  return flags != -1 && (flags & (O_DSYNC | O_SYNC)) != 0;
+}
+
+/* 1 when a write to fd must fail with EIO: its sync part fails, as fsync does, while fsync-eio is on. */
+static int sync_of_write_fails(int fd) { return faulty(fd, "fsync-eio") && syncs_on_write(fd); }
+
 #define REAL(name, type) static type real_##name; if (real_##name == NULL) real_##name = (type)dlsym(RTLD_NEXT, #name)
 
 typedef int (*sync_fn)(int);
@@ -77,6 +92,7 @@ int fdatasync(int fd) {
 
 ssize_t write(int fd, const void *buffer, size_t count) {
   REAL(write, write_fn);
+  if (sync_of_write_fails(fd)) { errno = EIO; return -1; }
   if (count > 0 && faulty(fd, "write-enospc")) {
     if (count == 1) { errno = ENOSPC; return -1; }
     return real_write(fd, buffer, count / 2);
@@ -85,6 +101,7 @@ ssize_t write(int fd, const void *buffer, size_t count) {
 }
 
 static ssize_t faulty_pwrite(pwrite_fn real, int fd, const void *buffer, size_t count, off_t offset) {
+  if (sync_of_write_fails(fd)) { errno = EIO; return -1; }
   if (count > 0 && faulty(fd, "write-enospc")) {
     if (count == 1) { errno = ENOSPC; return -1; }
     return real(fd, buffer, count / 2, offset);
@@ -105,18 +122,21 @@ ssize_t pwrite64(int fd, const void *buffer, size_t count, off_t offset) {
 /* Vectored writes: on a full disk, fail outright (simpler than cutting vectors; raftkv's own writes are not vectored). */
 ssize_t writev(int fd, const struct iovec *vectors, int count) {
   REAL(writev, writev_fn);
+  if (sync_of_write_fails(fd)) { errno = EIO; return -1; }
   if (faulty(fd, "write-enospc")) { errno = ENOSPC; return -1; }
   return real_writev(fd, vectors, count);
 }
 
 ssize_t pwritev(int fd, const struct iovec *vectors, int count, off_t offset) {
   REAL(pwritev, pwritev_fn);
+  if (sync_of_write_fails(fd)) { errno = EIO; return -1; }
   if (faulty(fd, "write-enospc")) { errno = ENOSPC; return -1; }
   return real_pwritev(fd, vectors, count, offset);
 }
 
 ssize_t pwritev64(int fd, const struct iovec *vectors, int count, off_t offset) {
   REAL(pwritev64, pwritev_fn);
+  if (sync_of_write_fails(fd)) { errno = EIO; return -1; }
   if (faulty(fd, "write-enospc")) { errno = ENOSPC; return -1; }
   return real_pwritev64(fd, vectors, count, offset);
 }

@@ -12,10 +12,11 @@
  *   await faults.close();
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { scanSegment } from '../../../src/storage/segment-file.js';
 
 const SHIM_SOURCE = path.join(import.meta.dirname, 'disk-fault-shim.c');
 const SWITCH_FSYNC_EIO = 'fsync-eio';
@@ -101,25 +102,26 @@ export async function lastLogSegment(dataDirectory: string): Promise<string> {
 }
 
 /**
- * Appends the first half of a well-formed record to a stopped member's last
- * log segment: what a crash in the middle of a write leaves. Answers the
- * file and the offset where the torn record starts.
+ * Writes the first half of a well-formed record after the last record of a
+ * stopped member's last log segment (into the zeros the log keeps there, or
+ * past the end of the file): what a crash in the middle of a write leaves.
+ * Answers the file and the offset where the torn record starts.
  */
 export async function tearLogTail(dataDirectory: string): Promise<{ path: string; offsetBytes: number }> {
   const segment = await lastLogSegment(dataDirectory);
-  const { size } = await stat(segment);
+  const recordsEndBytes = scanSegment(await readFile(segment)).intactBytes;
   // A record header claiming 64 payload bytes, a checksum, and only part of the payload.
   const torn = Buffer.alloc(8 + 20);
   torn.writeUInt32BE(64, 0);
   torn.writeUInt32BE(0x1234_5678, 4);
   torn.fill(0xab, 8);
-  const handle = await open(segment, 'a');
+  const handle = await open(segment, 'r+');
   try {
-    await handle.write(torn);
+    await handle.write(torn, 0, torn.byteLength, recordsEndBytes);
   } finally {
     await handle.close();
   }
-  return { path: segment, offsetBytes: size };
+  return { path: segment, offsetBytes: recordsEndBytes };
 }
 
 /** Flips one byte of a stopped member's log segment at `offsetBytes`: damage no crash explains when records follow. */

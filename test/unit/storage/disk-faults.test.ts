@@ -126,7 +126,9 @@ describe('SegmentedLogStore when the disk fails', () => {
     await store.load();
     await store.append(commands(1, 5, 1));
     const sizeBytes = store.sizeBytes;
-    disk.fail('write', { errno: 'ENOSPC', bytesWritten: 13 });
+    // 10 bytes: a record's length, checksum, version and kind; its index would begin with zeros, and zeros at
+    // the end of a torn write cannot be told from the preallocated ones after it.
+    disk.fail('write', { errno: 'ENOSPC', bytesWritten: 10 });
 
     await assert.rejects(store.append(commands(6, 8, 1)), (error: unknown) => {
       isDiskWriteError('write', 'ENOSPC', /\.log$/)(error);
@@ -143,7 +145,7 @@ describe('SegmentedLogStore when the disk fails', () => {
     const loaded = await reopened.load();
     assert.deepEqual(loaded.entries, commands(1, 5, 1));
     assert.equal(reopened.tornTail?.offsetBytes, sizeBytes, 'the torn write is cut where it began');
-    assert.equal(reopened.tornTail?.bytesDropped, 13);
+    assert.equal(reopened.tornTail?.bytesDropped, 10);
     await reopened.append(commands(6, 8, 1));
     await reopened.close();
     const again = await SegmentedLogStore.open(directory);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import type { SegmentedLogStoreOptions } from '../../../src/storage/segmented-lo
 import { SegmentedLogStore } from '../../../src/storage/segmented-log-store.js';
 import type { LogStoreHarness } from './log-store-suite.js';
 import { command, commands, config, logStoreSuite } from './log-store-suite.js';
+import { inTempDirectory, onlySegment, openLoaded, segmentFileNames, writeAt, writeLog } from './segment-files.js';
 
 function diskHarness(options: SegmentedLogStoreOptions): () => Promise<LogStoreHarness> {
   return async () => {
@@ -27,42 +28,11 @@ logStoreSuite('SegmentedLogStore', diskHarness({}));
 // Segments of a record or two, so that every suite scenario also rolls over and deletes files.
 logStoreSuite('SegmentedLogStore with tiny segments', diskHarness({ segmentBytesMax: 64 }));
 
-/** Runs `body` in a fresh temp directory and removes it afterwards, whatever happens. */
-async function inTempDirectory(body: (directory: string) => Promise<void>): Promise<void> {
-  const directory = await mkdtemp(path.join(os.tmpdir(), 'raftkv-log-'));
-  try {
-    await body(directory);
-  } finally {
-    await rm(directory, { recursive: true, force: true });
-  }
-}
-
-async function openLoaded(
-  directory: string,
-  options: SegmentedLogStoreOptions = {},
-): Promise<{ store: SegmentedLogStore; entries: Entry[]; firstIndex: number }> {
-  const store = await SegmentedLogStore.open(directory, options);
-  const loaded = await store.load();
-  return { store, ...loaded };
-}
-
-/** Writes `entries` one append each into a new log in `directory`, and closes it. */
-async function writeLog(directory: string, entries: readonly Entry[], options: SegmentedLogStoreOptions = {}) {
-  const { store } = await openLoaded(directory, options);
-  for (const entry of entries) await store.append([entry]);
-  await store.close();
-}
-
-async function segmentFileNames(directory: string): Promise<string[]> {
-  const names = (await readdir(directory)).filter((name) => parseSegmentFileName(name) !== null);
-  return names.sort((a, b) => (parseSegmentFileName(a)?.sequence ?? 0) - (parseSegmentFileName(b)?.sequence ?? 0));
-}
-
-async function onlySegment(directory: string): Promise<{ filePath: string; bytes: Buffer }> {
-  const names = await segmentFileNames(directory);
-  assert.equal(names.length, 1, `expected one segment file, found ${names.join(', ')}`);
-  const filePath = path.join(directory, names[0] ?? '');
-  return { filePath, bytes: await readFile(filePath) };
+/** The length of `bytes` without its trailing zeros: how much of a torn write recovery can tell from zeros. */
+function withoutTrailingZeros(bytes: Buffer): number {
+  let endBytes = bytes.byteLength;
+  while (endBytes > 0 && bytes[endBytes - 1] === 0) endBytes -= 1;
+  return endBytes;
 }
 
 /** Byte offset of each entry's record in a segment holding `entries` from its start. */
@@ -118,13 +88,16 @@ describe('SegmentedLogStore recovery', () => {
 
         const { store, entries } = await openLoaded(directory);
         assert.deepEqual(entries, FIVE.slice(0, 4), `file cut to ${cutBytes} bytes`);
-        if (cutBytes === LAST_RECORD_START) {
-          assert.equal(store.tornTail, null, 'a file that ends between records is not torn');
+        const tornBytes = withoutTrailingZeros(bytes.subarray(0, cutBytes)) - LAST_RECORD_START;
+        if (tornBytes <= 0) {
+          // Nothing, or only the zero high bytes of the record's length: that reads as preallocated space.
+          assert.equal(store.tornTail, null, 'a file that ends between records, or in zeros after them, is not torn');
+          assert.equal((await stat(path.join(directory, fileName))).size, cutBytes, 'the zeros are kept for appends');
         } else {
           assert.equal(store.tornTail?.offsetBytes, LAST_RECORD_START);
-          assert.equal(store.tornTail?.bytesDropped, cutBytes - LAST_RECORD_START);
+          assert.equal(store.tornTail?.bytesDropped, tornBytes);
+          assert.equal((await stat(path.join(directory, fileName))).size, LAST_RECORD_START);
         }
-        assert.equal((await stat(path.join(directory, fileName))).size, LAST_RECORD_START);
         await store.append([command(5, 2, 'again')]);
         await store.close();
 
@@ -196,23 +169,28 @@ describe('SegmentedLogStore recovery', () => {
     await inTempDirectory(async (directory) => {
       await writeLog(directory, FIVE);
       const { filePath, bytes } = await onlySegment(directory);
-      await appendFile(filePath, encodeRecord(Buffer.from('this payload is not a log entry at all')));
+      await writeAt(filePath, bytes.byteLength, encodeRecord(Buffer.from('this payload is not a log entry at all')));
       const store = await SegmentedLogStore.open(directory);
       await rejectsWithCorruption(store.load(), filePath, bytes.byteLength, /passes its checksum/);
       await store.close();
     });
   });
 
-  it('cuts zeros that a crash left after the last record', async () => {
+  it('takes zeros after the last record of a file without them for preallocated space, and appends there', async () => {
     await inTempDirectory(async (directory) => {
       await writeLog(directory, FIVE);
       const { filePath, bytes } = await onlySegment(directory);
-      await appendFile(filePath, Buffer.alloc(4096));
+      // A file as an older version wrote it, then zeros (what a crash past its last write may leave).
+      await writeFile(filePath, Buffer.concat([bytes, Buffer.alloc(4096)]));
       const { store, entries } = await openLoaded(directory);
       assert.deepEqual(entries, FIVE);
-      assert.equal(store.tornTail?.offsetBytes, bytes.byteLength);
-      assert.equal((await stat(filePath)).size, bytes.byteLength);
+      assert.equal(store.tornTail, null);
+      assert.equal((await stat(filePath)).size, bytes.byteLength + 4096, 'nothing is cut');
+      await store.append([command(6, 1, 'v6')]);
       await store.close();
+      const reopened = await openLoaded(directory);
+      assert.deepEqual(reopened.entries, [...FIVE, command(6, 1, 'v6')]);
+      await reopened.store.close();
     });
   });
 
