@@ -84,8 +84,14 @@ export interface SegmentedLogStoreOptions {
 
 export const SEGMENT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 export const WRITE_BATCH_BYTES_MAX_DEFAULT = 16 * 1024 * 1024;
-/** A larger write once per 4 MiB of log, about 600 puts of 6.5 KB; etcd preallocates 64 MiB WAL files. */
-export const PREALLOCATE_BYTES_DEFAULT = 4 * 1024 * 1024;
+/**
+ * A larger write once per MiB of log (about 3,000 puts of 330 bytes). That write stalls the
+ * appends behind it for as long as the zeros take to reach the disk, so the chunk sets the
+ * put's p99 under load: bench:compare measured p99 18-19 ms with 256 KiB or 1 MiB, 25 ms with
+ * 4 MiB and 33 ms with 16 MiB (docs/performance.md, section 5). etcd preallocates whole 64 MiB
+ * WAL files in the background instead; on ext4 that slowed the appends beside it more.
+ */
+export const PREALLOCATE_BYTES_DEFAULT = 1024 * 1024;
 
 /** The end of a segment that recovery cut off: the write a crash interrupted. */
 export interface TornTail {
