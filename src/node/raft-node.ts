@@ -449,6 +449,9 @@ export class RaftNode {
         this.core.advance(ready);
         if (this.observer !== null) this.afterReadyObserved(this.observer, ready);
         await this.applyStage.belowLimit();
+        // Let the requests and messages that arrived during the write in first: the next Ready
+        // then takes them all, one write and one message per follower for more of them.
+        await new Promise((resolve) => setImmediate(resolve));
       } else if (this.finishedSnapshot === null) {
         return;
       }
