@@ -187,7 +187,10 @@ export class KvStateMachine implements ReplicatedStateMachine {
    * Ready costs one write for however many entries committed together.
    * Later commands of the batch read what earlier ones wrote.
    */
-  async applyBatch(entries: readonly ApplyEntry[]): Promise<(KvReply | undefined)[]> {
+  async applyBatch(
+    entries: readonly ApplyEntry[],
+    decided?: (replies: readonly (KvReply | undefined)[]) => void,
+  ): Promise<(KvReply | undefined)[]> {
     const first = entries[0];
     const last = entries.at(-1);
     if (first === undefined || last === undefined) return [];
@@ -208,6 +211,8 @@ export class KvStateMachine implements ReplicatedStateMachine {
       this.expireIdleClients(entry.index, writes);
       replies.push(entry.command === null ? undefined : this.applyCommand(entry.index, entry.command, writes, read));
     }
+    // The replies are final now; the node may answer with them while the engine writes (ports.ts).
+    decided?.(replies);
     await this.commit(last.index, last.term, writes, entries.length === 1 ? 'apply' : 'apply batch');
     return replies;
   }

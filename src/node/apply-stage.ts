@@ -24,6 +24,8 @@ export interface ApplyStageLimits {
 }
 
 export interface ApplyStageHooks {
+  /** The machine decided the replies to `entries` (its write may still be in flight): answer the writers. */
+  decided(entries: readonly Entry[], replies: readonly unknown[]): void;
   /** `entries` were applied, with the machine's reply to each; the machine is idle during the call. */
   applied(entries: readonly Entry[], replies: readonly unknown[]): void;
   /** The machine failed: the node stops. */
@@ -98,7 +100,9 @@ export class ApplyStage {
         // After a restart the machine may be ahead of the commit index the core recovered.
         const fresh = batch.filter((entry) => entry.index > this.machine.appliedIndex);
         if (fresh.length > 0) {
-          const replies = await this.machine.applyBatch(fresh.map(applyEntry));
+          const replies = await this.machine.applyBatch(fresh.map(applyEntry), (decided) =>
+            this.hooks.decided(fresh, decided),
+          );
           if (this.stopped) break;
           this.hooks.applied(fresh, replies);
         }

@@ -23,8 +23,14 @@ export interface ReplicatedStateMachine {
    * one step; answers one reply per entry for whoever proposed it (undefined
    * for an entry without a command: a noop or a membership change). A disk
    * machine makes the whole batch one atomic write.
+   *
+   * A machine may also hand the replies to `decided` as soon as they are
+   * known, before its write is done: the writers are then answered without
+   * waiting for the write, which is safe because the entries are committed in
+   * the Raft log already (a crash replays them) and reads still wait for the
+   * returned promise (appliedIndex moves only when the write is done).
    */
-  applyBatch(entries: readonly ApplyEntry[]): Promise<unknown[]>;
+  applyBatch(entries: readonly ApplyEntry[], decided?: (replies: readonly unknown[]) => void): Promise<unknown[]>;
   /**
    * The state as of appliedIndex at the moment of the call, as a stream of
    * chunks. The node goes on applying while it reads them, so the view must

@@ -185,7 +185,11 @@ export class RaftNode {
         backlogBytesMax: APPLY_BACKLOG_BYTES_MAX,
         batchEntriesMax: APPLY_BATCH_ENTRIES_MAX,
       },
-      { applied: (entries, replies) => this.applied(entries, replies), failed: (error) => this.fail(error) },
+      {
+        decided: (entries, replies) => this.decided(entries, replies),
+        applied: (entries, replies) => this.applied(entries, replies),
+        failed: (error) => this.fail(error),
+      },
     );
   }
 
@@ -627,6 +631,19 @@ export class RaftNode {
     for (const read of ready.readStates) this.readIndexKnown(read);
     // Also after a snapshot install, which moves the machine without an apply.
     if (this.reads.size > 0) this.releaseReads();
+  }
+
+  /**
+   * The machine decided its replies to these entries before its write is
+   * done: answer the commands' proposers now (ports.ts says why that is
+   * safe). Membership changes are answered in applied(), with the rest.
+   */
+  private decided(entries: readonly Entry[], replies: readonly unknown[]): void {
+    if (this.proposals.size === 0) return;
+    for (let position = 0; position < entries.length; position++) {
+      const entry = entries[position]!;
+      if (entry.kind === 'command') this.settleProposal(entry.index, entry.term, replies[position]);
+    }
   }
 
   /** The apply stage's report: settle what waited for these entries, and snapshot if it is time. */

@@ -51,6 +51,34 @@ describe('KvStateMachine applies commands', () => {
     assert.equal(textOf(machine.get(utf8('k'))), 'second');
   });
 
+  it('hands its replies to the node before the engine write is done, and counts the entries applied only after it', async () => {
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    class HeldEngine extends MemoryKvEngine {
+      override async write(batch: readonly EngineWrite[], options: EngineWriteOptions): Promise<void> {
+        await gate;
+        return super.write(batch, options);
+      }
+    }
+    const machine = await KvStateMachine.open(new HeldEngine());
+    const alice = new TestClient('alice');
+    let decided: readonly (KvReply | undefined)[] | null = null;
+    const applied = machine.applyBatch(
+      [
+        { index: 1, term: 1, command: encodeCommand(alice.put('k', 'v')) },
+        { index: 2, term: 1, command: encodeCommand(alice.append('k', 'w')) },
+      ],
+      (replies) => (decided = replies),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(decided, [{ ok: true }, { ok: true, valueBytes: 2 }], 'the replies come before the write');
+    assert.equal(machine.appliedIndex, 0, 'reads must not see the batch before its write is done');
+    openGate();
+    assert.deepEqual(await applied, decided);
+    assert.equal(machine.appliedIndex, 2);
+    assert.equal(textOf(machine.get(utf8('k'))), 'vw');
+  });
+
   it('a cas mismatch says what to do', async () => {
     const { machine } = await freshMachine();
     const reply = await applyNext(machine, new TestClient('a').cas('k', 'x', 'y'));

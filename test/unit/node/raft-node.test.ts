@@ -252,6 +252,41 @@ describe('RaftNode', () => {
     assert.equal(leader.core.role, 'leader');
   });
 
+  it('a machine that decides its replies before its write is done has its writers answered then; reads wait for the write', async () => {
+    // Every member's machine decides at once, then holds its write while `held`, as LevelDB's write in the thread pool.
+    let held = false;
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    class EarlyReplyMachine extends ListMachine {
+      override async applyBatch(
+        entries: readonly ApplyEntry[],
+        decided?: (replies: readonly unknown[]) => void,
+      ): Promise<unknown[]> {
+        if (!held) return super.applyBatch(entries);
+        decided?.(entries.map((entry, k) => (entry.command === null ? undefined : this.items.length + k + 1)));
+        await gate;
+        return super.applyBatch(entries);
+      }
+    }
+    const group = new NodeGroup(14, [1, 2, 3], {}, { open: () => Promise.resolve(new EarlyReplyMachine()) });
+    await group.startAll();
+    const leader = await group.electLeader();
+    await group.await(leader.propose(encode('warm')));
+    held = true;
+    let reply: unknown = null;
+    void leader.propose(encode('early')).then((answer) => (reply = answer));
+    assert.ok(await group.runUntil(() => reply !== null, 1000), `the writer was not answered (seed ${group.seed})`);
+    assert.equal(reply, 2);
+    assert.deepEqual(group.machine(leader.id).items, ['warm'], 'the write is still held');
+    let readDone = false;
+    void leader.readBarrier().then(() => (readDone = true));
+    await group.runFor(1000);
+    assert.equal(readDone, false, 'a read was let through before the write it must see');
+    openGate();
+    assert.ok(await group.runUntil(() => readDone, 1000), `the read never went through (seed ${group.seed})`);
+    assert.deepEqual(group.machine(leader.id).items, ['warm', 'early']);
+  });
+
   it('a state machine slow to apply does not hold up the next log write and send; replies and reads wait for the apply', async () => {
     // Every member's applies wait at a gate while `held`, as a LevelDB write under load would.
     let held = false;
