@@ -337,48 +337,49 @@ async function leaderMetrics(httpPort: number): Promise<Map<string, number>> {
   return values;
 }
 
+/** What a workload's leader metrics say, from the values before and after it and its length. */
+type DescribeWindow = (
+  before: Map<string, number>,
+  after: Map<string, number>,
+  seconds: number,
+  requests: number,
+) => string;
+
 /**
- * Starts metering a write workload: the function returned notes each node's
- * CPU per request and the leader's fsyncs, batches and event-loop lag since.
+ * Starts metering a workload: the function returned notes each node's CPU
+ * per request since, and what `describe` makes of the leader's metrics
+ * (for writes its fsyncs, batches and event-loop lag; for reads its Raft
+ * messages per read).
  */
-async function meterWrites(
+async function meterWorkload(
   run: Run,
   label: string,
   nodes: readonly MeteredProcess[],
   leaderHttpPort: number,
+  describe: DescribeWindow,
 ): Promise<(measured: Measured) => Promise<void>> {
   const before = await leaderMetrics(leaderHttpPort);
   const cpu = meterCpu(nodes);
   const startUs = monotonicUs();
   return async (measured) => {
     const seconds = (monotonicUs() - startUs) / 1e6;
-    run.notes.push(`${label}: ${cpu(seconds, measured.opsPerSecond * seconds)}`);
+    const requests = measured.opsPerSecond * seconds;
+    run.notes.push(`${label}: ${cpu(seconds, requests)}`);
     const after = await leaderMetrics(leaderHttpPort);
-    run.notes.push(`${label}: ${describePutWindow(before, after, seconds)}`);
+    run.notes.push(`${label}: ${describe(before, after, seconds, requests)}`);
   };
 }
 
-/** Like meterWrites, for a read workload: CPU per read, and the Raft messages (ReadIndex rounds) per read. */
-async function meterReads(
-  run: Run,
-  label: string,
-  nodes: readonly MeteredProcess[],
-  leaderHttpPort: number,
-): Promise<(measured: Measured) => Promise<void>> {
-  const before = await leaderMetrics(leaderHttpPort);
-  const cpu = meterCpu(nodes);
-  const startUs = monotonicUs();
-  return async (measured) => {
-    const seconds = (monotonicUs() - startUs) / 1e6;
-    const reads = measured.opsPerSecond * seconds;
-    run.notes.push(`${label}: ${cpu(seconds, reads)}`);
-    const after = await leaderMetrics(leaderHttpPort);
-    const name = 'raftkv_transport_messages_sent_total';
-    const messages = (after.get(name) ?? 0) - (before.get(name) ?? 0);
-    run.notes.push(
-      `${label}: the leader sent ${messages} Raft messages (${(messages / Math.max(1, reads)).toFixed(3)} per read)`,
-    );
-  };
+/** The Raft messages per read, which say how many reads share a ReadIndex round. */
+function describeReadWindow(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  _seconds: number,
+  reads: number,
+): string {
+  const name = 'raftkv_transport_messages_sent_total';
+  const messages = (after.get(name) ?? 0) - (before.get(name) ?? 0);
+  return `the leader sent ${messages} Raft messages (${(messages / Math.max(1, reads)).toFixed(3)} per read)`;
 }
 
 /** The leader's work per write during a write workload, from its metrics before and after. */
@@ -415,7 +416,7 @@ async function measureRaftkv(run: Run, flags: Flags, profileDir: string | null):
   let finish: ((measured: Measured) => Promise<void>) | null = null;
   const onPut = async (phase: 'before' | 'after', put: Measured | null): Promise<void> => {
     if (phase === 'before') {
-      finish = await meterWrites(run, 'raftkv put', nodes, member.httpPort);
+      finish = await meterWorkload(run, 'raftkv put', nodes, member.httpPort, describePutWindow);
       window.startUs = monotonicUs();
     } else {
       window.endUs = monotonicUs();
@@ -424,14 +425,15 @@ async function measureRaftkv(run: Run, flags: Flags, profileDir: string | null):
   };
   let finishGet: ((measured: Measured) => Promise<void>) | null = null;
   const onGet = async (phase: 'before' | 'after', get: Measured | null): Promise<void> => {
-    if (phase === 'before') finishGet = await meterReads(run, 'raftkv get', nodes, member.httpPort);
+    if (phase === 'before')
+      finishGet = await meterWorkload(run, 'raftkv get', nodes, member.httpPort, describeReadWindow);
     else if (finishGet !== null && get !== null) await finishGet(get);
   };
   const results = await httpWorkloads(run, flags, 'raftkv', url, onPut, onGet);
   const putRate = results.get('put')?.opsPerSecond ?? 5_000;
   const getRate = results.get('get')?.opsPerSecond ?? 10_000;
   if (flags.workloads.includes('resp-set')) {
-    const finishSet = await meterWrites(run, 'raftkv resp-set', nodes, member.httpPort);
+    const finishSet = await meterWorkload(run, 'raftkv resp-set', nodes, member.httpPort, describePutWindow);
     const measured = await respRun(run, flags, member.respPort, 'set', putRate);
     await finishSet(measured);
     results.set('resp-set', measured);

@@ -67,19 +67,9 @@ describe('rules of the core, step by step', () => {
   it('a follower answers the appends it took between two Readies with one acknowledgement, the highest', () => {
     const voters = [1, 2, 3];
     const follower = core(2, voters, 1, [founding(voters)]);
-    const append = (prevIndex: number, value: string): Message => ({
-      type: 'append',
-      term: 1,
-      from: 1,
-      to: 2,
-      prevIndex,
-      prevTerm: 1,
-      entries: [command(prevIndex + 1, 1, value)],
-      commit: 1,
-    });
-    follower.step(append(1, 'a'));
-    follower.step(append(2, 'b'));
-    follower.step(append(3, 'c'));
+    follower.step(appendFromOne(1, [2], 1));
+    follower.step(appendFromOne(2, [3], 1));
+    follower.step(appendFromOne(3, [4], 1));
     const acks = drain(follower).filter((m) => m.type === 'appendResponse');
     assert.equal(acks.length, 1, 'one acknowledgement per append: the leader reads three where one says it all');
     assert.ok(acks[0]?.type === 'appendResponse' && acks[0].success && acks[0].matchIndex === 4);
@@ -256,27 +246,17 @@ describe('handing out committed entries', () => {
   it('a commit learnt while a Ready is being written hands out only the durable entries, each once, in order', () => {
     const voters = [1, 2, 3];
     const follower = core(2, voters, 1, [founding(voters)]);
-    const append = (prevIndex: number, entries: number[], commit: number): Message => ({
-      type: 'append',
-      term: 1,
-      from: 1,
-      to: 2,
-      prevIndex,
-      prevTerm: 1,
-      entries: entries.map((index) => command(index, 1, `v${index}`)),
-      commit,
-    });
-    follower.step(append(1, [2, 3], 1));
+    follower.step(appendFromOne(1, [2, 3], 1));
     drain(follower);
     assert.equal(follower.stableIndex, 3);
-    follower.step(append(3, [4], 1));
+    follower.step(appendFromOne(3, [4], 1));
     const writing = follower.ready();
     assert.deepEqual(
       writing.entries.map((entry) => entry.index),
       [4],
     );
     // While entry 4 is written, the leader says 4 is committed: 2 and 3 are on disk here, 4 is not yet.
-    follower.step(append(4, [], 4));
+    follower.step(appendFromOne(4, [], 4));
     assert.deepEqual(
       follower.takeCommittedEntries().map((entry) => entry.index),
       [2, 3],
@@ -289,3 +269,17 @@ describe('handing out committed entries', () => {
     );
   });
 });
+
+/** Node 1's append of term 1 to node 2: commands at `entries` (indices) after prevIndex. */
+function appendFromOne(prevIndex: number, entries: number[], commit: number): Message {
+  return {
+    type: 'append',
+    term: 1,
+    from: 1,
+    to: 2,
+    prevIndex,
+    prevTerm: 1,
+    entries: entries.map((index) => command(index, 1, `v${index}`)),
+    commit,
+  };
+}
