@@ -14,9 +14,13 @@
  *   npm run bench:compare -- --systems raftkv --workload put --profile
  *                                                      profile raftkv's leader under the put load
  *
+ * With --perf, Linux perf records every CPU during each raftkv workload and the
+ * notes say where the CPU went, by process and by kind of work in each node
+ * (scripts/compare/perf-breakdown.ts says why beside --profile).
+ *
  * With --profile every raftkv node runs with node --cpu-prof; the leader's and
  * one follower's profiles are summarized (scripts/profile-summary.ts) over the put workload's
- * time window, next to the profiles in bench-results/profile-<time>/.
+ * time window (the SET's when no put runs), next to the profiles in bench-results/profile-<time>/.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +33,7 @@ import { formatCompareTable, tableLines } from './compare/compare-table.js';
 import { EtcdCluster } from './compare/etcd-cluster.js';
 import type { MeteredProcess } from './compare/process-cpu.js';
 import { meterCpu } from './compare/process-cpu.js';
+import { formatPerfBreakdown, PerfRecording, perfBreakdown } from './compare/perf-breakdown.js';
 import { parseRedisBenchmarkCsv, redisBenchmarkArgs } from './compare/redis-benchmark.js';
 import type { HttpOperation, HttpSystem } from './compare/wrk-load.js';
 import { parseWrkOutput, wrkArgs, wrkScript } from './compare/wrk-load.js';
@@ -37,12 +42,14 @@ import { formatProfileSummary } from './profile/profile-report.js';
 
 const WORKLOADS: readonly WorkloadName[] = ['put', 'get', 'put-1', 'resp-set', 'resp-get'];
 const SYSTEMS: readonly HttpSystem[] = ['etcd', 'raftkv'];
-const USAGE = `usage: npm run bench:compare -- [--duration <s>] [--workload <list>] [--systems <list>] [--profile] [--json]
+const USAGE = `usage: npm run bench:compare -- [--duration <s>] [--workload <list>] [--systems <list>] [--profile] [--perf] [--json]
 
   --duration <s>       seconds per workload (default 10)
   --workload <list>    of ${WORKLOADS.join(', ')} (default: all)
   --systems <list>     of ${SYSTEMS.join(', ')} (default: both)
   --profile            run raftkv's nodes under node --cpu-prof and summarize the leader's and a follower's
+  --perf               record every CPU with Linux perf during each raftkv workload and print where it went
+                       (by process, and by kind of work inside each node); needs perf (apt-get install linux-perf)
   --json               print the results as JSON instead of the table`;
 
 const GROUP_SIZE = 3;
@@ -70,6 +77,7 @@ interface Flags {
   readonly workloads: readonly WorkloadName[];
   readonly systems: readonly HttpSystem[];
   readonly profile: boolean;
+  readonly perf: boolean;
   readonly json: boolean;
 }
 
@@ -79,6 +87,9 @@ interface Run {
   etcd: EtcdCluster | null;
   group: ProcessGroup | null;
   child: ReturnType<typeof spawn> | null;
+  /** Where --perf keeps its recordings, or null without it; `perf` is the one running. */
+  perfDir: string | null;
+  perf: PerfRecording | null;
   closing: boolean;
   readonly notes: string[];
 }
@@ -105,6 +116,7 @@ function parseFlags(argv: readonly string[]): Flags {
         workload: { type: 'string' },
         systems: { type: 'string' },
         profile: { type: 'boolean', default: false },
+        perf: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -123,6 +135,7 @@ function parseFlags(argv: readonly string[]): Flags {
       workloads: parseList('--workload', values.workload, WORKLOADS),
       systems: parseList('--systems', values.systems, SYSTEMS),
       profile: values.profile,
+      perf: values.perf,
       json: values.json,
     };
   } catch (error) {
@@ -239,7 +252,9 @@ async function preload(system: HttpSystem, url: string): Promise<void> {
 
 type Results = Map<WorkloadName, Measured>;
 
-interface PutWindow {
+/** The workload whose window the profile summaries cover: the put's, or the SET's when no put runs. */
+interface ProfileWindow {
+  workload: 'put' | 'resp-set';
   /** Microseconds of the monotonic clock, the one V8's profiles are stamped with. */
   startUs: number;
   endUs: number;
@@ -360,6 +375,9 @@ async function meterWorkload(
 ): Promise<(measured: Measured) => Promise<void>> {
   const before = await leaderMetrics(leaderHttpPort);
   const cpu = meterCpu(nodes);
+  const perf =
+    run.perfDir === null ? null : PerfRecording.start(path.join(run.perfDir, `${label.replace(/\W+/g, '-')}.data`));
+  run.perf = perf;
   const startUs = monotonicUs();
   return async (measured) => {
     const seconds = (monotonicUs() - startUs) / 1e6;
@@ -367,6 +385,15 @@ async function meterWorkload(
     run.notes.push(`${label}: ${cpu(seconds, requests)}`);
     const after = await leaderMetrics(leaderHttpPort);
     run.notes.push(`${label}: ${describe(before, after, seconds, requests)}`);
+    if (perf !== null) {
+      const perfSeconds = await perf.stop();
+      run.perf = null;
+      const processes = nodes.map((node) => ({ ...node, brokenDown: true }));
+      const breakdown = perfBreakdown(perf.script(), processes, perfSeconds);
+      run.notes.push(
+        `${formatPerfBreakdown(label, breakdown, os.cpus().length)}\n  (samples in ${path.relative(process.cwd(), perf.file)})`,
+      );
+    }
   };
 }
 
@@ -408,7 +435,7 @@ async function measureRaftkv(run: Run, flags: Flags, profileDir: string | null):
   const member = group.member(leader);
   const url = `http://127.0.0.1:${member.httpPort}`;
   run.notes.push(`raftkv: leader node ${leader} at ${url}, RESP 127.0.0.1:${member.respPort}`);
-  const window: PutWindow = { startUs: 0, endUs: 0 };
+  const window: ProfileWindow = { workload: 'put', startUs: 0, endUs: 0 };
   const nodes = group.ids.map((id) => ({
     label: `node ${id}${id === leader ? ' (leader)' : ''}`,
     pid: group.member(id).process?.pid,
@@ -434,7 +461,14 @@ async function measureRaftkv(run: Run, flags: Flags, profileDir: string | null):
   const getRate = results.get('get')?.opsPerSecond ?? 10_000;
   if (flags.workloads.includes('resp-set')) {
     const finishSet = await meterWorkload(run, 'raftkv resp-set', nodes, member.httpPort, describePutWindow);
+    // Without a put workload the profile summaries cover the SET's window instead.
+    const profilesThisWindow = window.endUs === 0;
+    if (profilesThisWindow) {
+      window.workload = 'resp-set';
+      window.startUs = monotonicUs();
+    }
     const measured = await respRun(run, flags, member.respPort, 'set', putRate);
+    if (profilesThisWindow) window.endUs = monotonicUs();
     await finishSet(measured);
     results.set('resp-set', measured);
   }
@@ -473,7 +507,7 @@ async function stopForProfiles(
   group: ProcessGroup,
   leader: number,
   profileDir: string,
-  window: PutWindow,
+  window: ProfileWindow,
 ): Promise<void> {
   const pids = new Map<number, number>();
   const exits: Promise<void>[] = [];
@@ -517,7 +551,7 @@ async function stopForProfiles(
   }
   if (written.length === 0) return;
   run.notes.push(
-    `profile: ${path.relative(process.cwd(), profileDir)} (the put window in ${written.join(' and ')}; ` +
+    `profile: ${path.relative(process.cwd(), profileDir)} (the ${window.workload} window in ${written.join(' and ')}; ` +
       `others with scripts/profile-summary.ts FILE --from-us ${window.startUs} --to-us ${window.endUs})`,
   );
 }
@@ -527,6 +561,7 @@ async function stopForProfiles(
 
 function killNow(run: Run): void {
   run.child?.kill('SIGKILL');
+  run.perf?.kill();
   run.etcd?.killNow();
   if (run.etcd !== null) rmSync(run.etcd.directory, { recursive: true, force: true });
   if (run.group !== null) {
@@ -561,10 +596,13 @@ async function main(): Promise<void> {
     etcd: null,
     group: null,
     child: null,
+    perfDir: flags.perf ? path.join(RESULTS_DIR, `perf-${stamp}`) : null,
+    perf: null,
     closing: false,
     notes: [],
   };
   installCleanup(run);
+  if (run.perfDir !== null) mkdirSync(run.perfDir, { recursive: true });
   const loadBefore = os.loadavg();
   const etcd: Results = flags.systems.includes('etcd')
     ? await measureEtcd(run, flags)
