@@ -77,6 +77,32 @@ export function engineSuite(name: string, createHarness: () => Promise<EngineHar
       assert.deepEqual(await collect(engine.entries()), [[[2], [21]]]);
     });
 
+    scenario(
+      "a batch of many keys and values of one small length keeps each one, and leaves the caller's bytes alone",
+      async ({ engine }) => {
+        // Small arrays are what the disk engine stages through one buffer (level-engine.ts): each must still land whole.
+        const keyOf = (n: number): Uint8Array => Uint8Array.from({ length: 8 }, (_, at) => (n * 7 + at) & 0xff);
+        const valueOf = (n: number, length: number): Uint8Array =>
+          Uint8Array.from({ length }, (_, at) => (n + at) & 0xff);
+        const writes = Array.from({ length: 120 }, (_, n) => ({
+          type: 'put' as const,
+          key: keyOf(n),
+          value: valueOf(n, n % 3 === 0 ? 64 : n % 3 === 1 ? 65 : 16),
+        }));
+        const deleted = [...writes[5]!.key];
+        const given = writes.map((write) => [[...write.key], [...write.value]]);
+        await engine.write([...writes, { type: 'delete', key: keyOf(5) }], { sync: false });
+        assert.deepEqual(
+          writes.map((write) => [[...write.key], [...write.value]]),
+          given,
+        );
+        for (const [n, write] of writes.entries()) {
+          assert.deepEqual(engine.get(write.key), n === 5 ? null : write.value, `key ${n}`);
+        }
+        assert.deepEqual([...keyOf(5)], deleted);
+      },
+    );
+
     scenario('entries come in bytewise key order, a prefix before its extensions', async ({ engine }) => {
       const keys = [bytes(0xff, 0), bytes(0x80), bytes(0), bytes(0x7f), bytes(0, 0), bytes(0xff), bytes(1)];
       await engine.write(
