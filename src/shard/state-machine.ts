@@ -250,8 +250,17 @@ export class ShardStateMachine implements ReplicatedStateMachine {
    * Applies consecutive entries as one atomic engine write (two or more when
    * they include a deleteBucket: see the file comment). Later commands of the
    * batch see what earlier ones did.
+   *
+   * A batch of key commands only is answered through `decided` before its
+   * write, as the KV machine answers (ports.ts says why that is safe). A batch
+   * holding a config or bucket-transfer command is answered after its writes:
+   * the shard driver acts on those replies and reads this machine's config
+   * and bucket states, which move only once the writes are done.
    */
-  async applyBatch(entries: readonly ApplyEntry[]): Promise<(ShardReply | undefined)[]> {
+  async applyBatch(
+    entries: readonly ApplyEntry[],
+    decided?: (replies: readonly (ShardReply | undefined)[]) => void,
+  ): Promise<(ShardReply | undefined)[]> {
     const first = entries[0];
     const last = entries.at(-1);
     if (first === undefined || last === undefined) return [];
@@ -267,6 +276,7 @@ export class ShardStateMachine implements ReplicatedStateMachine {
     const replies: (ShardReply | undefined)[] = [];
     let working = this.startWorking();
     let writtenThroughIndex = first.index - 1;
+    let keyCommandsOnly = true;
     for (const entry of entries) {
       working.expireClients(entry.index);
       if (entry.command === null) {
@@ -274,6 +284,7 @@ export class ShardStateMachine implements ReplicatedStateMachine {
         continue;
       }
       const outcome = this.applyCommand(working, entry.index, entry.command);
+      if (!outcome.keyCommand) keyCommandsOnly = false;
       replies.push(outcome.reply);
       if (outcome.clearBucket !== undefined) {
         await this.commit(working, entry, 'apply of deleteBucket');
@@ -282,6 +293,7 @@ export class ShardStateMachine implements ReplicatedStateMachine {
         working = this.startWorking();
       }
     }
+    if (keyCommandsOnly) decided?.(replies);
     if (writtenThroughIndex !== last.index) {
       await this.commit(working, last, entries.length === 1 ? 'apply' : 'apply batch');
     }
@@ -292,15 +304,21 @@ export class ShardStateMachine implements ReplicatedStateMachine {
     return new WorkingState(this.engine, this.gid, this.config, this.states, this.dedup);
   }
 
-  private applyCommand(working: WorkingState, index: LogIndex, bytes: Uint8Array): Outcome {
+  /** The command's outcome, and whether it was a key command (or malformed: either way it changed no config or bucket state). */
+  private applyCommand(
+    working: WorkingState,
+    index: LogIndex,
+    bytes: Uint8Array,
+  ): Outcome & { readonly keyCommand: boolean } {
     let command: ShardCommand;
     try {
       command = decodeShardCommand(bytes);
     } catch (error) {
-      if (error instanceof ShardDecodeError) return { reply: failed(malformedCommand(error.problem)) };
+      if (error instanceof ShardDecodeError)
+        return { reply: failed(malformedCommand(error.problem)), keyCommand: true };
       throw error;
     }
-    return executeShardCommand(working, index, command);
+    return { ...executeShardCommand(working, index, command), keyCommand: command.type === 'kv' };
   }
 
   /** Writes what `working` staged with the applied position at `entry`, then takes its config and states. */
