@@ -90,8 +90,6 @@ export class RaftCore {
   private readsBeforeFirstCommit: { context: string; requester: NodeId }[] = [];
   private lease: LeaderLease;
   private appendsPending = false;
-  /** The commit index moved since the last broadcast: followers with no new entries hear of it too. */
-  private commitNewsPending = false;
   private readHeartbeatPending = false;
 
   // Follower state.
@@ -707,7 +705,6 @@ export class RaftCore {
     this.readOnly.clear();
     this.readsBeforeFirstCommit = [];
     this.appendsPending = false;
-    this.commitNewsPending = false;
     this.readHeartbeatPending = false;
   }
 
@@ -793,13 +790,12 @@ export class RaftCore {
   private flushLeaderBroadcasts(): void {
     if (this.currentRole !== 'leader') return;
     if (this.appendsPending) {
-      const commitNews = this.commitNewsPending;
       this.appendsPending = false;
-      this.commitNewsPending = false;
-      for (const id of this.progress.keys()) {
-        // A follower with no new entries still hears of a new commit now, not at the next heartbeat.
-        if (!this.sendAppends(id) && commitNews) this.sendAppend(id, true);
-      }
+      // A follower with no new entries hears of a new commit with the next append or heartbeat
+      // (a tick at most), not in a message of its own: that would cost it a whole turn (take it
+      // in, apply, answer) for news nobody waits on. A read it serves asks for a ReadIndex round,
+      // whose heartbeats carry the commit.
+      for (const id of this.progress.keys()) this.sendAppends(id);
     }
     if (this.readHeartbeatPending) {
       this.readHeartbeatPending = false;
@@ -880,7 +876,7 @@ export class RaftCore {
     // now has room for) goes out at the next ready(), which is when any message leaves: by then
     // the other followers' acknowledgements and the proposals of this event-loop turn are in,
     // and each follower gets one message carrying all of it instead of one per acknowledgement.
-    if (this.maybeCommit()) this.commitNewsPending = true;
+    this.maybeCommit();
     this.appendsPending = true;
     if (m.from === this.transferTarget && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
   }

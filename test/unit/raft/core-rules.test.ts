@@ -111,6 +111,52 @@ describe('rules of the core, step by step', () => {
     }
   });
 
+  it('a new commit with no entries to go with it waits for the next append or heartbeat, and arrives with it', () => {
+    const voters = [1, 2, 3];
+    const members = new Map(voters.map((id) => [id, core(id, voters, 1, [founding(voters)])]));
+    const leader = members.get(1)!;
+    leader.campaign();
+    deliverAll(members, drain(leader));
+    assert.ok(leader.propose(new TextEncoder().encode('b')).ok);
+    const bIndex = leader.lastIndex;
+    const acks = drain(leader).flatMap((m) => {
+      const follower = members.get(m.to)!;
+      follower.step(m);
+      return drain(follower);
+    });
+    for (const ack of acks) leader.step(ack);
+    assert.equal(leader.commitIndex, bIndex);
+    // A message for the commit alone would cost each follower a turn (take it in, apply, answer).
+    assert.deepEqual(drain(leader), [], 'the commit went out on its own');
+    assert.equal(members.get(2)!.commitIndex, bIndex - 1);
+    // The next proposal's append carries it...
+    assert.ok(leader.propose(new TextEncoder().encode('c')).ok);
+    const appends = drain(leader);
+    assert.deepEqual(
+      appends.map((m) => (m.type === 'append' ? [m.to, m.commit, m.entries.length] : m.type)),
+      [
+        [2, bIndex, 1],
+        [3, bIndex, 1],
+      ],
+    );
+    // ...and with nothing proposed, the next heartbeat does.
+    for (const m of appends) members.get(m.to)!.step(m);
+    for (const ack of voters.slice(1).flatMap((id) => drain(members.get(id)!))) leader.step(ack);
+    assert.deepEqual(drain(leader), []);
+    leader.tick();
+    const heartbeats = drain(leader);
+    assert.deepEqual(
+      heartbeats.map((m) => (m.type === 'heartbeat' ? [m.to, m.commit] : m.type)),
+      [
+        [2, bIndex + 1],
+        [3, bIndex + 1],
+      ],
+    );
+    for (const m of heartbeats) members.get(m.to)!.step(m);
+    assert.equal(members.get(2)!.commitIndex, bIndex + 1);
+    assert.equal(members.get(3)!.commitIndex, bIndex + 1);
+  });
+
   it('a vote is granted once per term, only to an up-to-date candidate, and only after it is persisted', () => {
     const voters = [1, 2, 3];
     const voter = core(3, voters, 1, [founding(voters), command(2, 1, 'a')]);
