@@ -76,12 +76,7 @@ describe('rules of the core, step by step', () => {
   });
 
   it("a leader sends each follower one append per Ready, with the acknowledgements' commit and every new entry", () => {
-    const voters = [1, 2, 3];
-    const members = new Map(voters.map((id) => [id, core(id, voters, 1, [founding(voters)])]));
-    const leader = members.get(1)!;
-    leader.campaign();
-    deliverAll(members, drain(leader));
-    assert.equal(leader.role, 'leader');
+    const { members, leader } = threeWithLeader();
     const propose = (value: string): void => assert.ok(leader.propose(new TextEncoder().encode(value)).ok);
     propose('b');
     const bIndex = leader.lastIndex;
@@ -112,11 +107,7 @@ describe('rules of the core, step by step', () => {
   });
 
   it('a new commit with no entries to go with it waits for the next append or heartbeat, and arrives with it', () => {
-    const voters = [1, 2, 3];
-    const members = new Map(voters.map((id) => [id, core(id, voters, 1, [founding(voters)])]));
-    const leader = members.get(1)!;
-    leader.campaign();
-    deliverAll(members, drain(leader));
+    const { voters, members, leader } = threeWithLeader();
     assert.ok(leader.propose(new TextEncoder().encode('b')).ok);
     const bIndex = leader.lastIndex;
     const acks = drain(leader).flatMap((m) => {
@@ -317,6 +308,17 @@ describe('handing out committed entries', () => {
 });
 
 /** Node 1's append of term 1 to node 2: commands at `entries` (indices) after prevIndex. */
+/** Three members of term 1, node 1 elected their leader. */
+function threeWithLeader() {
+  const voters = [1, 2, 3];
+  const members = new Map(voters.map((id) => [id, core(id, voters, 1, [founding(voters)])]));
+  const leader = members.get(1)!;
+  leader.campaign();
+  deliverAll(members, drain(leader));
+  assert.equal(leader.role, 'leader');
+  return { voters, members, leader };
+}
+
 function appendFromOne(prevIndex: number, entries: number[], commit: number): Message {
   return {
     type: 'append',
