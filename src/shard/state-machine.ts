@@ -304,7 +304,10 @@ export class ShardStateMachine implements ReplicatedStateMachine {
     return new WorkingState(this.engine, this.gid, this.config, this.states, this.dedup);
   }
 
-  /** The command's outcome, and whether it was a key command (or malformed: either way it changed no config or bucket state). */
+  /**
+   * The command's outcome, and whether it was a key command or malformed:
+   * either way it changed no config and no bucket state.
+   */
   private applyCommand(
     working: WorkingState,
     index: LogIndex,
