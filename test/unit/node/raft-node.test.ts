@@ -9,6 +9,15 @@ import { NodeGroup } from '../../support/node-group.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 
+/** Three members over `machine`'s machines, a leader elected, and one entry ('warm') applied. */
+async function warmedGroup<M extends ListMachine>(seed: number, machine: () => M) {
+  const group = new NodeGroup(seed, [1, 2, 3], {}, { open: () => Promise.resolve(machine()) });
+  await group.startAll();
+  const leader = await group.electLeader();
+  await group.await(leader.propose(encode('warm')));
+  return { group, leader };
+}
+
 describe('RaftNode', () => {
   for (const seed of [1, 2, 3]) {
     it(`replicates proposals, replies once applied, and every member applies the same list (seed ${seed})`, async () => {
@@ -226,10 +235,7 @@ describe('RaftNode', () => {
         return super.applyBatch(entries);
       }
     }
-    const group = new NodeGroup(11, [1, 2, 3], {}, { open: () => Promise.resolve(new HeldMachine()) });
-    await group.startAll();
-    const leader = await group.electLeader();
-    await group.await(leader.propose(encode('warm')));
+    const { group, leader } = await warmedGroup(11, () => new HeldMachine());
     held = true;
     const outcomes: string[] = [];
     const codeOf = (error: unknown): string => (error instanceof NodeError ? error.code : String(error));
@@ -268,10 +274,7 @@ describe('RaftNode', () => {
         return super.applyBatch(entries);
       }
     }
-    const group = new NodeGroup(14, [1, 2, 3], {}, { open: () => Promise.resolve(new EarlyReplyMachine()) });
-    await group.startAll();
-    const leader = await group.electLeader();
-    await group.await(leader.propose(encode('warm')));
+    const { group, leader } = await warmedGroup(14, () => new EarlyReplyMachine());
     held = true;
     let reply: unknown = null;
     void leader.propose(encode('early')).then((answer) => (reply = answer));
