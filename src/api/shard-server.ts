@@ -14,7 +14,9 @@ import { MetaClient } from '../client/meta-client.js';
 import type { MetaClientOptions } from '../client/meta-client.js';
 import { ShardedKvClient } from '../client/sharded-client.js';
 import { TcpGroupChannel } from '../client/tcp-channel.js';
+import type { KvEngine } from '../kv/engine.js';
 import { LevelKvEngine } from '../kv/level-engine.js';
+import { WriteBehindEngine } from '../kv/write-behind-engine.js';
 import type { Logger } from '../log/logger.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import type { GroupId, ShardConfig } from '../meta/config.js';
@@ -95,7 +97,7 @@ class LearningMetaClient extends MetaClient {
 interface ShardMember {
   readonly node: RaftNode;
   readonly disk: DiskNode;
-  readonly engine: LevelKvEngine;
+  readonly engine: KvEngine;
   readonly replica: ShardReplica;
 }
 
@@ -141,7 +143,7 @@ export class ShardServer {
       async (peers, membership): Promise<ShardMember> => {
         // LevelDB creates its own directory, not the ones above it.
         await mkdir(options.directory, { recursive: true });
-        const engine = await LevelKvEngine.open(path.join(options.directory, 'kv'));
+        const engine = new WriteBehindEngine(await LevelKvEngine.open(path.join(options.directory, 'kv')));
         const machine = await ShardStateMachine.open(engine, {
           gid: options.gid,
           onBucketMoved: metrics.bucketMoveObserver,

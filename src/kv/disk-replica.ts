@@ -1,8 +1,9 @@
 /**
  * A KV replica on disk: the member's Raft files (node/disk-node) plus the KV
- * engine in DIR/kv/ (LevelDB through classic-level). The engine records the
- * applied index with every batch, so a restart resumes from there and
- * replays only the log after it.
+ * engine in DIR/kv/ (LevelDB through classic-level, its writes held for up
+ * to 100 ms and handed down together: write-behind-engine.ts). The engine
+ * records the applied index with every batch, so a restart resumes from
+ * there and replays only the log after it.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { openDiskNode } from '../node/disk-node.js';
 import { KvReplica } from './kv-replica.js';
 import { LevelKvEngine } from './level-engine.js';
 import { KvStateMachine } from './state-machine.js';
+import { WriteBehindEngine } from './write-behind-engine.js';
 
 export type DiskReplicaOptions = Omit<DiskNodeOptions, 'machine'>;
 
@@ -25,7 +27,7 @@ export interface DiskReplica {
 export async function openDiskReplica(options: DiskReplicaOptions): Promise<DiskReplica> {
   // LevelDB creates its own directory, not the ones above it.
   await mkdir(options.directory, { recursive: true });
-  const engine = await LevelKvEngine.open(path.join(options.directory, 'kv'));
+  const engine = new WriteBehindEngine(await LevelKvEngine.open(path.join(options.directory, 'kv')));
   const machine = await KvStateMachine.open(engine);
   const disk = await openDiskNode({ ...options, machine });
   return {

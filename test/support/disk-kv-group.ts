@@ -28,6 +28,7 @@ import type { EngineEntry, EngineWrite, EngineWriteOptions, KeyRange, KvEngine }
 import { compareKeys } from '../../src/kv/engine.js';
 import { RESTORE_MARKER_KEY } from '../../src/kv/keyspace.js';
 import { LevelKvEngine } from '../../src/kv/level-engine.js';
+import { WriteBehindEngine } from '../../src/kv/write-behind-engine.js';
 import { KvStateMachine } from '../../src/kv/state-machine.js';
 import type { RaftNodeObserver, Ticker } from '../../src/node/index.js';
 import { RaftNode } from '../../src/node/index.js';
@@ -80,6 +81,8 @@ interface MemberProcess {
   readonly node: RaftNode;
   readonly machine: KvStateMachine;
   readonly engine: CrashableEngine;
+  /** What the machine writes through, as in a real member: held writes above the engine, lost with the process. */
+  readonly store: WriteBehindEngine;
   readonly log: CrashableLog;
   readonly snapshots: SnapshotStore;
   crashedAt: InstallCrashPoint | null;
@@ -148,7 +151,8 @@ export class DiskKvGroup {
     );
     const snapshots = await SnapshotStore.open(snapshotDirectory);
     const engine = new CrashableEngine(await LevelKvEngine.open(path.join(memberDirectory, 'kv')));
-    const machine = await KvStateMachine.open(engine);
+    const store = new WriteBehindEngine(engine);
+    const machine = await KvStateMachine.open(store);
     const random = this.random.fork();
     const outbox = this.outboxes.get(id)!;
     const node = await RaftNode.start(
@@ -178,7 +182,7 @@ export class DiskKvGroup {
         ticker: this.ticker,
       },
     );
-    const process: MemberProcess = { node, machine, engine, log, snapshots, crashedAt: null };
+    const process: MemberProcess = { node, machine, engine, store, log, snapshots, crashedAt: null };
     node.onFatal = (error) => {
       if (error instanceof SimulatedCrash) process.crashedAt = error.point;
       else this.failures.push(`node ${id}: ${error.stack ?? error.message}`);
@@ -296,7 +300,7 @@ export class DiskKvGroup {
   /** Every entry of the member's engine in key order, values as length and digest (big values stay readable). */
   async engineContents(id: NodeId, range: KeyRange = {}): Promise<string[]> {
     const lines: string[] = [];
-    for await (const { key, value } of this.process(id).engine.entries(range)) lines.push(engineLine(key, value));
+    for await (const { key, value } of this.process(id).store.entries(range)) lines.push(engineLine(key, value));
     return lines;
   }
 
