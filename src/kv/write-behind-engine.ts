@@ -90,9 +90,9 @@ export class WriteBehindEngine implements KvEngine {
   async write(batch: readonly EngineWrite[], options: EngineWriteOptions): Promise<void> {
     this.throwIfFailed();
     if (batchBytes(batch) >= this.options.directBatchBytesMin) {
-      this.closeOpenLayer();
+      const upTo = this.closeOpenLayer();
       return this.onBelow(async () => {
-        await this.writeFlushing({ sync: false });
+        await this.writeFlushing(upTo, { sync: false });
         await this.engine.write(batch, options);
       });
     }
@@ -102,7 +102,8 @@ export class WriteBehindEngine implements KvEngine {
       this.open.set(heldKey(key), { key, value: write.type === 'put' ? this.slab.copyBytes(write.value) : null });
     }
     if (options.sync) return this.flush({ sync: true });
-    if (this.open.size >= this.options.keysMax) return this.flush({ sync: false });
+    // Counted over every layer: while the engine below is slow, the timer keeps closing layers.
+    if (this.heldKeys() >= this.options.keysMax) return this.flush({ sync: false });
     this.flushLater();
   }
 
@@ -116,8 +117,8 @@ export class WriteBehindEngine implements KvEngine {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    this.closeOpenLayer();
-    return this.onBelow(() => this.writeFlushing(options));
+    const upTo = this.closeOpenLayer();
+    return this.onBelow(() => this.writeFlushing(upTo, options));
   }
 
   entries(range: KeyRange = {}): AsyncIterableIterator<EngineEntry> {
@@ -135,13 +136,17 @@ export class WriteBehindEngine implements KvEngine {
   async clear(range: KeyRange = {}): Promise<void> {
     this.throwIfFailed();
     // What was written before the clear goes down first, so that the clear removes it.
-    this.closeOpenLayer();
+    const upTo = this.closeOpenLayer();
     await this.onBelow(async () => {
-      await this.writeFlushing({ sync: false });
+      await this.writeFlushing(upTo, { sync: false });
       await this.engine.clear(range);
     });
   }
 
+  /**
+   * Flushes, then closes the engine below. After a failed write below it
+   * only closes: what was held is lost, as in a crash, and the Raft log has it.
+   */
   async close(): Promise<void> {
     try {
       if (this.failure === null) await this.flush();
@@ -161,15 +166,22 @@ export class WriteBehindEngine implements KvEngine {
     this.timer.unref();
   }
 
-  private closeOpenLayer(): void {
-    if (this.open.size === 0) return;
-    this.flushing.push(this.open);
-    this.open = new Map();
+  /**
+   * Hands the open layer to a flush; returns the newest layer handed over so
+   * far, which bounds what the operation asked for now may write below: layers
+   * closed after this call hold later writes, which must go down after it.
+   */
+  private closeOpenLayer(): Layer | undefined {
+    if (this.open.size > 0) {
+      this.flushing.push(this.open);
+      this.open = new Map();
+    }
+    return this.flushing.at(-1);
   }
 
-  /** Writes the layers handed to a flush so far as one batch below, then forgets them. */
-  private async writeFlushing(options: EngineWriteOptions): Promise<void> {
-    const layers = this.flushing.length;
+  /** Writes the layers up to `upTo` (those not written yet) as one batch below, then forgets them. */
+  private async writeFlushing(upTo: Layer | undefined, options: EngineWriteOptions): Promise<void> {
+    const layers = upTo === undefined ? 0 : this.flushing.indexOf(upTo) + 1;
     if (layers === 0 && !options.sync) return;
     const writes: EngineWrite[] = [];
     for (let at = 0; at < layers; at++) {
@@ -192,6 +204,12 @@ export class WriteBehindEngine implements KvEngine {
     });
     this.below = run.catch(() => undefined);
     return run;
+  }
+
+  private heldKeys(): number {
+    let keys = this.open.size;
+    for (const layer of this.flushing) keys += layer.size;
+    return keys;
   }
 
   /** The newest held write of `key`, if any. */

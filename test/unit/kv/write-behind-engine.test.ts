@@ -46,8 +46,11 @@ engineSuite('WriteBehindEngine over LevelKvEngine', async () => {
 class RecordingEngine extends MemoryKvEngine {
   readonly batches: { keys: number[]; sync: boolean }[] = [];
   failWith: Error | null = null;
+  /** While set, a write waits for it: an engine below that is slow. */
+  stall: Promise<void> | null = null;
 
   override async write(batch: readonly EngineWrite[], options: EngineWriteOptions): Promise<void> {
+    if (this.stall !== null) await this.stall;
     if (this.failWith !== null) throw this.failWith;
     this.batches.push({ keys: batch.map((write) => write.key[0]!), sync: options.sync });
     return super.write(batch, options);
@@ -109,6 +112,43 @@ describe('WriteBehindEngine', () => {
     assert.deepEqual(below.batches, [], 'two distinct keys are held');
     await engine.write([put(3, 3)], { sync: false });
     assert.deepEqual(below.batches, [{ keys: [1, 2, 3], sync: false }]);
+  });
+
+  it('its bound counts what a slow flush still holds: a write past it waits for the engine below', async () => {
+    const { below, engine } = setUp({ ...NO_TIMER, keysMax: 3 });
+    let unstall: () => void = () => undefined;
+    below.stall = new Promise((resolve) => (unstall = resolve));
+    await engine.write([put(1, 1)], { sync: false });
+    const stalled = engine.flush();
+    await engine.write([put(2, 2)], { sync: false });
+    let written = false;
+    const third = engine.write([put(3, 3)], { sync: false }).then(() => (written = true));
+    await sleep(0);
+    assert.equal(written, false, 'three keys held, one of them in a flush that has not landed');
+    unstall();
+    await Promise.all([stalled, third]);
+    assert.deepEqual(below.batches, [
+      { keys: [1], sync: false },
+      { keys: [2, 3], sync: false },
+    ]);
+  });
+
+  it('a clear asked for while a flush is slow leaves alone the writes made after it', async () => {
+    const { below, engine } = setUp();
+    let unstall: () => void = () => undefined;
+    below.stall = new Promise((resolve) => (unstall = resolve));
+    await engine.write([put(1, 1), put(2, 1)], { sync: false });
+    const stalled = engine.flush();
+    const cleared = engine.clear({ gte: bytes(2), lt: bytes(3) });
+    await engine.write([put(2, 2)], { sync: false });
+    const flushed = engine.flush();
+    unstall();
+    await Promise.all([stalled, cleared, flushed]);
+    assert.deepEqual(engine.get(bytes(2)), bytes(2));
+    assert.deepEqual(await collect(below.entries()), [
+      [[1], [1]],
+      [[2], [2]],
+    ]);
   });
 
   it('a large batch goes down as it is, after the held writes, so the later write of a key wins', async () => {
