@@ -27,6 +27,7 @@ import { ClassicLevel } from 'classic-level';
 import type { Iterator as LevelIterator } from 'classic-level';
 import { DiskWriteError } from '../storage/errors.js';
 import type { EngineEntry, EngineWrite, EngineWriteOptions, KeyRange, KvEngine } from './engine.js';
+import { releasingIterator } from './releasing-iterator.js';
 
 /**
  * V8 keeps a Uint8Array of at most this many bytes inside its own heap, with
@@ -108,7 +109,7 @@ export class LevelKvEngine implements KvEngine {
     // snapshot when the iterator is made, and a generator's body only starts
     // at the first next(), by which time more writes may have landed.
     const iterator = this.db.iterator(levelRange(range));
-    return drain(iterator);
+    return releasingIterator(drain(iterator), () => iterator.close());
   }
 
   async clear(range: KeyRange = {}): Promise<void> {
@@ -176,7 +177,9 @@ const LEVEL_ERRNO_TEXTS: readonly (readonly [string, string])[] = [
   ['Input/output error', 'EIO'],
 ];
 
-async function* drain(iterator: LevelIterator<Database, Uint8Array, Uint8Array>): AsyncIterableIterator<EngineEntry> {
+async function* drain(
+  iterator: LevelIterator<Database, Uint8Array, Uint8Array>,
+): AsyncGenerator<EngineEntry, void, undefined> {
   try {
     for (;;) {
       const batch = await iterator.nextv(ITERATOR_BATCH_ENTRIES);

@@ -28,6 +28,7 @@
 import { ByteSlab } from '../storage/byte-slab.js';
 import type { EngineEntry, EngineWrite, EngineWriteOptions, KeyRange, KvEngine } from './engine.js';
 import { compareKeys, inRange } from './engine.js';
+import { releasingIterator } from './releasing-iterator.js';
 
 export const WRITE_BEHIND_INTERVAL_MS_DEFAULT = 100;
 /** Held writes (distinct keys) past which a flush starts at once, and the caller waits for it: bounded memory. */
@@ -130,7 +131,9 @@ export class WriteBehindEngine implements KvEngine {
     // A snapshot reads through here before the log is compacted up to it: once the engine below
     // holds the same state, a crash in between restarts from the engine, not from the snapshot.
     this.flush().catch(() => undefined);
-    return mergeHeld(below, held);
+    return releasingIterator(mergeHeld(below, held), async () => {
+      await below.return?.();
+    });
   }
 
   async clear(range: KeyRange = {}): Promise<void> {
@@ -241,7 +244,7 @@ export class WriteBehindEngine implements KvEngine {
 async function* mergeHeld(
   below: AsyncIterableIterator<EngineEntry>,
   held: readonly HeldWrite[],
-): AsyncIterableIterator<EngineEntry> {
+): AsyncGenerator<EngineEntry, void, undefined> {
   let next = 0;
   try {
     for await (const entry of below) {

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { utf8 } from '../../../src/kv/commands.js';
-import type { EngineWrite, EngineWriteOptions } from '../../../src/kv/engine.js';
+import type { EngineEntry, EngineWrite, EngineWriteOptions, KeyRange } from '../../../src/kv/engine.js';
 import { LevelKvEngine } from '../../../src/kv/level-engine.js';
+import { releasingIterator } from '../../../src/kv/releasing-iterator.js';
 import type { MemoryKvDisk } from '../../../src/kv/memory-engine.js';
 import { emptyMemoryKvDisk, MemoryKvEngine } from '../../../src/kv/memory-engine.js';
 import { KvStateMachine } from '../../../src/kv/state-machine.js';
@@ -45,6 +46,18 @@ engineSuite('WriteBehindEngine over LevelKvEngine', async () => {
 /** A memory engine that records each batch it is given, and fails them on demand. */
 class RecordingEngine extends MemoryKvEngine {
   readonly batches: { keys: number[]; sync: boolean }[] = [];
+  /** Views of entries() given out and not released yet. */
+  openViews = 0;
+
+  override entries(range?: KeyRange): AsyncIterableIterator<EngineEntry> {
+    const view = super.entries(range);
+    this.openViews += 1;
+    const release = async (): Promise<void> => {
+      this.openViews -= 1;
+      await view.return?.();
+    };
+    return releasingIterator(viewWithRelease(view, release), release);
+  }
   failWith: Error | null = null;
   /** While set, a write waits for it: an engine below that is slow. */
   stall: Promise<void> | null = null;
@@ -54,6 +67,18 @@ class RecordingEngine extends MemoryKvEngine {
     if (this.failWith !== null) throw this.failWith;
     this.batches.push({ keys: batch.map((write) => write.key[0]!), sync: options.sync });
     return super.write(batch, options);
+  }
+}
+
+/** The entries of `view`, calling `release` once its end is reached or it is left. */
+async function* viewWithRelease(
+  view: AsyncIterableIterator<EngineEntry>,
+  release: () => Promise<void>,
+): AsyncGenerator<EngineEntry, void, undefined> {
+  try {
+    yield* view;
+  } finally {
+    await release();
   }
 }
 
@@ -191,6 +216,17 @@ describe('WriteBehindEngine', () => {
     await sleep(0);
     assert.deepEqual(below.batches, [{ keys: [1], sync: false }]);
     assert.deepEqual(await collect(view), [[[1], [1]]]);
+  });
+
+  it('releases the view below when its merged iterator is left, before its first step too', async () => {
+    const { below, engine } = setUp();
+    await engine.write([put(1, 1), put(2, 2)], { sync: false });
+    await engine.entries().return!();
+    assert.equal(below.openViews, 0);
+    const midway = engine.entries();
+    await midway.next();
+    await midway.return!();
+    assert.equal(below.openViews, 0);
   });
 
   it('clear removes the held writes in its range along with those below', async () => {
