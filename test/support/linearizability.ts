@@ -79,28 +79,52 @@ function checkOneKey(operations: readonly KvOperation[]): 'ok' | 'illegal' | 'un
   let steps = 0;
   let completedLeft = count - pendingIndexes.length;
 
-  const search = (state: string): boolean | 'unknown' => {
-    if (completedLeft === 0) return true; // pending operations may simply never have happened
+  const take = (j: number): void => {
+    done[j] = 1;
+    if (operations[j]!.returnMs !== Infinity) completedLeft--;
+  };
+  const undo = (j: number): void => {
+    done[j] = 0;
+    if (operations[j]!.returnMs !== Infinity) completedLeft++;
+  };
+  /** What a state reached with the operations in `done` linearized holds before any operation is tried from it. */
+  const enter = (state: string): 'found' | 'seen' | 'unknown' | 'open' => {
+    if (completedLeft === 0) return 'found'; // pending operations may simply never have happened
     const memo = `${state}\u0000${done.join('')}`;
-    if (cache.has(memo)) return false;
+    if (cache.has(memo)) return 'seen';
     cache.add(memo);
-    if (++steps > STEPS_PER_KEY_MAX) return 'unknown';
-    for (let j = 0; j < count; j++) {
-      if (done[j] === 1 || !mustPrecede[j]!.every((k) => done[k] === 1)) continue;
-      const operation = operations[j]!;
-      const next = step(state, operation);
-      if (next === null) continue;
-      done[j] = 1;
-      if (operation.returnMs !== Infinity) completedLeft--;
-      const found = search(next);
-      done[j] = 0;
-      if (operation.returnMs !== Infinity) completedLeft++;
-      if (found !== false) return found;
-    }
-    return false;
+    return ++steps > STEPS_PER_KEY_MAX ? 'unknown' : 'open';
   };
 
-  const result = search('');
-  if (result === 'unknown') return 'unknown';
-  return result ? 'ok' : 'illegal';
+  // A depth-first search on a stack of its own, not by recursion: one level per operation
+  // linearized, and a key's history can hold more operations than the call stack has frames.
+  const root = enter('');
+  if (root !== 'open') return root === 'found' ? 'ok' : 'unknown';
+  const path: { state: string; nextCandidate: number; taken: number | null }[] = [
+    { state: '', nextCandidate: 0, taken: null },
+  ];
+  while (path.length > 0) {
+    const frame = path.at(-1)!;
+    let deeper: { state: string; taken: number } | null = null;
+    for (; frame.nextCandidate < count && deeper === null; frame.nextCandidate++) {
+      const j = frame.nextCandidate;
+      if (done[j] === 1 || !mustPrecede[j]!.every((k) => done[k] === 1)) continue;
+      const next = step(frame.state, operations[j]!);
+      if (next === null) continue;
+      take(j);
+      const entered = enter(next);
+      if (entered === 'found') return 'ok';
+      if (entered === 'unknown') return 'unknown';
+      if (entered === 'seen') undo(j);
+      else deeper = { state: next, taken: j };
+    }
+    if (deeper !== null) {
+      path.push({ state: deeper.state, nextCandidate: 0, taken: deeper.taken });
+      continue;
+    }
+    // No operation leads on from this state: go back one, trying the next candidate there.
+    const exhausted = path.pop()!;
+    if (exhausted.taken !== null) undo(exhausted.taken);
+  }
+  return 'illegal';
 }
