@@ -21,6 +21,7 @@ export interface NodeStatus {
   /** The leader this node knows of, or null during an election. */
   readonly leaderId: NodeId | null;
   readonly commitIndex: number;
+  /** The highest index its state machine applied; after a restart it may exceed the commit index this node knows yet. */
   readonly appliedIndex: number;
   /** Index of the last log entry; the log holds entries after `snapshotIndex` up to this. */
   readonly lastIndex: number;

@@ -252,6 +252,15 @@ export class RaftNode {
     return this.core.id;
   }
 
+  /**
+   * The highest log index the state machine applied. The core's appliedIndex
+   * counts entries handed to it instead, and starts again from the snapshot
+   * after a restart, while the machine may hold far more already.
+   */
+  get appliedIndex(): LogIndex {
+    return this.parts.machine.appliedIndex;
+  }
+
   /** A message from a peer. */
   receive(message: Message): void {
     this.input((core) => core.step(message));

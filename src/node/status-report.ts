@@ -26,7 +26,7 @@ export function nodeStatus(node: RaftNode, extras: StatusExtras): NodeStatus {
     term: core.term,
     leaderId: core.leader,
     commitIndex: core.commitIndex,
-    appliedIndex: core.appliedIndex,
+    appliedIndex: node.appliedIndex,
     lastIndex: core.lastIndex,
     snapshotIndex: core.snapshot.index,
     snapshotTerm: core.snapshot.term,
