@@ -10,8 +10,9 @@
  * for an interval, a client's dedup entry and the applied position are
  * written once, and the fixed price is paid ten times a second.
  * Measured with `npm run bench:compare -- --systems raftkv --workload
- * put,resp-set`, two alternated pairs: 108 and 114 µs of CPU per put across
- * the group against 127 and 123 (docs/performance.md, section 12).
+ * put,resp-set`, two alternated pairs: 127 and 128 µs of CPU per put across
+ * the group against 137 and 136, 133 and 134 per SET against 144 and 149
+ * (docs/performance.md, section 12).
  *
  * Why it is safe: the state machines never count on an unsynced write
  * surviving a power cut (kv/state-machine.ts): an engine that comes back at an
