@@ -58,6 +58,14 @@ export function compareKeys(a: Uint8Array, b: Uint8Array): number {
   return Buffer.compare(a, b);
 }
 
+/**
+ * A Map key for engine key bytes: latin1 maps each byte to one character, so
+ * distinct bytes stay distinct (for writes staged or held in memory).
+ */
+export function mapKeyOf(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+}
+
 export function inRange(key: Uint8Array, range: KeyRange): boolean {
   if (range.gte !== undefined && compareKeys(key, range.gte) < 0) return false;
   if (range.lt !== undefined && compareKeys(key, range.lt) >= 0) return false;

@@ -26,6 +26,7 @@ import { failed, malformedCommand } from './commands.js';
 import type { DedupLimits } from './dedup-table.js';
 import { applyOnce, DEDUP_CLIENTS_MAX_DEFAULT, DedupTable, droppedClientWrites } from './dedup-table.js';
 import type { EngineWrite, KvEngine } from './engine.js';
+import { mapKeyOf } from './engine.js';
 import { KvDecodeError, KvSnapshotCorruptionError } from './errors.js';
 import { countLive, countReply } from './count-keys.js';
 import { executeCommand } from './execute-command.js';
@@ -388,19 +389,14 @@ function stagedReader(engine: KvEngine, writes: readonly EngineWrite[]): ValueRe
   return (userKey) => {
     for (; stagedWrites < writes.length; stagedWrites++) {
       const write = writes[stagedWrites]!;
-      staged.set(stagedKey(write.key), write.type === 'put' ? write.value : null);
+      staged.set(mapKeyOf(write.key), write.type === 'put' ? write.value : null);
     }
     const key = dataKey(userKey);
-    const pending = staged.get(stagedKey(key));
+    const pending = staged.get(mapKeyOf(key));
     return pending === undefined ? engine.get(key) : pending;
   };
 }
 
 function dedupLimitsOf(options: Required<KvStateMachineOptions>): DedupLimits {
   return { idleEntriesMax: options.dedupIdleEntriesMax, clientsMax: options.dedupClientsMax };
-}
-
-/** A Map key for engine key bytes (latin1 maps each byte to one character, so distinct bytes stay distinct). */
-function stagedKey(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }

@@ -28,7 +28,7 @@
  */
 import { ByteSlab } from '../storage/byte-slab.js';
 import type { EngineEntry, EngineWrite, EngineWriteOptions, KeyRange, KvEngine } from './engine.js';
-import { compareKeys, inRange } from './engine.js';
+import { compareKeys, inRange, mapKeyOf } from './engine.js';
 import { releasingIterator } from './releasing-iterator.js';
 
 export const WRITE_BEHIND_INTERVAL_MS_DEFAULT = 100;
@@ -83,7 +83,7 @@ export class WriteBehindEngine implements KvEngine {
 
   get(key: Uint8Array): Uint8Array | null {
     if (this.open.size > 0 || this.flushing.length > 0) {
-      const held = this.held(heldKey(key));
+      const held = this.held(mapKeyOf(key));
       if (held !== undefined) return held.value === null ? null : new Uint8Array(held.value);
     }
     return this.engine.get(key);
@@ -101,7 +101,7 @@ export class WriteBehindEngine implements KvEngine {
     // Copied, as the engines below copy: the caller may reuse its arrays.
     for (const write of batch) {
       const key = this.slab.copyBytes(write.key);
-      this.open.set(heldKey(key), { key, value: write.type === 'put' ? this.slab.copyBytes(write.value) : null });
+      this.open.set(mapKeyOf(key), { key, value: write.type === 'put' ? this.slab.copyBytes(write.value) : null });
     }
     if (options.sync) return this.flush({ sync: true });
     // Counted over every layer: while the engine below is slow, the timer keeps closing layers.
@@ -278,9 +278,4 @@ function batchBytes(batch: readonly EngineWrite[]): number {
   let sizeBytes = 0;
   for (const write of batch) sizeBytes += write.key.byteLength + (write.type === 'put' ? write.value.byteLength : 0);
   return sizeBytes;
-}
-
-/** A Map key for key bytes: latin1 maps each byte to one character, so distinct bytes stay distinct. */
-function heldKey(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }

@@ -10,6 +10,7 @@
  * the write then fails, the machine stops for good (StoreFailedError).
  */
 import type { EngineWrite, KvEngine } from '../kv/engine.js';
+import { mapKeyOf } from '../kv/engine.js';
 import type { DedupTable } from '../kv/dedup-table.js';
 import { DEDUP_FLOOR_CLIENT_ID, droppedClientWrites } from '../kv/dedup-table.js';
 import type { DedupEntry } from '../kv/keyspace.js';
@@ -50,19 +51,19 @@ export class WorkingState {
 
   readValue(bucket: BucketId, userKey: Uint8Array): Uint8Array | null {
     const key = dataKey(bucket, userKey);
-    const pending = this.staged.get(stagedKey(key));
+    const pending = this.staged.get(mapKeyOf(key));
     return pending === undefined ? this.engine.get(key) : pending;
   }
 
   putValue(bucket: BucketId, userKey: Uint8Array, value: Uint8Array): void {
     const key = dataKey(bucket, userKey);
-    this.staged.set(stagedKey(key), value);
+    this.staged.set(mapKeyOf(key), value);
     this.writes.push({ type: 'put', key, value });
   }
 
   deleteValue(bucket: BucketId, userKey: Uint8Array): void {
     const key = dataKey(bucket, userKey);
-    this.staged.set(stagedKey(key), null);
+    this.staged.set(mapKeyOf(key), null);
     this.writes.push({ type: 'delete', key });
   }
 
@@ -115,9 +116,4 @@ export class WorkingState {
     const value = encodeDedupEntry(this.dedup.floorEntry());
     this.writes.push({ type: 'put', key: dedupKey(DEDUP_FLOOR_CLIENT_ID), value });
   }
-}
-
-/** A Map key for engine key bytes (latin1 maps each byte to one character, so distinct bytes stay distinct). */
-function stagedKey(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }
