@@ -241,32 +241,30 @@ export class WriteBehindEngine implements KvEngine {
   }
 }
 
-/** The entries of `below` with `held` laid over them: a held put replaces or adds, a held delete hides. */
+/**
+ * The entries of `below` with `held` laid over them: a held put replaces or adds, a held delete
+ * hides. Leaving the loop early closes `below` (for await does); releasingIterator covers a
+ * return() before the first step.
+ */
 async function* mergeHeld(
   below: AsyncIterableIterator<EngineEntry>,
   held: readonly HeldWrite[],
 ): AsyncGenerator<EngineEntry, void, undefined> {
   let next = 0;
-  try {
-    for await (const entry of below) {
-      for (; next < held.length && compareKeys(held[next]!.key, entry.key) < 0; next++) {
-        const put = heldEntry(held[next]!);
-        if (put !== null) yield put;
-      }
-      const same = next < held.length && compareKeys(held[next]!.key, entry.key) === 0 ? held[next++]! : undefined;
-      if (same === undefined) yield entry;
-      else {
-        const put = heldEntry(same);
-        if (put !== null) yield put;
-      }
+  /** The held puts with keys before `key` (all that are left without one); a held delete yields nothing. */
+  function* heldBefore(key?: Uint8Array): Generator<EngineEntry, void, undefined> {
+    for (; next < held.length && (key === undefined || compareKeys(held[next]!.key, key) < 0); next++) {
+      const entry = heldEntry(held[next]!);
+      if (entry !== null) yield entry;
     }
-    for (; next < held.length; next++) {
-      const put = heldEntry(held[next]!);
-      if (put !== null) yield put;
-    }
-  } finally {
-    await below.return?.();
   }
+  for await (const entry of below) {
+    yield* heldBefore(entry.key);
+    const replaced = next < held.length && compareKeys(held[next]!.key, entry.key) === 0;
+    const shown = replaced ? heldEntry(held[next++]!) : entry;
+    if (shown !== null) yield shown;
+  }
+  yield* heldBefore();
 }
 
 /** A held put as an entry of copies (the caller may change what it is handed), or null for a delete. */
