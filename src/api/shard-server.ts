@@ -161,6 +161,7 @@ export class ShardServer {
           ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
           ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
         });
+        engine.onBackgroundFailure = (error) => disk.node.stopAfterFailure(error);
         return { node: disk.node, disk, engine, replica: new ShardReplica(disk.node, machine) };
       },
       (member) => member.replica,

@@ -30,6 +30,7 @@ export async function openDiskReplica(options: DiskReplicaOptions): Promise<Disk
   const engine = new WriteBehindEngine(await LevelKvEngine.open(path.join(options.directory, 'kv')));
   const machine = await KvStateMachine.open(engine);
   const disk = await openDiskNode({ ...options, machine });
+  engine.onBackgroundFailure = (error) => disk.node.stopAfterFailure(error);
   return {
     replica: new KvReplica(disk.node, machine),
     logBytes: () => disk.logBytes(),

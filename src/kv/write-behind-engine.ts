@@ -67,6 +67,9 @@ export class WriteBehindEngine implements KvEngine {
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** A flush that failed: what the engine below holds is unknown, so every later call fails with it. */
   private failure: { readonly error: unknown } | null = null;
+  /** The first failure of a flush no caller waited for, once told to the owner. */
+  private backgroundFailure: { readonly error: unknown } | null = null;
+  private backgroundFailureHandler: (error: unknown) => void = () => undefined;
   private readonly slab = new ByteSlab();
   private readonly options: Required<WriteBehindOptions>;
 
@@ -79,6 +82,17 @@ export class WriteBehindEngine implements KvEngine {
       keysMax: options.keysMax ?? WRITE_BEHIND_KEYS_MAX_DEFAULT,
       directBatchBytesMin: options.directBatchBytesMin ?? WRITE_BEHIND_DIRECT_BATCH_BYTES_MIN_DEFAULT,
     };
+  }
+
+  /**
+   * Told, once, when a flush that no caller waits for fails (the interval's,
+   * or the one entries() starts): the owner stops its node then, rather than
+   * at the next write, which an idle node may not make for a long time. A
+   * handler set after such a failure is told at once.
+   */
+  set onBackgroundFailure(handler: (error: unknown) => void) {
+    this.backgroundFailureHandler = handler;
+    if (this.backgroundFailure !== null) handler(this.backgroundFailure.error);
   }
 
   get(key: Uint8Array): Uint8Array | null {
@@ -131,7 +145,7 @@ export class WriteBehindEngine implements KvEngine {
     const held = this.heldIn(range);
     // A snapshot reads through here before the log is compacted up to it: once the engine below
     // holds the same state, a crash in between restarts from the engine, not from the snapshot.
-    this.flush().catch(() => undefined);
+    this.flushInBackground();
     return releasingIterator(mergeHeld(below, held), async () => {
       await below.return?.();
     });
@@ -163,11 +177,19 @@ export class WriteBehindEngine implements KvEngine {
     if (this.timer !== null) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      // A failure is kept and thrown to the next caller (throwIfFailed).
-      this.flush().catch(() => undefined);
+      this.flushInBackground();
     }, this.options.intervalMs);
     // Held writes are not a reason to keep the process alive: close() flushes them.
     this.timer.unref();
+  }
+
+  /** A flush no caller waits for: its failure is kept for the next caller (throwIfFailed) and told to the owner. */
+  private flushInBackground(): void {
+    this.flush().catch((error: unknown) => {
+      if (this.backgroundFailure !== null) return;
+      this.backgroundFailure = { error };
+      this.backgroundFailureHandler(error);
+    });
   }
 
   /**

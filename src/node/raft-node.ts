@@ -759,6 +759,17 @@ export class RaftNode {
     this.lastRole = role;
   }
 
+  /**
+   * Stops the node as a failed write of its own does: for a failure of its
+   * storage that none of its calls saw, such as the state machine's engine
+   * failing to flush held writes in the background. Once only: a node that
+   * already stopped after a failure keeps the first.
+   */
+  stopAfterFailure(error: unknown): void {
+    if (this.fatal !== null || this.stopped) return;
+    this.fail(error);
+  }
+
   private fail(error: unknown): void {
     const failure = error instanceof Error ? error : new Error(String(error));
     this.fatal = failure;

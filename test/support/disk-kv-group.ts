@@ -182,6 +182,7 @@ export class DiskKvGroup {
         ticker: this.ticker,
       },
     );
+    store.onBackgroundFailure = (error) => node.stopAfterFailure(error);
     const process: MemberProcess = { node, machine, engine, store, log, snapshots, crashedAt: null };
     node.onFatal = (error) => {
       if (error instanceof SimulatedCrash) process.crashedAt = error.point;
@@ -223,6 +224,13 @@ export class DiskKvGroup {
         process.log.afterReset = die;
         return;
     }
+  }
+
+  /** From now on every write to the member's engine (below its held writes) fails with `error`, as a broken disk's would. */
+  failEngineWrites(id: NodeId, error: Error): void {
+    this.process(id).engine.beforeWrite = () => {
+      throw error;
+    };
   }
 
   /** Where the member's current process died, or null while it lives. */

@@ -252,6 +252,34 @@ describe('WriteBehindEngine', () => {
     assert.throws(() => below.get(bytes(1)), /used after close/);
   });
 
+  it('a flush on the interval that fails is told to its owner at once, without waiting for a later call', async () => {
+    const { below, engine } = setUp({ intervalMs: 5 });
+    const told: unknown[] = [];
+    engine.onBackgroundFailure = (error) => told.push(error);
+    const diskFull = new Error('No space left on device');
+    below.failWith = diskFull;
+    await engine.write([put(1, 1)], { sync: false });
+    // Real time, briefly: nothing is called after the write, so only the interval's flush can fail.
+    for (let waitedMs = 0; told.length === 0 && waitedMs < 5_000; waitedMs += 5) await sleep(5);
+    assert.deepEqual(told, [diskFull]);
+    // Told once: a later flush no caller waits for (entries() starts one) fails again, silently.
+    await assert.rejects(engine.write([put(2, 2)], { sync: false }), diskFull);
+    const late: unknown[] = [];
+    engine.onBackgroundFailure = (error) => late.push(error);
+    assert.deepEqual(late, [diskFull], 'a handler set after the failure is told at once');
+    assert.deepEqual(told, [diskFull]);
+  });
+
+  it("a flush a caller waits for that fails is the caller's to report, not the owner's", async () => {
+    const { below, engine } = setUp();
+    const told: unknown[] = [];
+    engine.onBackgroundFailure = (error) => told.push(error);
+    await engine.write([put(1, 1)], { sync: false });
+    below.failWith = new Error('Input/output error');
+    await assert.rejects(engine.flush(), /Input\/output error/);
+    assert.deepEqual(told, []);
+  });
+
   it('under the KV state machine, a crash loses only whole applies: a restart resumes at the last flushed index', async () => {
     const disk = emptyMemoryKvDisk();
     const engine = new WriteBehindEngine(new MemoryKvEngine(disk), NO_TIMER);

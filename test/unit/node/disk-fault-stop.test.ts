@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { utf8 } from '../../../src/kv/commands.js';
 import type { KvReply } from '../../../src/kv/commands.js';
 import { NodeError } from '../../../src/node/errors.js';
@@ -48,6 +49,40 @@ describe('a leader whose disk fails stops and never acknowledges the write it co
       }
     });
   }
+});
+
+describe('a member whose state machine engine cannot flush its held writes stops at once, busy or idle', () => {
+  it("a follower stops when the interval's flush fails, with no write after it; the others serve on", async () => {
+    const group = await DiskKvGroup.create(SEED, MEMBERS, {
+      snapshotEveryEntries: 1000,
+      snapshotCatchUpEntries: 100,
+      snapshotChunkBytes: 64 * 1024,
+    });
+    try {
+      await group.startAll();
+      const leader = await group.electLeader();
+      const follower = MEMBERS.find((id) => id !== leader.id)!;
+      const context = `seed ${group.seed}, follower ${follower}`;
+      const brokenDisk = new Error(`EIO: i/o error, write (member-${follower} kv)`);
+      group.failEngineWrites(follower, brokenDisk);
+      assertOk(await group.put(leader, 'held', utf8('on the follower, in memory only')), context);
+      const applied = await group.runUntil(
+        () => group.machine(follower).appliedIndex === group.machine(leader.id).appliedIndex,
+        5000,
+      );
+      assert.ok(applied, `${context}: the follower did not apply the write`);
+      assert.deepEqual(group.failures, [], `${context}: the follower stopped before its flush`);
+
+      // Nothing more is written: only the engine's own flush, 100 ms of real time later, can fail now.
+      for (let waitedMs = 0; group.failures.length === 0 && waitedMs < 5000; waitedMs += 10) await sleep(10);
+      assert.equal(group.failures.length, 1, `${context}: ${group.failures.join('; ')}`);
+      assert.match(group.failures[0]!, new RegExp(`node ${follower}: Error: EIO: i/o error`), context);
+      await assert.rejects(group.node(follower).readBarrier(), /does not serve requests: it failed: EIO/, context);
+      assertOk(await group.put(leader, 'after', utf8('the others go on')), context);
+    } finally {
+      await group.close();
+    }
+  });
 });
 
 async function leaderLosesItsDisk(group: DiskKvGroup, step: DiskStep, fault: DiskFault, says: RegExp): Promise<void> {
