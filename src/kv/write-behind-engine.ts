@@ -129,12 +129,7 @@ export class WriteBehindEngine implements KvEngine {
    * needs the engine below to have a write (a test, a shutdown) calls it.
    */
   flush(options: EngineWriteOptions = { sync: false }): Promise<void> {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    const upTo = this.closeOpenLayer();
-    return this.onBelow(() => this.writeFlushing(upTo, options));
+    return this.flushHeld(options, () => undefined);
   }
 
   entries(range: KeyRange = {}): AsyncIterableIterator<EngineEntry> {
@@ -163,7 +158,10 @@ export class WriteBehindEngine implements KvEngine {
 
   /**
    * Flushes, then closes the engine below. After a failed write below it
-   * only closes: what was held is lost, as in a crash, and the Raft log has it.
+   * only closes, and then rejects with that failure: what was held is lost, as
+   * in a crash, and the Raft log has it, but a shutdown must not look clean
+   * over a disk that failed (a background flush that fails while the node
+   * stops has no node left to stop).
    */
   async close(): Promise<void> {
     try {
@@ -171,6 +169,7 @@ export class WriteBehindEngine implements KvEngine {
     } finally {
       await this.engine.close();
     }
+    if (this.failure !== null) throw this.failure.error;
   }
 
   private flushLater(): void {
@@ -183,10 +182,33 @@ export class WriteBehindEngine implements KvEngine {
     this.timer.unref();
   }
 
+  /**
+   * Hands everything held so far to the engine below, after the operations
+   * asked for before it; `onOwnFailure` is called when this flush's own write
+   * fails (not when it is refused because an earlier one failed).
+   */
+  private flushHeld(options: EngineWriteOptions, onOwnFailure: () => void): Promise<void> {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const upTo = this.closeOpenLayer();
+    return this.onBelow(() =>
+      this.writeFlushing(upTo, options).catch((error: unknown) => {
+        onOwnFailure();
+        throw error;
+      }),
+    );
+  }
+
   /** A flush no caller waits for: its failure is kept for the next caller (throwIfFailed) and told to the owner. */
   private flushInBackground(): void {
-    this.flush().catch((error: unknown) => {
-      if (this.backgroundFailure !== null) return;
+    let ownWriteFailed = false;
+    this.flushHeld({ sync: false }, () => {
+      ownWriteFailed = true;
+    }).catch((error: unknown) => {
+      // Refused after an earlier write failed: that write's caller reports it, and the owner hears of it from there.
+      if (!ownWriteFailed || this.backgroundFailure !== null) return;
       this.backgroundFailure = { error };
       this.backgroundFailureHandler(error);
     });

@@ -766,11 +766,13 @@ export class RaftNode {
    * already stopped after a failure keeps the first.
    */
   stopAfterFailure(error: unknown): void {
-    if (this.fatal !== null || this.stopped) return;
+    if (this.stopped) return;
     this.fail(error);
   }
 
+  /** Stops the node after a failure; the first failure is the one kept and told (onFatal is called once). */
   private fail(error: unknown): void {
+    if (this.fatal !== null) return;
     const failure = error instanceof Error ? error : new Error(String(error));
     this.fatal = failure;
     this.stopTicking();

@@ -103,6 +103,7 @@ async function verify(name: string, group: ProcessGroup, workload: E2eWorkload):
   );
   assert.deepEqual(problems, [], `acknowledged writes lost or duplicated\n${group.output.slice(-40).join('')}`);
   assert.ok(verdict.ok, `history of key ${verdict.key} is not linearizable`);
+  assert.ok(verdict.timedOut !== true, 'the linearizability check ran out of steps');
 }
 
 /** A group whose every member runs with the disk fault shim on its files under `faultUnder`, so that any can be failed. */

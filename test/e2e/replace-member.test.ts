@@ -93,6 +93,7 @@ describe('end to end: replacing a member of a shard group', { timeout: 180_000 }
     const logs = (): string => groups.flatMap((group) => group.output.slice(-10)).join('');
     assert.deepEqual(problems, [], `acknowledged writes lost or duplicated\n${logs()}`);
     assert.ok(verdict.ok, `history of key ${verdict.key} is not linearizable`);
+    assert.ok(verdict.timedOut !== true, 'the linearizability check ran out of steps');
     assert.ok(acknowledgedWhileDown > 0, `no write was acknowledged by ${other} and ${NEW_ID} alone\n${logs()}`);
 
     // Running the same replacement again finds it done and changes nothing.

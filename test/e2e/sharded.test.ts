@@ -80,6 +80,7 @@ describe('end to end: a sharded cluster of real processes', { timeout: 240_000 }
     const logs = (): string => groups.flatMap((group) => group.output.slice(-10)).join('');
     assert.deepEqual(problems, [], `acknowledged writes lost or duplicated\n${logs()}`);
     assert.ok(verdict.ok, `history of key ${verdict.key} is not linearizable`);
+    assert.ok(verdict.timedOut !== true, 'the linearizability check ran out of steps');
     assert.ok(acknowledged > 20, `only ${acknowledged} appends were acknowledged\n${logs()}`);
     const latest = (JSON.parse(await admin('query', '--json')) as { config: { buckets: number[] } }).config;
     assert.ok(

@@ -95,6 +95,8 @@ export class DiskKvGroup {
   readonly network: SimNetwork<Message>;
   /** Failures that stopped a node, other than the simulated crashes: a test expects none. */
   readonly failures: string[] = [];
+  /** The error each member's node stopped with, other than a simulated crash: the last, by member. */
+  readonly fatalErrors = new Map<NodeId, Error>();
   private readonly processes = new Map<NodeId, MemberProcess>();
   private readonly outboxes = new Map<NodeId, Message[]>();
   private readonly work = new InFlight();
@@ -186,7 +188,10 @@ export class DiskKvGroup {
     const process: MemberProcess = { node, machine, engine, store, log, snapshots, crashedAt: null };
     node.onFatal = (error) => {
       if (error instanceof SimulatedCrash) process.crashedAt = error.point;
-      else this.failures.push(`node ${id}: ${error.stack ?? error.message}`);
+      else {
+        this.failures.push(`node ${id}: ${error.stack ?? error.message}`);
+        this.fatalErrors.set(id, error);
+      }
     };
     this.processes.set(id, process);
     this.network.attach(id, (m) => {

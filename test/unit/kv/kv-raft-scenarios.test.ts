@@ -65,6 +65,7 @@ async function genericTest(seed: number, options: GenericOptions): Promise<Gener
   assert.deepEqual(sim.group.failures, [], `seed ${seed}`);
   const verdict = checkKvHistory(workload.history);
   assert.ok(verdict.ok, `seed ${seed}: history of key ${verdict.key} is not linearizable`);
+  assert.ok(verdict.timedOut !== true, `seed ${seed}: the linearizability check ran out of steps`);
   assert.ok(workload.operations > options.clients * 3, `seed ${seed}: only ${workload.operations} operations ran`);
   if (process.env.KV_SCENARIO_VERBOSE !== undefined) {
     console.log(`seed ${seed}: ${workload.operations} operations, ${sim.nowMs} simulated ms`);

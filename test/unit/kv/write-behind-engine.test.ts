@@ -248,7 +248,7 @@ describe('WriteBehindEngine', () => {
     await assert.rejects(engine.flush(), diskFull);
     await assert.rejects(engine.write([put(2, 2)], { sync: false }), diskFull);
     assert.throws(() => engine.entries(), diskFull);
-    await engine.close();
+    await assert.rejects(engine.close(), diskFull);
     assert.throws(() => below.get(bytes(1)), /used after close/);
   });
 
@@ -262,12 +262,16 @@ describe('WriteBehindEngine', () => {
     // Real time, briefly: nothing is called after the write, so only the interval's flush can fail.
     for (let waitedMs = 0; told.length === 0 && waitedMs < 5_000; waitedMs += 5) await sleep(5);
     assert.deepEqual(told, [diskFull]);
-    // Told once: a later flush no caller waits for (entries() starts one) fails again, silently.
+    // Told once: later calls fail with it, and the owner hears nothing more.
     await assert.rejects(engine.write([put(2, 2)], { sync: false }), diskFull);
+    await sleep(20);
+    assert.deepEqual(told, [diskFull]);
     const late: unknown[] = [];
     engine.onBackgroundFailure = (error) => late.push(error);
     assert.deepEqual(late, [diskFull], 'a handler set after the failure is told at once');
-    assert.deepEqual(told, [diskFull]);
+    // A shutdown after it does not look clean, and still closes the engine below.
+    await assert.rejects(engine.close(), diskFull);
+    assert.throws(() => below.get(bytes(1)), /used after close/);
   });
 
   it("a flush a caller waits for that fails is the caller's to report, not the owner's", async () => {
@@ -278,6 +282,22 @@ describe('WriteBehindEngine', () => {
     below.failWith = new Error('Input/output error');
     await assert.rejects(engine.flush(), /Input\/output error/);
     assert.deepEqual(told, []);
+  });
+
+  it("a clear that fails while the interval's flush is due is the caller's to report: the refused flush tells nothing", async () => {
+    const { below, engine } = setUp({ intervalMs: 5 });
+    const told: unknown[] = [];
+    engine.onBackgroundFailure = (error) => told.push(error);
+    await engine.write([put(1, 1)], { sync: false });
+    const ioError = new Error('Input/output error');
+    const clearOnly = below.clear.bind(below);
+    below.clear = () => Promise.reject(ioError);
+    // The clear writes what was held, then fails; a write after it arms the interval's flush again.
+    await assert.rejects(engine.clear(), ioError);
+    await assert.rejects(engine.write([put(2, 2)], { sync: false }), ioError);
+    await sleep(30);
+    assert.deepEqual(told, []);
+    below.clear = clearOnly;
   });
 
   it('under the KV state machine, a crash loses only whole applies: a restart resumes at the last flushed index', async () => {

@@ -13,11 +13,13 @@ import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { utf8 } from '../../../src/kv/commands.js';
 import type { KvReply } from '../../../src/kv/commands.js';
+import { classifyNodeFailure } from '../../../src/cli/node-failure.js';
 import { NodeError } from '../../../src/node/errors.js';
 import type { NodeId } from '../../../src/raft/index.js';
 import type { DiskFault } from '../../../src/storage/disk-fault-injection.js';
 import { injectDiskFaults } from '../../../src/storage/disk-fault-injection.js';
 import type { DiskStep } from '../../../src/storage/errors.js';
+import { DiskWriteError } from '../../../src/storage/errors.js';
 import { DiskKvGroup } from '../../support/disk-kv-group.js';
 
 const SEED = 23;
@@ -63,7 +65,14 @@ describe('a member whose state machine engine cannot flush its held writes stops
       const leader = await group.electLeader();
       const follower = MEMBERS.find((id) => id !== leader.id)!;
       const context = `seed ${group.seed}, follower ${follower}`;
-      const brokenDisk = new Error(`EIO: i/o error, write (member-${follower} kv)`);
+      // What LevelKvEngine makes of LevelDB's LEVEL_IO_ERROR: the error a server classifies as exit 74.
+      const levelError = new Error('IO error: 000005.log: Input/output error');
+      const brokenDisk = new DiskWriteError(
+        'write',
+        path.join(group.directory, `member-${follower}`, 'kv'),
+        'EIO',
+        levelError,
+      );
       group.failEngineWrites(follower, brokenDisk);
       assertOk(await group.put(leader, 'held', utf8('on the follower, in memory only')), context);
       const applied = await group.runUntil(
@@ -76,8 +85,22 @@ describe('a member whose state machine engine cannot flush its held writes stops
       // Nothing more is written: only the engine's own flush, 100 ms of real time later, can fail now.
       for (let waitedMs = 0; group.failures.length === 0 && waitedMs < 5000; waitedMs += 10) await sleep(10);
       assert.equal(group.failures.length, 1, `${context}: ${group.failures.join('; ')}`);
-      assert.match(group.failures[0]!, new RegExp(`node ${follower}: Error: EIO: i/o error`), context);
-      await assert.rejects(group.node(follower).readBarrier(), /does not serve requests: it failed: EIO/, context);
+      assert.match(
+        group.failures[0]!,
+        new RegExp(`node ${follower}: DiskWriteError: could not write .*member-${follower}`),
+        context,
+      );
+      assert.equal(
+        group.fatalErrors.get(follower),
+        brokenDisk,
+        `${context}: the node stops with the engine's own error`,
+      );
+      assert.equal(classifyNodeFailure(brokenDisk), 'diskFailure', context);
+      await assert.rejects(
+        group.node(follower).readBarrier(),
+        /does not serve requests: it failed: could not write/,
+        context,
+      );
       assertOk(await group.put(leader, 'after', utf8('the others go on')), context);
     } finally {
       await group.close();
