@@ -96,6 +96,14 @@ describe('chaos report', () => {
     assert.match(report, /the last line/);
   });
 
+  it('fails a run whose history the checker could not finish: not known to be linearizable is not a pass', () => {
+    const result: ChaosResult = { ...passingRun(), linearizability: { ok: true, timedOut: true } };
+    assert.deepEqual(violations(result), ['the linearizability check ran out of steps on a key']);
+    const report = formatReport(result);
+    assert.match(report, /linearizable\s+unknown \(a key's search ran out of budget\), 24 keys checked/);
+    assert.match(report, /verdict\s+FAIL: 1 violations/);
+  });
+
   it('passes a node that exits with 74 on a broken disk, and fails one that exits any other way', () => {
     const onBrokenDisk = { node: 'group 1 node 12', id: 12, code: 74, signal: null, expected: true, atSeconds: 30 };
     const passed: ChaosResult = { ...passingRun(), memberExits: [onBrokenDisk] };
