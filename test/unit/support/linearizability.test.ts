@@ -72,27 +72,14 @@ describe('linearizability checker', () => {
   });
 
   it('decides a long history of overlapping appends within its step budget', () => {
-    const history: KvOperation[] = [];
-    let value = '';
-    for (let k = 0; k < 300; k++) {
-      // Writes overlap their neighbours; reads see the value after every write that returned.
-      history.push(append('k', `${k % 10}`, k * 10, k * 10 + 15));
-      value += `${k % 10}`;
-      if (k % 5 === 4) history.push(get('k', value, k * 10 + 16, k * 10 + 17));
-    }
+    const { history } = overlappingAppends('k', 300, 5);
     assert.deepEqual(checkKvHistory(history), { ok: true });
   });
 
   it('decides a key with 20,000 operations, and finds the one stale read in another such key', () => {
     // The first version kept a list of predecessors per operation and a string of n characters per
     // explored state: quadratic in a key's operations, where a SIGKILL run now makes tens of thousands.
-    const history: KvOperation[] = [];
-    let value = '';
-    for (let k = 0; k < 10_000; k++) {
-      history.push(append('long', `${k % 10}`, k * 10, k * 10 + 15));
-      value += `${k % 10}`;
-      history.push(get('long', value, k * 10 + 16, k * 10 + 17));
-    }
+    const { history, value } = overlappingAppends('long', 10_000, 1);
     assert.deepEqual(checkKvHistory(history), { ok: true });
     const stale = history.map((op, at) => (at === 15_001 ? { ...op, output: value.slice(0, 7_499) } : op));
     assert.deepEqual(checkKvHistory(stale), { ok: false, key: 'long' });
@@ -113,6 +100,26 @@ describe('linearizability checker', () => {
     assert.ok(verdicts.legal > 600 && verdicts.illegal > 600, JSON.stringify(verdicts));
   });
 });
+
+/**
+ * `appends` appends of one digit each, every one overlapping its neighbours,
+ * and after every `readEvery`-th a read of the value all the writes that
+ * returned left; with that final value.
+ */
+function overlappingAppends(
+  key: string,
+  appends: number,
+  readEvery: number,
+): { history: KvOperation[]; value: string } {
+  const history: KvOperation[] = [];
+  let value = '';
+  for (let k = 0; k < appends; k++) {
+    history.push(append(key, `${k % 10}`, k * 10, k * 10 + 15));
+    value += `${k % 10}`;
+    if (k % readEvery === readEvery - 1) history.push(get(key, value, k * 10 + 16, k * 10 + 17));
+  }
+  return { history, value };
+}
 
 /**
  * Up to 8 operations on one key, overlapping often and sometimes pending. The
